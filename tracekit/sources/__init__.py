@@ -15,7 +15,7 @@ READERS: tuple[str, ...] = ("helios", "philly", "pai")
 
 
 def ingest(trace: str, raw_path: str | Path, store: str | Path, **kwargs: Any) -> dict[str, Any]:
-    """Ingest raw files of ``trace`` at ``raw_path`` into ``store`` (see the reader's ``ingest``)."""
+    """Ingest raw files of ``trace`` from ``raw_path`` into ``store``."""
     if trace not in READERS:
         raise ValueError(f"unknown trace {trace!r}; choose one of {', '.join(READERS)}")
     module = importlib.import_module(f"tracekit.sources.{trace}")
