@@ -1,37 +1,45 @@
-# tracekit — every target installs what it needs through `setup`.
+# tracekit — every target installs what it needs through `setup` (idempotent).
 SHELL := /bin/bash
 PY_SYS ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+TK := $(VENV)/bin/tracekit
+UV_LOCAL := $(HOME)/.local/bin/uv
 STORE ?= data/parquet
 RAW ?= data/raw
 SAMPLE ?= data/sample
 DATA ?= sample
-SCALE ?= 0.02
 SEED ?= 7
-TK := $(VENV)/bin/tracekit
+SCALE ?=
+TRACES ?= philly,helios,pai
+OPTS = --data $(DATA) --raw $(RAW) --sample $(SAMPLE) --store $(STORE) --seed $(SEED) \
+       --traces $(TRACES) $(if $(SCALE),--scale $(SCALE))
 export PLOTLY_RENDERER ?= plotly_mimetype+notebook
 
 .PHONY: setup sample ingest reports test bench lint lab data clean
 
+# uv makes the venv and installs the project with all extras; uv itself is bootstrapped with pip.
 $(VENV)/.installed: pyproject.toml
-	@command -v uv >/dev/null 2>&1 || test -x $(HOME)/.local/bin/uv || $(PY_SYS) -m pip install --quiet --user uv || $(PY_SYS) -m pip install --quiet uv
-	@UVBIN=$$(command -v uv || echo $(HOME)/.local/bin/uv); \
-	  test -x $(PY) || $$UVBIN venv --quiet --python $(PY_SYS) $(VENV); \
-	  $$UVBIN pip install --quiet --python $(PY) -e '.[notebooks,distributed,dev]'
+	@UV=$$(command -v uv || echo $(UV_LOCAL)); \
+	if [ ! -x "$$UV" ]; then \
+	  echo "setup: bootstrapping uv with pip"; \
+	  $(PY_SYS) -m pip install --quiet --user uv || $(PY_SYS) -m pip install --quiet uv; \
+	  UV=$$(command -v uv || echo $(UV_LOCAL)); \
+	fi; \
+	test -x $(PY) || $$UV venv --quiet --python $(PY_SYS) $(VENV); \
+	$$UV pip install --quiet --python $(PY) -e '.[notebooks,distributed,dev]'
 	@touch $@
 
 setup: $(VENV)/.installed
 
 sample: setup
-	$(TK) sample --out $(SAMPLE) --scale $(SCALE) --seed $(SEED)
+	$(TK) sample --out $(SAMPLE) --seed $(SEED) --traces $(TRACES) $(if $(SCALE),--scale $(SCALE))
 
 ingest: setup
-	$(PY) -m tracekit.reports ingest --data $(DATA) --raw $(RAW) --sample $(SAMPLE) --store $(STORE) --scale $(SCALE) --seed $(SEED)
+	$(PY) -m tracekit.reports ingest $(OPTS)
 
 reports: setup
-	$(PY) -m tracekit.reports all --data $(DATA) --raw $(RAW) --sample $(SAMPLE) --store $(STORE) --scale $(SCALE) --seed $(SEED) --out reports
+	$(PY) -m tracekit.reports all $(OPTS) --out reports
 
 test: setup
 	$(PY) -m pytest -n 2 -q
@@ -43,10 +51,12 @@ lint: setup
 	$(VENV)/bin/ruff check .
 
 lab: setup
+	$(VENV)/bin/jupytext --set-formats ipynb,py:percent notebooks/*.py
 	$(VENV)/bin/jupyter lab notebooks/
 
 data: setup
 	$(TK) download all --dest $(RAW)
 
 clean:
-	rm -rf $(VENV) $(STORE) $(SAMPLE) reports/*.html reports/*.csv .pytest_cache
+	rm -rf $(VENV) $(STORE) $(SAMPLE) reports/*.html reports/*.csv reports/*.json reports/_build \
+	  .pytest_cache

@@ -327,6 +327,31 @@ def _write_json_atomic(path: Path, obj: Any) -> None:
     os.replace(tmp, path)
 
 
+def drop(store: str | Path, trace: str, cluster: str | None = None) -> list[str]:
+    """Remove the partitions of ``trace`` (optionally one ``cluster``) from ``store``, atomically.
+
+    Returns the manifest keys that were removed.
+    """
+    root = Path(store)
+    with _locked(root):
+        manifest = read_manifest(root, missing_ok=True)
+        keys = [
+            k
+            for k, p in manifest["partitions"].items()
+            if p["trace"] == trace and cluster in (None, p["cluster"])
+        ]
+        files = [f for k in keys for fs in manifest["partitions"][k]["files"].values() for f in fs]
+        for k in keys:
+            del manifest["partitions"][k]
+        if keys:
+            manifest["updated_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+            _write_json_atomic(root / MANIFEST, manifest)
+    for rel in files:
+        with contextlib.suppress(FileNotFoundError):
+            (root / rel).unlink()
+    return keys
+
+
 def read_manifest(store: str | Path, missing_ok: bool = False) -> dict[str, Any]:
     """Load ``manifest.json`` of a store (an empty manifest when ``missing_ok`` and absent)."""
     path = Path(store) / MANIFEST
@@ -497,6 +522,7 @@ __all__ = [
     "Transaction",
     "begin",
     "conform",
+    "drop",
     "open_store",
     "read_manifest",
     "sha256_file",
