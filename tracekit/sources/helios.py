@@ -142,21 +142,28 @@ def parse_log(data: bytes, name: str, quality: QualityCounter | None = None) -> 
         raise TraceFormatError(
             name, 1, f"unexpected header {header!r}; expected {','.join(LOG_HEADER)!r}"
         )
+    # Fast path: integers typed by the CSV reader. Only when that fails do we re-read everything
+    # as text to find and name the offending line (or count it in lenient mode).
+    typed_schema = {c: (pl.Int64 if c in _INT_COLUMNS else pl.String) for c in LOG_HEADER}
     try:
-        raw = pl.read_csv(
-            io.BytesIO(data),
-            schema={c: pl.String for c in LOG_HEADER},
-            has_header=True,
-            truncate_ragged_lines=False,
-        )
-    except pl.exceptions.ComputeError as exc:
-        line = _ragged_line(data)
-        raise TraceFormatError(
-            name, line, f"malformed CSV row: {str(exc).splitlines()[0]}"
-        ) from exc
+        raw = pl.read_csv(io.BytesIO(data), schema=typed_schema, has_header=True)
+        text_ints = False
+    except pl.exceptions.ComputeError:
+        try:
+            raw = pl.read_csv(
+                io.BytesIO(data), schema={c: pl.String for c in LOG_HEADER}, has_header=True
+            )
+        except pl.exceptions.ComputeError as exc:
+            line = _ragged_line(data)
+            msg = str(exc).splitlines()[0]
+            raise TraceFormatError(name, line, f"malformed CSV row: {msg}") from exc
+        text_ints = True
     bad = pl.Series([False] * raw.height)
     out = {}
     for col in _INT_COLUMNS:
+        if not text_ints:
+            out[col] = raw[col]
+            continue
         parsed = raw[col].str.strip_chars().cast(pl.Int64, strict=False)
         wrong = parsed.is_null() & raw[col].is_not_null() & (raw[col].str.strip_chars() != "")
         if wrong.any():
@@ -168,7 +175,7 @@ def parse_log(data: bytes, name: str, quality: QualityCounter | None = None) -> 
             bad = bad | wrong
         out[col] = parsed
     for col in _TIME_COLUMNS:
-        text = raw[col].str.strip_chars()
+        text = raw[col]
         parsed = text.str.to_datetime(TIME_FORMAT, time_unit="us", strict=False)
         wrong = parsed.is_null() & text.is_not_null() & (text != "") & (text != "None")
         if col == "submit_time":
@@ -207,20 +214,23 @@ def normalize_jobs(raw: pl.DataFrame, cluster: str, quality: QualityCounter) -> 
     RUNNING/SUSPENDED/unknown -> censored (end and duration then null, as the contract says).
     """
     q = quality
-    exact_dupes = raw.height - raw.unique(maintain_order=True).height
-    q.add("helios.duplicate_row_dropped", exact_dupes)
-    df = raw.unique(maintain_order=True) if exact_dupes else raw
-    # Same id, different content: keep every row (nothing dropped), make ids unique.
-    occurrence = pl.int_range(pl.len()).over("job_id")
-    n_conflicts = df.select((occurrence > 0).sum()).item()
-    q.add("helios.duplicate_job_id_renamed", n_conflicts)
-    if n_conflicts:
+    df = raw
+    exact_dupes = n_conflicts = 0
+    # Duplicate handling is only needed when some job id repeats (checked cheaply first).
+    if raw["job_id"].is_duplicated().any():
+        df = raw.unique(maintain_order=True)
+        exact_dupes = raw.height - df.height
+        # Same id, different content: keep every row (nothing dropped), make ids unique.
+        occurrence = pl.int_range(pl.len()).over("job_id")
+        n_conflicts = df.select((occurrence > 0).sum()).item()
         df = df.with_columns(
             pl.when(occurrence > 0)
             .then(pl.col("job_id") + pl.lit("#") + occurrence.cast(pl.String))
             .otherwise(pl.col("job_id"))
             .alias("job_id")
         )
+    q.add("helios.duplicate_row_dropped", exact_dupes)
+    q.add("helios.duplicate_job_id_renamed", n_conflicts)
     known = pl.col("state").is_in(list(STATUS_MAP))
     q.add("helios.unknown_state", df.select((~known).sum()).item())
     status = pl.col("state").replace_strict(STATUS_MAP, default="censored", return_dtype=pl.String)
