@@ -1,0 +1,136 @@
+"""findings_table on a tiny store: rows only for present traces/clusters, measured values,
+agreement verdicts, n/a when a table is missing; provenance and the synthetic generator."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tracekit import begin, open_store
+from tracekit.analysis import findings_table, summary
+from tracekit.analysis._synth import helios_like_capacity, helios_like_jobs
+from tracekit.analysis.findings import COLUMNS, SECTIONS, agreement, catalogue
+from tracekit.schema import SCHEMAS
+
+T0 = datetime(2020, 6, 1, tzinfo=UTC)
+
+
+def conform(table: str, df: pl.DataFrame) -> pl.DataFrame:
+    """Add the missing store columns of ``table`` as nulls."""
+    schema = pl.from_arrow(SCHEMAS[table].empty_table()).schema
+    return df.with_columns(
+        [pl.lit(None, dtype=dt).alias(c) for c, dt in schema.items() if c not in df.columns]
+    ).select([pl.col(c).cast(dt) for c, dt in schema.items()])
+
+
+def venus_jobs() -> pl.DataFrame:
+    # 4 GPU jobs: completed 1 GPU x 100 s, completed 1 x 300 s, canceled 8 x 1000 s,
+    # failed 2 x 50 s, plus one CPU job; users u1 (3 jobs), u2 (2 jobs).
+    n = 5
+    return pl.DataFrame({
+        "job_id": [str(i) for i in range(n)],
+        "user": ["u1", "u1", "u2", "u1", "u2"],
+        "vc": "vc1",
+        "submit_time": [T0 + timedelta(hours=3 * i) for i in range(n)],
+        "start_time": [T0 + timedelta(hours=3 * i) for i in range(n)],
+        "end_time": [T0 + timedelta(hours=3 * i, seconds=d) for i, d in
+                     enumerate([100, 300, 1000, 50, 5])],
+        "queue_s": [0.0, 0.0, 30.0, 0.0, 0.0],
+        "duration_s": [100.0, 300.0, 1000.0, 50.0, 5.0],
+        "num_gpus": [1.0, 1.0, 8.0, 2.0, 0.0],
+        "status": ["completed", "completed", "canceled", "failed", "completed"],
+    }).with_columns((pl.col("num_gpus") * pl.col("duration_s")).alias("gpu_time_s"),
+                    pl.col("status").alias("raw_status"))
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("store")
+    with begin(path, "helios") as tx:
+        tx.write("jobs", "Venus", conform("jobs", venus_jobs()))
+        tx.write("capacity", "Venus", pl.DataFrame({
+            "date": [date(2020, 6, 1), date(2020, 6, 2)], "vc": ["vc1", "vc1"],
+            "num_gpus": [16.0, 16.0]}))
+        tx.set_meta("Venus", synthetic=True)
+    return path
+
+
+def test_agreement_verdicts() -> None:
+    assert agreement(10.0, 11.0, 1.0) == "agree"
+    assert agreement(10.0, 12.0, 1.5) == "close"
+    assert agreement(10.0, 20.0, 1.0) == "differs"
+    assert agreement(None, 20.0, 1.0) == "n/a"
+    assert agreement(5.0, None, 0.0) == "n/a"
+
+
+def test_catalogue_ids_cover_findings_md() -> None:
+    ids = {f.finding_id for f in catalogue()}
+    for fid in ("P1", "P2", "P3", "P4", "P6", "P7", "P8", "P9", "H1", "H3", "H4", "H5", "H6",
+                "H7", "H8", "H9", "H10", "H11", "H13", "H15", "H16", "H17", "H18", "H21", "A1",
+                "A3", "A4", "A5b", "A6", "A11", "A13"):
+        assert fid in ids
+    for section in SECTIONS.values():
+        assert set(section) <= ids
+
+
+def test_findings_table_measures_present_clusters_only(store: Path) -> None:
+    st = open_store(store)
+    ft = findings_table(st)
+    assert dict(ft.schema) == COLUMNS
+    assert set(ft["trace"]) == {"helios"}
+    assert set(ft["cluster"]) <= {"Venus", "all"}
+
+    def measured(fid: str, metric: str, cluster: str = "Venus") -> float:
+        row = ft.filter((pl.col("finding_id") == fid) & (pl.col("metric") == metric)
+                        & (pl.col("cluster") == cluster))
+        assert row.height == 1, (fid, metric)
+        return row["measured"][0]
+
+    assert measured("H7", "completed share of GPU jobs") == pytest.approx(50.0)
+    assert measured("H8", "canceled share of GPU time") == pytest.approx(100 * 8000 / 8500)
+    assert measured("H1", "median GPU-job duration") == pytest.approx(200.0)
+    assert measured("H3", "1-GPU share of GPU jobs") == pytest.approx(50.0)
+    assert measured("H5", "mean GPUs per GPU job", "all") == pytest.approx(3.0)
+    assert measured("H10", "median GPU-job queue") == 0.0
+    assert measured("H2", "median CPU-job duration") == pytest.approx(5.0)
+    # Allocation over the 2-day capacity window: 8500 GPU-s occupy whole minutes.
+    assert measured("H15", "mean allocation utilization") > 0
+    h10 = ft.filter((pl.col("finding_id") == "H10") & (pl.col("metric") == "median GPU-job queue")
+                    & (pl.col("cluster") == "Venus"))
+    assert h10["agreement"][0] == "agree"
+    assert set(ft["agreement"]) <= {"agree", "close", "differs", "n/a"}
+    assert findings_table(st, traces="philly").height == 0
+    assert set(findings_table(st, ids=["H7"])["finding_id"]) == {"H7"}
+
+
+def test_findings_table_philly_without_util_tables_is_na(tmp_path: Path) -> None:
+    jobs = venus_jobs().with_columns(pl.lit(1, dtype=pl.Int32).alias("num_attempts"))
+    with begin(tmp_path, "philly") as tx:
+        tx.write("jobs", "philly", conform("jobs", jobs))
+    ft = findings_table(open_store(tmp_path))
+    p7 = ft.filter(pl.col("finding_id") == "P7")
+    assert p7.height > 0 and set(p7["agreement"]) == {"n/a"}
+    p6 = ft.filter((pl.col("finding_id") == "P6") & (pl.col("metric") == "failed share of jobs"))
+    assert p6["measured"][0] == pytest.approx(25.0)
+    p11 = ft.filter(pl.col("finding_id") == "P11")
+    assert p11["measured"][0] == 0.0 and p11["agreement"][0] == "n/a"
+
+
+def test_provenance_flags_synthetic(store: Path) -> None:
+    st = open_store(store)
+    prov = summary.provenance(st)
+    assert prov["synthetic"].to_list() == [True] and prov["jobs_rows"][0] == 5
+    assert st.is_synthetic()
+
+
+def test_synthetic_generator_is_seeded_and_in_schema() -> None:
+    a = helios_like_jobs(2000, seed=3)
+    b = helios_like_jobs(2000, seed=3)
+    assert a.equals(b)
+    assert a.columns[2:] == SCHEMAS["jobs"].names
+    assert set(a["cluster"]) <= {"Venus", "Earth", "Saturn", "Uranus"}
+    cap = helios_like_capacity()
+    assert cap.filter(pl.col("cluster") == "Venus")["date"].n_unique() == 181

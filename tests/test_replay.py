@@ -1,0 +1,318 @@
+"""Unit tests of the replay engine: placement, policies, validation, CSV and store inputs."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import polars as pl
+import pytest
+
+from tracekit.errors import TraceFormatError
+from tracekit.replay import (
+    Cluster,
+    Consolidate,
+    FirstFit,
+    Spread,
+    Tiresias,
+    cluster_from_capacity,
+    feasibility,
+    replay_csv,
+    replay_from_store,
+    simulate,
+)
+from tracekit.replay.engine import overhead_function
+from tracekit.store import begin, open_store
+
+
+def frame(rows: list[tuple]) -> pl.DataFrame:
+    """Jobs from (job_id, vc, submit, duration, gpus[, pred]) tuples."""
+    cols = ["job_id", "vc", "submit_time", "duration", "num_gpus", "pred_duration"]
+    data = {c: [r[i] if i < len(r) else None for r in rows] for i, c in enumerate(cols)}
+    df = pl.DataFrame(data, strict=False).with_columns(
+        pl.col("submit_time", "duration", "num_gpus").cast(pl.Float64),
+        pl.col("pred_duration").cast(pl.Float64),
+    )
+    return df if any(len(r) > 5 for r in rows) else df.drop("pred_duration")
+
+
+# ---- placement ---------------------------------------------------------------------------------
+def test_consolidate_best_fit_lowest_id_and_whole_nodes() -> None:
+    p = Consolidate(3, 8)
+    assert p.place(3) == ((0, 3),)
+    assert p.place(6) == ((1, 6),)
+    # best fit: node 1 has 2 free, node 0 has 5 free
+    assert p.place(2) == ((1, 2),)
+    assert p.place(4) == ((0, 4),)
+    # 9 GPUs: whole idle node 2 plus remainder 1 on the best-fit node (node 0, 1 free)
+    assert p.place(9) == ((2, 8), (0, 1))
+    assert p.free_total == 0
+    assert p.place(1) is None
+    p.release(((2, 8), (0, 1)))
+    assert p.free == [1, 0, 8]
+
+
+def test_consolidate_compat_remainder_on_most_free_node() -> None:
+    p = Consolidate(3, 8, compat=True)
+    p.place(7)  # node 0 has 1 free
+    p.place(4)  # node 1 best fit -> node 1 (4 free)
+    assert p.place(9) == ((2, 8), (1, 1))  # remainder on the node with most free GPUs
+    clean = Consolidate(3, 8)
+    clean.place(7)
+    clean.place(4)
+    assert clean.place(9) == ((2, 8), (0, 1))
+
+
+def test_first_fit_and_spread() -> None:
+    f = FirstFit(2, 4)
+    assert f.place(3) == ((0, 3),)
+    assert f.place(3) == ((0, 1), (1, 2))
+    s = Spread(3, 4)
+    assert s.place(1) == ((0, 1),)
+    assert s.place(1) == ((1, 1),)
+    assert s.place(3) == ((2, 3),)
+    assert s.place(8) is None
+
+
+def test_multi_node_needs_idle_nodes() -> None:
+    p = Consolidate(2, 8)
+    p.place(1)
+    assert p.place(16) is None
+    assert p.free_total == 15
+
+
+# ---- policies ----------------------------------------------------------------------------------
+def test_fifo_hol_blocks_and_backfill_does_not() -> None:
+    jobs = frame([("a", "v", 0, 10, 4), ("b", "v", 1, 5, 8), ("c", "v", 2, 3, 2)])
+    hol = simulate(jobs, {"v": (1, 8)}, "fifo").jobs
+    assert hol["start_time"].to_list() == [0.0, 10.0, 15.0]
+    greedy = simulate(jobs, {"v": (1, 8)}, "fifo", backfill="greedy").jobs
+    assert greedy["start_time"].to_list() == [0.0, 10.0, 2.0]
+    # EASY: b is reserved at t=10; c (3 s) ends at 5 <= 10, so it may start at 2
+    easy = simulate(jobs, {"v": (1, 8)}, "fifo", backfill="easy").jobs
+    assert easy["start_time"].to_list() == [0.0, 10.0, 2.0]
+    # a long c would delay b: EASY refuses, greedy does not
+    jobs2 = frame([("a", "v", 0, 10, 4), ("b", "v", 1, 5, 8), ("c", "v", 2, 30, 2)])
+    easy2 = simulate(jobs2, {"v": (1, 8)}, "fifo", backfill="easy").jobs
+    assert easy2["start_time"].to_list() == [0.0, 10.0, 15.0]
+    greedy2 = simulate(jobs2, {"v": (1, 8)}, "fifo", backfill="greedy").jobs
+    assert greedy2["start_time"].to_list() == [0.0, 32.0, 2.0]
+
+
+def test_sjf_and_qssf_orders() -> None:
+    jobs = frame(
+        [("x", "v", 0, 100, 1, 100), ("l", "v", 1, 50, 1, 10), ("s", "v", 1, 20, 1, 40),
+         ("g", "v", 1, 10, 1, 30)]
+    )  # fmt: skip
+    one = {"v": (1, 1)}
+    sjf = simulate(jobs, one, "sjf").jobs["start_time"].to_list()
+    assert sjf == [0.0, 130.0, 110.0, 100.0]
+    pred = simulate(jobs, one, "sjf-pred").jobs["start_time"].to_list()
+    assert pred == [0.0, 100.0, 160.0, 150.0]
+    assert simulate(jobs, one, "qssf").jobs["start_time"].to_list() == pred
+
+
+def test_qssf_compat_lazy_priority() -> None:
+    # Two jobs arrive together on an idle 8-GPU node. Helios places fresh arrivals in GPU-count
+    # order: the 1-GPU job first (even though its priority is worse), then the 8-GPU one waits.
+    jobs = frame([("big", "v", 0, 10, 8, 1), ("small", "v", 0, 10, 1, 100)])
+    clean = simulate(jobs, {"v": (1, 8)}, "qssf").jobs["start_time"].to_list()
+    assert clean == [0.0, 10.0]
+    compat = simulate(jobs, {"v": (1, 8)}, "qssf", compat="helios").jobs
+    assert compat["start_time"].to_list() == [10.0, 0.0]
+
+
+def test_srtf_preempts_with_overhead() -> None:
+    jobs = frame([("long", "v", 0, 100, 1), ("short", "v", 10, 5, 1)])
+    res = simulate(jobs, {"v": (1, 1)}, "srtf", ckpt_overhead="helios").jobs
+    assert res["preemptions"].to_list() == [1, 0]
+    assert res["end_time"].to_list() == [107.0 + 5.0, 15.0]
+    assert res["overhead_s"].to_list() == [7.0, 0.0]
+    # compat conventions charge 7 s for 1 GPU (helios) and 40 s (lucid)
+    assert overhead_function("helios")(16) == 60.0
+    assert overhead_function("lucid")(1) == 40.0
+
+
+def test_tiresias_demotion_event_and_interval() -> None:
+    jobs = frame([("a", "v", 0, 100, 1), ("b", "v", 60, 10, 1)])
+    pol = Tiresias(num_queues=2, thresholds=[50.0], service="time", interval=None)
+    res = simulate(jobs, {"v": (1, 1)}, pol).jobs
+    # a is demoted at t=50; b (queue 0) preempts it on arrival at t=60
+    assert res["start_time"].to_list() == [0.0, 60.0]
+    assert res["end_time"].to_list() == [110.0, 70.0]
+    # b arrives before a reaches the threshold: FIFO within queue 0, no preemption
+    jobs2 = frame([("a", "v", 0, 100, 1), ("b", "v", 30, 10, 1)])
+    res2 = simulate(jobs2, {"v": (1, 1)}, pol).jobs
+    assert res2["start_time"].to_list() == [0.0, 50.0]
+    assert res2["preemptions"].to_list() == [1, 0]
+    # 60-s cadence: b waits for the next pass at t=60 although it arrives at 30
+    tick = Tiresias(num_queues=2, thresholds=[50.0], service="time", interval=60.0)
+    res3 = simulate(jobs2, {"v": (1, 1)}, tick).jobs
+    assert res3["start_time"].to_list() == [0.0, 60.0]
+
+
+def test_tiresias_presets() -> None:
+    assert Tiresias(preset="lucid").thresholds == (18000.0,)
+    assert Tiresias(preset="tiresias").thresholds == (3250.0, 7200.0)
+    assert Tiresias(preset="pollux").interval == 60.0
+    with pytest.raises(ValueError, match="thresholds"):
+        Tiresias(num_queues=3, thresholds=[10.0])
+
+
+def test_zero_and_fractional_durations() -> None:
+    jobs = frame(
+        [("z", "v", 0, 0, 1), ("f", "v", 0, 0.3, 1), ("g", "v", 0.1, 1e-9, 1),
+         ("h", "v", 0.2, 2.5, 1)]
+    )  # fmt: skip
+    for policy in ("fifo", "sjf", "srtf", "tiresias"):
+        res = simulate(jobs, {"v": (1, 1)}, policy, allow_zero_duration=True).jobs
+        assert res["end_time"].is_not_null().all()
+        assert res["end_time"].max() == pytest.approx(0.2 + 2.5 + 0.3, abs=0.31)
+    with pytest.raises(TraceFormatError, match="duration is not positive"):
+        simulate(jobs, {"v": (1, 1)}, "fifo")
+
+
+def test_pool_and_summary_and_utilization() -> None:
+    jobs = frame([("a", "x", 0, 60, 8), ("b", "y", 0, 60, 8), ("c", "y", 0, 60, 8)])
+    sep = simulate(jobs, {"x": (1, 8), "y": (1, 8)}, "fifo")
+    assert sep.jobs["start_time"].to_list() == [0.0, 0.0, 60.0]
+    pooled = simulate(jobs, {"x": (1, 8), "y": (1, 8)}, "fifo", pool=True)
+    assert pooled.jobs["start_time"].to_list() == [0.0, 0.0, 60.0]
+    assert pooled.jobs["vc"].unique().to_list() == ["pool"]
+    summ = sep.summary()
+    assert summ["vc"].to_list() == ["x", "y", "all"]
+    row = summ.filter(pl.col("vc") == "all").row(0, named=True)
+    assert row["jobs"] == 3 and row["makespan_s"] == 120.0
+    assert row["jct_mean_s"] == pytest.approx(80.0)
+    util = sep.utilization(60.0)
+    y = util.filter(pl.col("vc") == "y")["utilization"].to_list()
+    assert y[:2] == [1.0, 1.0]
+    assert sep.size_split()["size"].unique().to_list() == ["small"]
+
+
+# ---- validation --------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("row", "message", "rule"),
+    [
+        (("b", "v", 0, 10, 16), "more GPUs than its VC", "replay.job_larger_than_vc"),
+        (("b", "v", 0, -1, 1), "not positive", "replay.nonpositive_duration"),
+        (("b", "v", 0, 10, 0), "num_gpus", "replay.nonpositive_gpus"),
+        (("b", "w", 0, 10, 1), "vc not in cluster", "replay.unknown_vc"),
+        (("a", "v", 0, 10, 1), "duplicate job_id", "replay.duplicate_job_id"),
+        (("b", "v", float("nan"), 10, 1), "submit_time", "replay.bad_submit_time"),
+    ],
+)
+def test_validation_rejects_or_repairs(row: tuple, message: str, rule: str) -> None:
+    jobs = frame([("a", "v", 0, 10, 1), row])
+    with pytest.raises(TraceFormatError, match=message) as err:
+        simulate(jobs, {"v": (1, 8)}, "fifo")
+    assert err.value.line == 2
+    res = simulate(jobs, {"v": (1, 8)}, "fifo", repair=True)
+    assert res.quality.counts[rule] == 1
+    assert res.jobs.height == 1
+
+
+def test_validation_predictions_and_fractional_gpus() -> None:
+    jobs = frame([("a", "v", 0, 10, 1, 5), ("b", "v", 0, 10, 1.5, None), ("c", "v", 0, 1, 1, 7)])
+    with pytest.raises(TraceFormatError, match="fractional"):
+        simulate(jobs, {"v": (1, 8)}, "qssf")
+    res = simulate(jobs, {"v": (1, 8)}, "qssf", repair=True)
+    assert res.jobs["num_gpus"].to_list() == [1, 2, 1]
+    assert res.jobs["pred_duration"].to_list() == [5.0, 6.0, 7.0]
+    assert res.quality.counts["replay.bad_prediction_filled_with_median"] == 1
+    with pytest.raises(TraceFormatError, match="needs predictions"):
+        simulate(jobs.drop("pred_duration"), {"v": (1, 8)}, "qssf", repair=True)
+
+
+def test_feasibility_report() -> None:
+    jobs = frame([("a", "v", 0, 86400, 8), ("b", "v", 90000, 43200, 8)])
+    rep = feasibility(jobs, Cluster.from_dict({"v": (1, 8)}))
+    by = {r["period"]: r["offered_load"] for r in rep.iter_rows(named=True)}
+    assert by[0] == pytest.approx(1.0)
+    assert by[1] == pytest.approx(0.5)
+
+
+# ---- CSV and store inputs -----------------------------------------------------------------------
+def test_replay_csv(tmp_path) -> None:  # noqa: ANN001 - pytest fixture
+    jobs = tmp_path / "JOBS.csv"
+    jobs.write_text(
+        "job_id,vc,submit_time,duration,num_gpus,pred_duration\n"
+        "1,a,0,100,8,90\n2,a,10,50,4,40\n3,b,5,30,1,20\n4,a,20,10,4,5\n"
+    )
+    vcs = tmp_path / "VCS.csv"
+    vcs.write_text("vc,nodes\na,1\nb,2\n")
+    out = tmp_path / "out" / "OUT.csv"
+    summary = replay_csv(jobs, vcs, "qssf", False, "consolidate", None, out)
+    assert summary.filter(pl.col("vc") == "all")["jobs"][0] == 4
+    got = pl.read_csv(out)
+    assert got.columns == [
+        "job_id", "vc", "submit_time", "start_time", "end_time", "queue_s", "jct_s", "preemptions",
+    ]  # fmt: skip
+    assert got["start_time"].to_list() == [0.0, 100.0, 5.0, 100.0]
+    bad = tmp_path / "BAD.csv"
+    bad.write_text("job_id,vc,submit_time,duration,num_gpus\n1,a,0,100,8\n2,a,x,5,1\n")
+    with pytest.raises(TraceFormatError) as err:
+        replay_csv(bad, vcs, "fifo", None, "consolidate", None, None)
+    assert err.value.line == 3 and "BAD.csv" in str(err.value)
+    badvcs = tmp_path / "V2.csv"
+    badvcs.write_text("vc,nodes\na,1\na,2\n")
+    with pytest.raises(TraceFormatError, match="duplicate vc"):
+        replay_csv(jobs, badvcs, "fifo", None, "consolidate", None, None)
+
+
+def test_cluster_from_capacity_snapshot() -> None:
+    cap = pl.DataFrame(
+        {
+            "date": [date(2020, 9, 1), date(2020, 9, 1), date(2020, 9, 10), date(2020, 9, 10)],
+            "vc": ["a", "b", "a", "b"],
+            "num_gpus": [16.0, 12.0, 24.0, 4.0],
+        }
+    )
+    last = cluster_from_capacity(cap)
+    assert last["a"].nodes == 3 and last["b"].nodes == 0
+    first = cluster_from_capacity(cap, snapshot="2020-09-01")
+    assert first["b"].nodes == 1
+    mid = cluster_from_capacity(cap, window=(date(2020, 9, 1), date(2020, 9, 5)))
+    assert mid.source == "capacity@2020-09-01"
+
+
+def test_replay_from_store(tmp_path) -> None:  # noqa: ANN001 - pytest fixture
+    t0 = datetime(2020, 9, 1, tzinfo=UTC)
+    n = 5
+    jobs = pl.DataFrame(
+        {
+            "job_id": [str(i) for i in range(n)],
+            "user": ["u"] * n,
+            "vc": ["a", "a", "b", "a", "zz"],
+            "submit_time": [t0.replace(hour=h) for h in range(n)],
+            "duration_s": [100.0, 200.0, 300.0, None, 50.0],
+            "num_gpus": [1.0, 8.0, 0.0, 1.0, 1.0],
+        }
+    )
+    full = {c: pl.lit(None) for c in open_cols() if c not in jobs.columns}
+    jobs = jobs.with_columns(**full)
+    cap = pl.DataFrame({"date": [date(2020, 9, 1)] * 2, "vc": ["a", "b"], "num_gpus": [16.0, 8.0]})
+    preds = pl.DataFrame(
+        {"job_id": ["0", "1", "4"], "model": ["m"] * 3, "pred_duration_s": [90.0, 210.0, 40.0],
+         "pred_q10_s": [None] * 3, "pred_q90_s": [None] * 3, "trained_until": [t0] * 3}
+    )  # fmt: skip
+    store = tmp_path / "store"
+    with begin(store, "helios") as tx:
+        tx.write("jobs", "Venus", jobs)
+        tx.write("capacity", "Venus", cap)
+    with begin(store, "helios", mode="update") as tx:
+        tx.write("predictions", "Venus", preds)
+    res = replay_from_store(open_store(store), "helios", "Venus", policy="qssf")
+    # job 2 has 0 GPUs and job 3 no duration: not replayed; job 4's VC has no capacity: dropped
+    assert sorted(res.jobs["job_id"].to_list()) == ["0", "1"]
+    assert res.quality.counts["replay.unknown_vc"] == 1
+    assert res.jobs["pred_duration"].to_list() == [90.0, 210.0]
+    assert res.jobs["submit_time"].to_list() == [0.0, 3600.0]
+    late = replay_from_store(store, "helios", "Venus", start="2020-09-01T01:00:00", policy="fifo")
+    assert late.jobs["submit_time"].to_list() == [0.0]
+
+
+def open_cols() -> list[str]:
+    """Column names of the store's jobs table."""
+    from tracekit.schema import JOBS
+
+    return JOBS.names

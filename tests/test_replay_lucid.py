@@ -1,0 +1,128 @@
+"""Lucid-style policy on the shared-GPU replay (tracekit.replay.policies.lucid)."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tracekit.replay.policies.lucid import LucidPolicy, simulate_lucid
+from tracekit.replay.sharing import UNITS, simulate_shared
+
+
+def _jobs(rows: list[tuple]) -> pl.DataFrame:
+    """rows: (job_id, submit, duration, gpus, util, pred)."""
+    return pl.DataFrame(
+        {
+            "job_id": [r[0] for r in rows],
+            "submit_time": [float(r[1]) for r in rows],
+            "duration": [float(r[2]) for r in rows],
+            "num_gpus": [float(r[3]) for r in rows],
+            "util": [float(r[4]) for r in rows],
+            "pred_duration": [None if r[5] is None else float(r[5]) for r in rows],
+        },
+        schema_overrides={"pred_duration": pl.Float64},
+    )
+
+
+def test_low_util_pair_shares_high_util_pair_waits() -> None:
+    low = _jobs([("0", 0, 100, 1, 0.3, 100), ("1", 1, 100, 1, 0.4, 100)])
+    out = simulate_lucid(low, {"pool": 1}).jobs
+    assert out["start_time"].to_list() == [0.0, 1.0]  # job id "0" works (replay.md §8 bug 3)
+    assert out["colocated"].all()
+    high = _jobs([("0", 0, 100, 1, 0.7, 100), ("1", 1, 100, 1, 0.6, 100)])
+    out = simulate_lucid(high, {"pool": 1}).jobs
+    assert out["start_time"].to_list() == [0.0, 100.0]
+    assert not out["colocated"].any()
+
+
+def test_priority_ratio_and_same_gpu_count() -> None:
+    long_newcomer = _jobs([("a", 0, 100, 1, 0.2, 100), ("b", 1, 100, 1, 0.2, 300)])
+    out = simulate_lucid(long_newcomer, {"pool": 1}).jobs
+    assert out["start_time"][1] >= 100.0  # 300 > 2 x 100: not packed
+    ok = simulate_lucid(long_newcomer, {"pool": 1}, LucidPolicy(priority_ratio=4.0)).jobs
+    assert ok["start_time"][1] == 1.0
+    sizes = _jobs([("a", 0, 100, 2, 0.2, 100), ("b", 1, 100, 1, 0.2, 100)])
+    out = simulate_lucid(sizes, {"pool": 2}).jobs
+    assert out["start_time"][1] >= 100.0  # different GPU counts never pair
+
+
+def test_at_most_two_jobs_per_gpu() -> None:
+    jobs = _jobs([(str(i), i, 100, 1, 0.1, 100) for i in range(3)])
+    out = simulate_lucid(jobs, {"pool": 1}, record=True)
+    assert out.gpu_events is not None and out.gpu_events["jobs"].max() == 2
+    assert out.jobs["start_time"][2] > 2.0
+
+
+def test_large_jobs_never_packed() -> None:
+    jobs = _jobs([("a", 0, 100, 16, 0.1, 100), ("b", 1, 100, 16, 0.1, 100)])
+    out = simulate_lucid(jobs, {"pool": (2, 8)}).jobs
+    assert out["start_time"].to_list() == [0.0, 100.0]
+
+
+def test_order_by_predicted_gpu_time_and_missing_prediction() -> None:
+    jobs = _jobs([("run", 0, 50, 1, 1.0, 50), ("long", 1, 10, 1, 1.0, 5000),
+                  ("short", 2, 10, 1, 1.0, 20), ("nopred", 3, 10, 1, 1.0, None)])  # fmt: skip
+    out = simulate_lucid(jobs, {"pool": 1}).jobs.sort("start_time")
+    # short (20 s) < nopred (filled with 1,000 s) < long (5,000 s)
+    assert out["job_id"].to_list() == ["run", "short", "nopred", "long"]
+    pol = LucidPolicy()
+    assert pol.priority(np.array([-5.0, np.nan, 10.0]), np.array([1.0, 2.0, 0.5])).tolist() == [
+        1000.0, 2000.0, 10.0,
+    ]  # fmt: skip
+
+
+def test_colocated_jobs_never_finish_faster_than_alone() -> None:
+    rng = np.random.default_rng(0)
+    n = 80
+    rows = [
+        (str(i), float(rng.integers(0, 2000)), float(rng.integers(10, 600)),
+         float(rng.choice([1, 2, 4])), float(rng.uniform(0, 0.6)), None)
+        for i in range(n)
+    ]  # fmt: skip
+    jobs = _jobs(rows).with_columns(
+        (pl.col("duration") * pl.Series(rng.lognormal(0, 0.5, n))).alias("pred_duration")
+    )
+    out = simulate_lucid(jobs, {"pool": (1, 4)}).jobs
+    assert out["colocated"].sum() > 0
+    assert (out["jct_s"] >= out["duration"] - 1e-6).all()  # replay.md §8 bug 5 not copied
+    np.testing.assert_allclose(out["served_s"], out["duration"], rtol=1e-9, atol=1e-6)
+
+
+def test_policy_options_validated() -> None:
+    with pytest.raises(ValueError):
+        LucidPolicy(util_cap=1.5)
+    with pytest.raises(ValueError):
+        LucidPolicy(max_jobs_per_gpu=3)
+    res = simulate_shared(_jobs([("a", 0, 1, 1, 0.1, 1)]), {"p": 1}, "lucid", max_jobs_per_gpu=4)
+    assert res.config["max_jobs_per_gpu"] == 2 and res.config["share_by"] == "usage"
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.integers(0, 40),
+            st.integers(1, 50),
+            st.sampled_from([1, 2, 4]),
+            st.floats(0.0, 1.0),
+            st.integers(1, 100),
+        ),
+        min_size=1,
+        max_size=20,
+    ),  # fmt: skip
+    prefer_exclusive=st.booleans(),
+)
+def test_lucid_invariants_property(rows, prefer_exclusive) -> None:  # noqa: ANN001
+    jobs = _jobs([(str(i), *r) for i, r in enumerate(rows)])
+    pol = LucidPolicy(prefer_exclusive=prefer_exclusive)
+    res = simulate_lucid(jobs, {"pool": (1, 4)}, pol, record=True)
+    out, ev = res.jobs, res.gpu_events
+    assert ev is not None
+    assert ev["jobs"].max() <= 2 and ev["alloc_units"].max() <= UNITS
+    assert (out["start_time"] >= out["submit_time"]).all()
+    assert (out["min_rate"] <= 1.0).all()
+    np.testing.assert_allclose(out["served_s"], out["duration"], rtol=1e-9, atol=1e-6)
+    assert simulate_lucid(jobs, {"pool": (1, 4)}, pol).digest() == res.digest()

@@ -1,0 +1,230 @@
+"""Property tests of the replay engine: the invariants of replay.md §14."""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tracekit.replay import Policy, ReplayResult, simulate
+from tracekit.replay.policies.base import JobView
+
+CLUSTER = {"a": (2, 4), "b": (1, 2)}
+CAPS = {"a": 8, "b": 2}
+RUNS = [
+    ("fifo", "none"), ("fifo", "greedy"), ("fifo", "easy"), ("sjf", "none"), ("sjf", "easy"),
+    ("qssf", "none"), ("qssf", "greedy"), ("srtf", "greedy"), ("srtf", "none"),
+    ("srtf-pred", "greedy"), ("tiresias", "greedy"),
+]  # fmt: skip
+SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@st.composite
+def job_tables(draw: st.DrawFn, max_jobs: int = 10) -> pl.DataFrame:
+    n = draw(st.integers(1, max_jobs))
+    rows = []
+    for i in range(n):
+        vc = draw(st.sampled_from(["a", "b"]))
+        rows.append(
+            {
+                "job_id": f"j{i}",
+                "vc": vc,
+                "submit_time": float(draw(st.integers(0, 40))),
+                "duration": draw(
+                    st.one_of(st.integers(1, 30).map(float), st.floats(0.25, 30.0, width=32))
+                ),
+                "num_gpus": draw(st.integers(1, CAPS[vc])),
+                "pred_duration": float(draw(st.integers(1, 30))),
+            }
+        )
+    return pl.DataFrame(rows).with_columns(pl.col("duration").cast(pl.Float64))
+
+
+def check_invariants(res: ReplayResult, preemptive: bool) -> None:
+    """No oversubscription, work conservation, per-job sanity."""
+    jobs = res.jobs
+    tol = 1e-6
+    # per-job sanity (replay.md §14 item 3)
+    assert (jobs["start_time"] >= jobs["submit_time"] - tol).all()
+    run_needed = jobs["duration"] + jobs["overhead_s"]
+    assert (jobs["end_time"] >= jobs["start_time"] + jobs["duration"] - tol).all()
+    assert (jobs["queue_s"] >= 0).all()
+    np.testing.assert_allclose(
+        jobs["jct_s"].to_numpy(),
+        (jobs["queue_s"] + run_needed).to_numpy(),
+        atol=1e-6,
+    )
+    if not preemptive:
+        np.testing.assert_allclose(
+            jobs["end_time"].to_numpy(), (jobs["start_time"] + jobs["duration"]).to_numpy()
+        )
+        assert (jobs["preemptions"] == 0).all()
+    # work conservation (item 2): run intervals add up to duration + overheads
+    served: dict[int, float] = defaultdict(float)
+    assert res.node_log is not None
+    for _vc, row, s, e, _alloc in res.node_log:
+        served[row] += e - s
+    for row, need in enumerate(run_needed.to_list()):
+        assert abs(served[row] - need) < 1e-6, (row, served[row], need)
+    # no oversubscription (item 1), per node: sweep allocations, releases first at equal times
+    events = defaultdict(list)
+    for vc, _row, s, e, alloc in res.node_log:
+        if e <= s:  # a zero-length run holds nothing
+            continue
+        for node, g in alloc:
+            events[(vc, node)] += [(s, 1, g), (e, 0, -g)]
+    for (vc, _node), evs in events.items():
+        used = 0
+        gpn = res.cluster[vc].gpus_per_node
+        for _t, _k, dg in sorted(evs):
+            used += dg
+            assert 0 <= used <= gpn
+
+
+@SETTINGS
+@given(job_tables())
+def test_invariants_all_policies(jobs: pl.DataFrame) -> None:
+    for policy, backfill in RUNS:
+        res = simulate(jobs, CLUSTER, policy, backfill=backfill, record_nodes=True)
+        check_invariants(res, preemptive=policy in ("srtf", "srtf-pred", "tiresias"))
+
+
+@SETTINGS
+@given(job_tables())
+def test_invariants_compat_and_overheads(jobs: pl.DataFrame) -> None:
+    for policy in ("qssf", "srtf", "tiresias"):
+        res = simulate(jobs, CLUSTER, policy, compat="helios", record_nodes=True)
+        check_invariants(res, preemptive=policy != "qssf")
+        # whole seconds in compat mode
+        assert (res.jobs["start_time"] == res.jobs["start_time"].floor()).all()
+    res = simulate(jobs, CLUSTER, "srtf", ckpt_overhead=5.0, record_nodes=True)
+    check_invariants(res, preemptive=True)
+    assert (res.jobs["overhead_s"] == 5.0 * res.jobs["preemptions"]).all()
+
+
+@SETTINGS
+@given(job_tables())
+def test_fifo_order_under_hol(jobs: pl.DataFrame) -> None:
+    res = simulate(jobs, CLUSTER, "fifo", backfill="none")
+    for _vc, part in res.jobs.with_row_index("i").group_by("vc"):
+        part = part.sort("submit_time", "i")
+        starts = part["start_time"].to_numpy()
+        assert (np.diff(starts) >= 0).all()
+
+
+@SETTINGS
+@given(job_tables(), st.integers(0, 2**31 - 1))
+def test_fifo_unchanged_by_prediction_noise(jobs: pl.DataFrame, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    noisy = jobs.with_columns(pl.Series("pred_duration", rng.lognormal(0, 2, jobs.height) * 100.0))
+    for backfill in ("none", "greedy"):
+        a = simulate(jobs, CLUSTER, "fifo", backfill=backfill)
+        b = simulate(noisy, CLUSTER, "fifo", backfill=backfill)
+        assert a.digest() == b.digest()
+
+
+class SJFGpuTime(Policy):
+    """SJF keyed on true GPU time, the reference for the QSSF identity."""
+
+    name = "sjf-gputime"
+
+    def keys(self, view: JobView) -> np.ndarray:
+        return view.duration * view.gpus
+
+
+@SETTINGS
+@given(job_tables())
+def test_qssf_with_oracle_equals_sjf_on_gpu_time(jobs: pl.DataFrame) -> None:
+    oracle = jobs.with_columns(pl.col("duration").alias("pred_duration"))
+    for backfill in ("none", "greedy"):
+        q = simulate(oracle, CLUSTER, "qssf", backfill=backfill)
+        s = simulate(oracle, CLUSTER, SJFGpuTime(), backfill=backfill)
+        assert q.jobs["start_time"].to_list() == s.jobs["start_time"].to_list()
+
+
+@SETTINGS
+@given(job_tables())
+def test_same_seed_same_hash(jobs: pl.DataFrame) -> None:
+    for policy in ("qssf", "srtf", "tiresias"):
+        a = simulate(jobs, CLUSTER, policy, seed=7)
+        b = simulate(jobs, CLUSTER, policy, seed=7)
+        assert a.digest() == b.digest()
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(1, 50), min_size=1, max_size=6))
+def test_sjf_matches_brute_force_single_gpu(durations: list[int]) -> None:
+    n = len(durations)
+    jobs = pl.DataFrame(
+        {
+            "job_id": [str(i) for i in range(n)],
+            "vc": ["a"] * n,
+            "submit_time": [0.0] * n,
+            "duration": [float(d) for d in durations],
+            "num_gpus": [1] * n,
+        }
+    )
+    best = min(
+        np.mean(np.cumsum([durations[i] for i in perm]))
+        for perm in itertools.permutations(range(n))
+    )
+    res = simulate(jobs, {"a": (1, 1)}, "sjf")
+    assert res.jobs["jct_s"].mean() == pytest.approx(best)
+    srtf = simulate(jobs, {"a": (1, 1)}, "srtf")
+    assert srtf.jobs["jct_s"].mean() == pytest.approx(best)
+
+
+def _best_nonpreemptive(submit: list[float], dur: list[float]) -> float:
+    """Minimum mean JCT over all non-preemptive single-GPU schedules (list order search)."""
+    best = float("inf")
+    for perm in itertools.permutations(range(len(dur))):
+        t, total = 0.0, 0.0
+        for i in perm:
+            t = max(t, submit[i]) + dur[i]
+            total += t - submit[i]
+        best = min(best, total / len(dur))
+    return best
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 30), st.integers(1, 30)), min_size=1, max_size=6))
+def test_srtf_beats_every_nonpreemptive_order(spec: list[tuple[int, int]]) -> None:
+    n = len(spec)
+    submit = [float(s) for s, _ in spec]
+    dur = [float(d) for _, d in spec]
+    jobs = pl.DataFrame(
+        {
+            "job_id": [str(i) for i in range(n)],
+            "vc": ["a"] * n,
+            "submit_time": submit,
+            "duration": dur,
+            "num_gpus": [1] * n,
+        }
+    )
+    srtf = simulate(jobs, {"a": (1, 1)}, "srtf").jobs["jct_s"].mean()
+    sjf = simulate(jobs, {"a": (1, 1)}, "sjf").jobs["jct_s"].mean()
+    fifo = simulate(jobs, {"a": (1, 1)}, "fifo").jobs["jct_s"].mean()
+    best = _best_nonpreemptive(submit, dur)
+    # SRTF is optimal for mean flow time on one machine (Schrage); SJF/FIFO are list schedules.
+    assert srtf <= best + 1e-9
+    assert sjf >= best - 1e-9 and fifo >= best - 1e-9
+
+
+@SETTINGS
+@given(job_tables())
+def test_lower_bounds(jobs: pl.DataFrame) -> None:
+    for policy in ("fifo", "srtf", "tiresias"):
+        res = simulate(jobs, CLUSTER, policy)
+        j = res.jobs
+        assert j["jct_s"].mean() >= j["duration"].mean() - 1e-9
+        for vc, part in j.group_by("vc"):
+            cap = CAPS[vc[0]]
+            makespan = part["end_time"].max()
+            assert makespan >= (part["submit_time"] + part["duration"]).max() - 1e-9
+            work = (part["duration"] * part["num_gpus"]).sum()
+            assert makespan - part["submit_time"].min() >= work / cap - 1e-6

@@ -1,0 +1,244 @@
+"""Replay sweeps (tracekit.replay.sweep): configs, TOML, slices, executors, notebook grids."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from tracekit.replay.sweep import (
+    SweepConfig,
+    configs_from_toml,
+    load_slice,
+    parse_predictor,
+    policy_predictor_grid,
+    sensitivity_grid,
+    sweep,
+    sweep_toml,
+    with_predictions,
+)
+from tracekit.schema import JOBS
+from tracekit.store import begin
+
+T0 = datetime(2020, 7, 1, tzinfo=UTC)
+
+
+def _full(df: pl.DataFrame) -> pl.DataFrame:
+    return df.with_columns(**{c: pl.lit(None) for c in JOBS.names if c not in df.columns})
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny store: a PAI-like partition (GPU types, fractional GPUs, sensors' utilisation,
+    store predictions) and a Helios-like one (VC capacity, no utilisation)."""
+    rng = np.random.default_rng(5)
+    root = tmp_path_factory.mktemp("sweep") / "store"
+    n = 120
+    types = rng.choice(["T4", "MISC", "V100"], n)
+    pai = _full(
+        pl.DataFrame(
+            {
+                "job_id": [f"p{i}" for i in range(n)],
+                "user": rng.choice(["u1", "u2", "u3"], n).tolist(),
+                "gpu_type": types.tolist(),
+                "submit_time": [
+                    T0 + timedelta(seconds=int(s)) for s in np.sort(rng.integers(0, 20000, n))
+                ],  # fmt: skip
+                "duration_s": rng.integers(30, 3000, n).astype(float),
+                "num_gpus": rng.choice([0.25, 0.5, 1.0, 2.0], n),
+                "gpu_util_mean": pl.Series(
+                    [
+                        float(u) if k else None
+                        for u, k in zip(
+                            rng.uniform(0, 60, n), rng.uniform(size=n) < 0.5, strict=True
+                        )
+                    ],
+                    dtype=pl.Float64,
+                ),  # fmt: skip
+            }
+        )
+    )
+    machines = pl.DataFrame(
+        {
+            "machine_id": [f"m{i}" for i in range(7)],
+            "num_gpus": [2.0, 2.0, 8.0, 8.0, 8.0, 8.0, 0.0],
+            "gpu_type": ["T4", "T4", "MISC", "MISC", "V100", "V100", "CPU"],
+            "gpu_mem_gb": [None] * 7,
+            "num_cpus": [96.0] * 7,
+            "mem_gb": [512.0] * 7,
+        },
+        schema_overrides={"gpu_mem_gb": pl.Float64},
+    )
+    preds = pl.DataFrame(
+        {
+            "job_id": [f"p{i}" for i in range(n - 10)],  # 10 jobs without a prediction
+            "model": ["m1"] * (n - 10),
+            "pred_duration_s": rng.uniform(30, 3000, n - 10),
+            "pred_q10_s": [None] * (n - 10),
+            "pred_q90_s": [None] * (n - 10),
+            "trained_until": [T0] * (n - 10),
+        },
+        schema_overrides={"pred_q10_s": pl.Float64, "pred_q90_s": pl.Float64},
+    )
+    with begin(root, "pai") as tx:
+        tx.write("jobs", "pai", pai)
+        tx.write("machines", "pai", machines)
+    with begin(root, "pai", mode="update") as tx:
+        tx.write("predictions", "pai", preds)
+    m = 100
+    helios = _full(
+        pl.DataFrame(
+            {
+                "job_id": [f"h{i}" for i in range(m)],
+                "user": rng.choice(["a", "b"], m).tolist(),
+                "vc": rng.choice(["vcA", "vcB"], m).tolist(),
+                "submit_time": [
+                    T0 + timedelta(seconds=int(s)) for s in np.sort(rng.integers(0, 20000, m))
+                ],  # fmt: skip
+                "duration_s": rng.integers(30, 3000, m).astype(float),
+                "num_gpus": rng.choice([1.0, 2.0, 8.0], m),
+            }
+        )
+    )
+    cap = pl.DataFrame({"date": [date(2020, 7, 1)] * 2, "vc": ["vcA", "vcB"],
+                        "num_gpus": [16.0, 8.0]})  # fmt: skip
+    with begin(root, "helios") as tx:
+        tx.write("jobs", "Venus", helios)
+        tx.write("capacity", "Venus", cap)
+    return root
+
+
+def _configs(store: Path) -> list[SweepConfig]:
+    out = []
+    for policy in ("fifo", "qssf", "lucid"):
+        for pred in ("oracle", "noisy:1.0"):
+            out.append(SweepConfig("pai", "pai", policy, pred, seed=1, store=str(store)))
+            out.append(SweepConfig("helios", "Venus", policy, pred, seed=2, store=str(store)))
+    return out
+
+
+def test_parse_predictor() -> None:
+    assert parse_predictor("oracle") == ("oracle", None)
+    assert parse_predictor("noisy:0.5") == ("noisy", 0.5)
+    assert parse_predictor("model:lgbm") == ("model", "lgbm")
+    for bad in ("noisy", "noisy:x", "noisy:-1", "model:", "magic"):
+        with pytest.raises(ValueError):
+            parse_predictor(bad)
+
+
+def test_noisy_predictions_seeded() -> None:
+    jobs = pl.DataFrame({"duration": [10.0, 20.0, 30.0]})
+    a = with_predictions(jobs, "noisy:1.0", 3, "x")["pred_duration"]
+    assert a.to_list() == with_predictions(jobs, "noisy:1.0", 3, "x")["pred_duration"].to_list()
+    assert a.to_list() != with_predictions(jobs, "noisy:1.0", 4, "x")["pred_duration"].to_list()
+    assert with_predictions(jobs, "noisy:0", 3, "x")["pred_duration"].to_list() == [10, 20, 30]
+
+
+def test_slices_read_only_their_partition(store: Path) -> None:
+    pai = load_slice(SweepConfig("pai", "pai", "fifo", store=str(store)))
+    assert pai.jobs["job_id"].str.starts_with("p").all()
+    assert pai.cluster.groups == ["T4", "MISC", "V100"]  # type: ignore[union-attr]
+    assert pai.jobs["util"].is_not_null().all()
+    hel = load_slice(SweepConfig("helios", "Venus", "fifo", store=str(store)))
+    assert hel.jobs["job_id"].str.starts_with("h").all() and hel.jobs.height == 100
+    model = load_slice(SweepConfig("pai", "pai", "qssf", "model:m1", store=str(store)))
+    assert model.notes["sweep.model_prediction_filled_with_median"] == 10
+    assert model.jobs["pred_duration"].is_not_null().all()
+
+
+@pytest.mark.slow
+def test_sweep_sequential_vs_local_pool_vs_dask(store: Path) -> None:
+    configs = _configs(store)
+    seq = sweep(configs, "sequential", progress=False)
+    assert seq.height == len(configs)
+    assert set(seq["engine"]) == {"sharing", "replay"}
+    assert seq.filter(pl.col("policy") == "lucid")["engine"].to_list() == ["sharing"] * 4
+    assert (seq["jobs"] > 0).all() and seq["jct_mean_s"].is_not_null().all()
+    # FIFO ignores predictions entirely (replay.md §14 item 7)
+    fifo = seq.filter(pl.col("policy") == "fifo")
+    assert fifo.group_by("trace").agg(pl.col("digest").n_unique())["digest"].max() == 1
+    local = sweep(configs, workers=2, progress=False)
+    assert local["digest"].to_list() == seq["digest"].to_list()
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:  # fmt: skip
+        with distributed.Client(cluster) as client:
+            dask = sweep(configs, client, progress=False)
+    assert dask["digest"].to_list() == seq["digest"].to_list()
+
+
+def test_sweep_toml(store: Path, tmp_path: Path) -> None:
+    toml = tmp_path / "s.toml"
+    toml.write_text(
+        f"""
+[sweep]
+store = "{store}"
+out = "res/out.csv"
+
+[defaults]
+capacity_scale = 1.0
+
+[grid]
+trace_cluster = ["pai/pai", "helios/Venus"]
+policy = ["fifo", "qssf"]
+predictor = ["oracle", "noisy:0.5", "model:m1"]
+seed = [0]
+
+[[config]]
+trace_cluster = "pai/pai"
+policy = "lucid"
+placement = "balance"
+"""
+    )
+    configs = configs_from_toml(toml)
+    assert len(configs) == 2 * 2 * 3 + 1
+    assert configs[-1].placement == "balance" and configs[-1].resolved_engine == "sharing"
+    # model:m1 exists only for pai: the helios model configs fail loudly
+    with pytest.raises(ValueError, match="predictions"):
+        sweep_toml(toml, executor="sequential", progress=False)
+    toml.write_text(toml.read_text().replace('"model:m1"', '"noisy:1.0"'))
+    out = sweep_toml(toml, executor="sequential", progress=False)
+    assert out.height == 13 and (tmp_path / "res/out.csv").exists()
+    assert {"trace", "cluster", "policy", "predictor", "sigma", "seed", "jct_mean_s"} <= set(
+        out.columns
+    )
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[grid]\npolicy = ["fifo"]\ncolour = ["red"]\n')
+    with pytest.raises(ValueError, match="colour"):
+        configs_from_toml(bad)
+
+
+def _memory_trace(n: int = 300, seed: int = 0) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pl.DataFrame(
+        {
+            "job_id": [str(i) for i in range(n)],
+            "vc": ["a"] * n,
+            "submit_time": np.sort(rng.uniform(0, 20000, n)),
+            "duration": rng.lognormal(6, 1.5, n).clip(1, 1e5),
+            "num_gpus": rng.choice([1, 2, 4, 8], n, p=[0.6, 0.15, 0.15, 0.1]),
+        }
+    )
+
+
+def test_policy_predictor_grid_and_sensitivity() -> None:
+    jobs = _memory_trace()
+    grid = policy_predictor_grid(jobs, {"a": (2, 8)}, ["fifo", "qssf"], ["oracle", "noisy:1"],
+                                 [0, 1])  # fmt: skip
+    assert grid.height == 8
+    assert grid.select("policy", "predictor", "seed").unique().height == 8
+    sens = sensitivity_grid(jobs, {"a": (2, 8)}, sigmas=(0.0, 2.0), seeds=(0, 1))
+    assert sens.columns == ["sigma", "seed", "policy", "jct_mean_s", "queue_mean_s",
+                            "baseline_jct_mean_s", "jct_gain"]  # fmt: skip
+    assert sens.height == 4
+    oracle = sens.filter(pl.col("sigma") == 0.0)
+    assert oracle["jct_mean_s"].n_unique() == 1  # sigma 0 ignores the seed
+    assert (oracle["jct_gain"] > 0).all()  # oracle QSSF beats FIFO on a loaded cluster
+    shared = policy_predictor_grid(
+        jobs.with_columns(pl.lit(0.3).alias("util")).drop("vc"), {"g": (2, 8)}, ["lucid"],
+        ["oracle"], [0], engine="sharing",
+    )  # fmt: skip
+    assert shared["colocated_share"][0] > 0

@@ -1,0 +1,580 @@
+"""Discrete-event replay engine: one event loop per VC, heaps, integer ranks, no time steps.
+
+Events are arrivals (a pointer into the submit-sorted jobs), finishes (a heap), and - only for
+the policies that need them - priority changes (Tiresias demotions) and periodic ticks (a
+scheduling ``interval``). Within one timestamp the order is FINISH -> ARRIVAL -> SCHEDULE, as in
+the Helios/Lucid artifacts (replay.md §2.1, §13.1).
+
+Static-key policies (FIFO/SJF/QSSF) turn their keys into integer ranks once (vectorised), then:
+
+* ``backfill="none"``: strict head-of-line blocking; one heap of ranks, only the head is tried;
+* ``backfill="greedy"``: skip jobs that do not fit (no reservation); one heap per GPU count,
+  the best head among the sizes that fit is placed next (exact, O(#sizes) per decision);
+* ``backfill="easy"``: EASY backfilling; the blocked head gets a reservation at the earliest
+  time enough GPUs free up (count-based, from the running jobs' estimated ends), and later jobs
+  may start now if they fit and either end before it or use only GPUs the head will not need.
+  At most ``backfill_depth`` queued jobs are examined per pass (Slurm's ``bf_max_job_test``).
+
+Preemptive policies (SRTF/Tiresias) run a pass at events: the policy orders all active jobs, the
+engine selects them greedily under the VC's GPU quota (``"greedy"``: skipping jobs that do not
+fit, as the artifacts do; ``"none"``: stopping at the first), preempts running jobs that were not
+selected (charging ``ckpt_overhead(gpus)`` to their remaining work) and places the selected
+pending ones; a selected job whose placement fails stays pending (as in the artifacts).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from array import array
+from collections.abc import Callable
+from heapq import heapify, heappop, heappush
+
+import numpy as np
+
+from tracekit.replay.placement import Alloc, Placer
+from tracekit.replay.policies.base import JobView, Policy, PreemptivePolicy, VCState
+
+INF = math.inf
+BACKFILL_MODES = ("none", "greedy", "easy")
+
+
+def overhead_function(spec: str | float | Callable[[int], float] | None) -> Callable[[int], float]:
+    """Checkpoint/restart overhead (seconds) per preemption as a function of the job's GPUs.
+
+    Parameters
+    ----------
+    spec : None, "none", "helios", "lucid", number or callable
+        ``"helios"``: 7 s (1 GPU) / 30 s (<= 8) / 60 s (> 8); ``"lucid"``: 40 s (<= 8) / 60 s
+        (> 8) (replay.md §4); a number is a constant; a callable ``f(gpus) -> seconds``.
+    """
+    if spec is None or spec == "none":
+        return lambda g: 0.0
+    if spec == "helios":
+        return lambda g: 7.0 if g <= 1 else (30.0 if g <= 8 else 60.0)
+    if spec == "lucid":
+        return lambda g: 40.0 if g <= 8 else 60.0
+    if callable(spec):
+        return spec
+    if isinstance(spec, int | float) and spec >= 0:
+        value = float(spec)
+        return lambda g: value
+    raise ValueError(f"bad ckpt_overhead {spec!r}: use none/helios/lucid, seconds or a function")
+
+
+class VCRun:
+    """Per-job outcome of one VC: first start, end, preemption count, run segments."""
+
+    def __init__(self, n: int) -> None:
+        self.start = [math.nan] * n
+        self.end = [math.nan] * n
+        self.preemptions = [0] * n
+        self.overhead = [0.0] * n
+        # Run segments of preempted jobs (job, start, end); non-preemptive jobs have one segment
+        # (start, end) that is not stored twice.
+        self.seg_job = array("q")
+        self.seg_start = array("d")
+        self.seg_end = array("d")
+        self.nodes: list[tuple[int, float, float, Alloc]] | None = None
+
+
+def _ranks(keys: np.ndarray) -> tuple[list[int], list[int]]:
+    """Rank of each job by (key, submit order) and the inverse permutation."""
+    order = np.lexsort((np.arange(len(keys)), keys))
+    rank = np.empty(len(keys), dtype=np.int64)
+    rank[order] = np.arange(len(keys))
+    return rank.tolist(), order.tolist()
+
+
+def _stuck(view: JobView, j: int, placer: Placer) -> RuntimeError:
+    return RuntimeError(
+        f"job {j} ({int(view.gpus[j])} GPUs) can never be placed on a VC of {placer.nodes} "
+        f"nodes x {placer.gpn} GPUs with placement {placer.name!r}"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# static-key policies
+# ---------------------------------------------------------------------------------------------
+def run_static(
+    view: JobView,
+    policy: Policy,
+    placer: Placer,
+    backfill: str,
+    backfill_depth: int | None,
+    fresh_gpu_order: bool,
+    record_nodes: bool,
+) -> VCRun:
+    """Replay one VC under a static-key policy (see the module docstring)."""
+    n = len(view.submit)
+    out = VCRun(n)
+    if record_nodes:
+        out.nodes = []
+    if n == 0:
+        return out
+    rank, byrank = _ranks(np.asarray(policy.keys(view), dtype=np.float64))
+    sub = view.submit.tolist()
+    dur = view.duration.tolist()
+    gpus = view.gpus.tolist()
+    if backfill == "none":
+        _static_hol(sub, dur, gpus, rank, byrank, placer, fresh_gpu_order, out)
+    elif backfill == "greedy":
+        _static_greedy(sub, dur, gpus, rank, byrank, placer, out)
+    else:
+        est = np.asarray(policy.estimate(view), dtype=np.float64).tolist()
+        _static_easy(sub, dur, gpus, rank, byrank, est, placer, backfill_depth, out)
+    nan = [j for j in range(n) if math.isnan(out.start[j])]
+    if nan:
+        raise _stuck(view, nan[0], placer)
+    return out
+
+
+def _static_hol(
+    sub: list[float],
+    dur: list[float],
+    gpus: list[int],
+    rank: list[int],
+    byrank: list[int],
+    placer: Placer,
+    fresh_gpu_order: bool,
+    out: VCRun,
+) -> None:
+    n = len(sub)
+    start, end, rec = out.start, out.end, out.nodes
+    allocs: list[Alloc | None] = [None] * n
+    place, release = placer.place, placer.release
+    fin: list[tuple[float, int]] = []
+    pend: list[int] = []
+    ai = 0
+    fresh_t, fresh_n = -INF, 0  # jobs pending that arrived at fresh_t (QSSF compat)
+    while True:
+        ta = sub[ai] if ai < n else INF
+        tf = fin[0][0] if fin else INF
+        t = ta if ta <= tf else tf
+        if t == INF:
+            return
+        while fin and fin[0][0] <= t:
+            j = heappop(fin)[1]
+            release(allocs[j])  # type: ignore[arg-type]
+            allocs[j] = None
+        while ai < n and sub[ai] <= t:
+            heappush(pend, rank[ai])
+            if fresh_gpu_order:
+                if fresh_t != t:
+                    fresh_t, fresh_n = t, 0
+                fresh_n += 1
+            ai += 1
+        if not pend:
+            continue
+        if fresh_gpu_order and fresh_t == t and fresh_n == len(pend):
+            # Every pending job arrived this second: Helios has not assigned priorities yet and
+            # places them in GPU-count order (stable), one tick before sorting by priority.
+            cand = sorted(pend, key=lambda r: (gpus[byrank[r]], byrank[r]))
+            k = 0
+            for r in cand:
+                j = byrank[r]
+                a = place(gpus[j])
+                if a is None:
+                    break
+                start[j] = t
+                end[j] = t + dur[j]
+                allocs[j] = a
+                heappush(fin, (t + dur[j], j))
+                if rec is not None:
+                    rec.append((j, t, t + dur[j], a))
+                k += 1
+            if k:
+                pend = cand[k:]
+                heapify(pend)
+                fresh_n -= k
+            continue
+        while pend:
+            j = byrank[pend[0]]
+            g = gpus[j]
+            if g > placer.free_total:
+                break
+            a = place(g)
+            if a is None:
+                break
+            heappop(pend)
+            e = t + dur[j]
+            start[j] = t
+            end[j] = e
+            allocs[j] = a
+            heappush(fin, (e, j))
+            if rec is not None:
+                rec.append((j, t, e, a))
+            if fresh_gpu_order and sub[j] == fresh_t:
+                fresh_n -= 1
+
+
+def _static_greedy(
+    sub: list[float],
+    dur: list[float],
+    gpus: list[int],
+    rank: list[int],
+    byrank: list[int],
+    placer: Placer,
+    out: VCRun,
+) -> None:
+    n = len(sub)
+    start, end, rec = out.start, out.end, out.nodes
+    allocs: list[Alloc | None] = [None] * n
+    place, release = placer.place, placer.release
+    sizes = sorted(set(gpus))
+    cls: dict[int, list[int]] = {g: [] for g in sizes}
+    fin: list[tuple[float, int]] = []
+    npend = 0
+    ai = 0
+    while True:
+        ta = sub[ai] if ai < n else INF
+        tf = fin[0][0] if fin else INF
+        t = ta if ta <= tf else tf
+        if t == INF:
+            return
+        while fin and fin[0][0] <= t:
+            j = heappop(fin)[1]
+            release(allocs[j])  # type: ignore[arg-type]
+            allocs[j] = None
+        while ai < n and sub[ai] <= t:
+            heappush(cls[gpus[ai]], rank[ai])
+            npend += 1
+            ai += 1
+        failed: set[int] = set()
+        while npend:
+            free = placer.free_total
+            best_r, best_g = -1, 0
+            for g in sizes:
+                if g > free:
+                    break
+                h = cls[g]
+                if h and (best_r < 0 or h[0] < best_r) and g not in failed:
+                    best_r, best_g = h[0], g
+            if best_r < 0:
+                break
+            a = place(best_g)
+            if a is None:
+                # Placement depends only on the size and the node state, and the state only
+                # fills up during this pass: every job of this size fails now.
+                failed.add(best_g)
+                continue
+            heappop(cls[best_g])
+            npend -= 1
+            j = byrank[best_r]
+            e = t + dur[j]
+            start[j] = t
+            end[j] = e
+            allocs[j] = a
+            heappush(fin, (e, j))
+            if rec is not None:
+                rec.append((j, t, e, a))
+
+
+def _static_easy(
+    sub: list[float],
+    dur: list[float],
+    gpus: list[int],
+    rank: list[int],
+    byrank: list[int],
+    est: list[float],
+    placer: Placer,
+    depth: int | None,
+    out: VCRun,
+) -> None:
+    n = len(sub)
+    start, end, rec = out.start, out.end, out.nodes
+    allocs: list[Alloc | None] = [None] * n
+    xend = [0.0] * n  # estimated end of running jobs (for reservations)
+    place, release = placer.place, placer.release
+    fin: list[tuple[float, int]] = []
+    pend: list[int] = []  # sorted ranks
+    ai = 0
+    limit = n if depth is None else depth
+
+    def begin(j: int, t: float, a: Alloc) -> None:
+        e = t + dur[j]
+        start[j] = t
+        end[j] = e
+        allocs[j] = a
+        xend[j] = t + est[j]
+        heappush(fin, (e, j))
+        if rec is not None:
+            rec.append((j, t, e, a))
+
+    while True:
+        ta = sub[ai] if ai < n else INF
+        tf = fin[0][0] if fin else INF
+        t = ta if ta <= tf else tf
+        if t == INF:
+            return
+        while fin and fin[0][0] <= t:
+            j = heappop(fin)[1]
+            release(allocs[j])  # type: ignore[arg-type]
+            allocs[j] = None
+        while ai < n and sub[ai] <= t:
+            r = rank[ai]
+            if not pend or r > pend[-1]:
+                pend.append(r)
+            else:
+                bisect.insort(pend, r)
+            ai += 1
+        while pend:
+            head = byrank[pend[0]]
+            gh = gpus[head]
+            a = place(gh) if gh <= placer.free_total else None
+            if a is not None:
+                del pend[0]
+                begin(head, t, a)
+                continue
+            if placer.free_total == 0 or len(pend) == 1 or limit == 0:
+                break
+            # Reservation for the head: earliest estimated time enough GPUs are free.
+            shadow, extra = -1.0, 0
+            k, scanned = 1, 0
+            while k < len(pend) and scanned < limit:
+                free = placer.free_total
+                if free == 0:
+                    break
+                j = byrank[pend[k]]
+                g = gpus[j]
+                scanned += 1
+                if g <= free:
+                    if shadow < 0:
+                        shadow, extra = _shadow(fin, xend, gpus, free, gh, t)
+                    long = t + est[j] > shadow
+                    if not long or g <= extra:
+                        a = place(g)
+                        if a is not None:
+                            del pend[k]
+                            begin(j, t, a)
+                            if long:
+                                extra -= g
+                            continue
+                k += 1
+            break
+
+
+def _shadow(
+    fin: list[tuple[float, int]],
+    xend: list[float],
+    gpus: list[int],
+    free: int,
+    need: int,
+    t: float,
+) -> tuple[float, int]:
+    """EASY reservation: (time, spare GPUs then) counting GPUs freed by estimated job ends."""
+    if free >= need:
+        return t, free - need
+    ends = sorted((xend[j] if xend[j] > t else t, gpus[j]) for _, j in fin)
+    avail = free
+    for e, g in ends:
+        avail += g
+        if avail >= need:
+            return e, avail - need
+    return INF, 0
+
+
+# ---------------------------------------------------------------------------------------------
+# preemptive policies
+# ---------------------------------------------------------------------------------------------
+def run_preemptive(
+    view: JobView,
+    policy: PreemptivePolicy,
+    placer: Placer,
+    backfill: str,
+    overhead: Callable[[int], float],
+    interval: float | None,
+    record_nodes: bool,
+) -> VCRun:
+    """Replay one VC under a preemptive policy (see the module docstring)."""
+    n = len(view.submit)
+    out = VCRun(n)
+    if record_nodes:
+        out.nodes = []
+    if n == 0:
+        return out
+    st = VCState(view)
+    sub = view.submit.tolist()
+    gpus = st.gpus
+    rem, executed, extra, resume, running = st.rem, st.executed, st.extra, st.resume, st.running
+    first, end, npre, ovh = out.start, out.end, out.preemptions, out.overhead
+    seg_j, seg_s, seg_e, rec = out.seg_job, out.seg_start, out.seg_end, out.nodes
+    ver = [0] * n
+    allocs: list[Alloc | None] = [None] * n
+    active: set[int] = set()
+    run_set: set[int] = set()
+    # Pending jobs sorted by their key, which (policy contract) is fixed while a job waits.
+    pend: list[tuple] = []
+    pkey: list[tuple | None] = [None] * n
+    size_count: dict[int, int] = {}
+    ev: list[tuple[float, int, int, int]] = []  # (time, kind 0 finish/1 change/2 tick, j, ver)
+    has_change = type(policy).next_change is not PreemptivePolicy.next_change
+    key = policy.key
+    place, release = placer.place, placer.release
+    cap = placer.capacity
+    hol = backfill == "none"
+    tick_at = INF
+
+    def enqueue(j: int, t: float) -> None:
+        k = key(st, j, t)
+        pkey[j] = k
+        if not pend or k > pend[-1]:
+            pend.append(k)
+        else:
+            bisect.insort(pend, k)
+        g = gpus[j]
+        size_count[g] = size_count.get(g, 0) + 1
+
+    def start(j: int, t: float, a: Alloc) -> None:
+        k = pkey[j]
+        i = bisect.bisect_left(pend, k)
+        del pend[i]
+        pkey[j] = None
+        size_count[gpus[j]] -= 1
+        if math.isnan(first[j]):
+            first[j] = t
+        resume[j] = t
+        running[j] = True
+        run_set.add(j)
+        ver[j] += 1
+        allocs[j] = a
+        heappush(ev, (t + rem[j], 0, j, ver[j]))
+        if has_change:
+            c = policy.next_change(st, j, t)
+            if c is not None:
+                heappush(ev, (c, 1, j, ver[j]))
+
+    def stop(j: int, t: float) -> None:
+        ran = t - resume[j]
+        executed[j] += ran
+        running[j] = False
+        run_set.discard(j)
+        ver[j] += 1
+        a = allocs[j]
+        release(a)  # type: ignore[arg-type]
+        allocs[j] = None
+        seg_j.append(j)
+        seg_s.append(resume[j])
+        seg_e.append(t)
+        if rec is not None:
+            rec.append((j, resume[j], t, a))  # type: ignore[arg-type]
+
+    def full_pass(t: float) -> bool:
+        # Merge the (static) pending order with the running jobs' current keys and select
+        # greedily under the GPU quota; stop once nothing else can be selected.
+        runs = policy.running_keys(st, list(run_set), t)
+        runs.sort()
+        nr, npd = len(runs), len(pend)
+        min_pending = min((g for g, c in size_count.items() if c), default=cap + 1)
+        quota = cap
+        sel = []
+        ip = ir = 0
+        while ip < npd or ir < nr:
+            if ir < nr and (ip >= npd or runs[ir] < pend[ip]):
+                j = runs[ir][-1]
+                ir += 1
+            else:
+                j = pend[ip][-1]
+                ip += 1
+            g = gpus[j]
+            if g <= quota:
+                quota -= g
+                sel.append(j)
+                if quota == 0:
+                    break
+            elif hol:
+                break
+            if ir == nr and quota < min_pending:
+                break
+        chosen = set(sel)
+        for j in sorted(run_set - chosen):
+            left = rem[j] - (t - resume[j])
+            stop(j, t)
+            o = overhead(gpus[j])
+            rem[j] = (left if left > 0.0 else 0.0) + o
+            extra[j] += o
+            ovh[j] += o
+            npre[j] += 1
+            enqueue(j, t)
+        ok = True
+        for j in sel:
+            if not running[j]:
+                g = gpus[j]
+                a = place(g) if g <= placer.free_total else None
+                if a is None:
+                    ok = False
+                else:
+                    start(j, t, a)
+        return ok
+
+    consistent = True
+    ai = 0
+    while True:
+        ta = sub[ai] if ai < n else INF
+        te = ev[0][0] if ev else INF
+        t = ta if ta <= te else te
+        if t == INF:
+            break
+        dirty = not consistent
+        tick = False
+        while ev and ev[0][0] <= t:
+            _, kind, j, v = heappop(ev)
+            if kind == 2:
+                tick = True
+                tick_at = INF
+                continue
+            if v != ver[j]:
+                continue
+            if kind == 0:
+                stop(j, t)
+                rem[j] = 0.0
+                end[j] = t
+                active.discard(j)
+                dirty = dirty or len(active) > len(run_set)
+            else:
+                dirty = dirty or len(active) > len(run_set)
+                c = policy.next_change(st, j, t)
+                if c is not None:
+                    heappush(ev, (c, 1, j, ver[j]))
+        new_from = ai
+        while ai < n and sub[ai] <= t:
+            active.add(ai)
+            enqueue(ai, t)
+            ai += 1
+        if interval is not None:
+            if dirty or ai > new_from:
+                nt = math.ceil(t / interval - 1e-9) * interval
+                if nt <= t:
+                    tick = True
+                elif nt < tick_at:
+                    tick_at = nt
+                    heappush(ev, (nt, 2, -1, 0))
+            if tick:
+                consistent = full_pass(t)
+            continue
+        if dirty:
+            consistent = full_pass(t)
+            continue
+        # Fast path: the state is consistent (every selected job runs) and only arrivals
+        # happened. A newcomer that fits the free GPUs is selected whatever its rank and
+        # changes nobody else's selection (greedy quota), so it can start directly.
+        # All newcomers of this instant are checked together, so none is started and then
+        # preempted within the same instant.
+        if ai == new_from:
+            continue
+        need = 0
+        for j in range(new_from, ai):
+            need += gpus[j]
+        if need > placer.free_total or (hol and len(active) > len(run_set) + (ai - new_from)):
+            consistent = full_pass(t)
+            continue
+        for j in range(new_from, ai):
+            a = place(gpus[j])
+            if a is None:
+                # Still selected (the quota argument holds), but fragmentation blocks it.
+                consistent = False
+                continue
+            start(j, t, a)
+    if active:
+        raise _stuck(view, min(active), placer)
+    return out

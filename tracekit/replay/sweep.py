@@ -1,0 +1,593 @@
+"""Parameter sweeps of the replay: policy x cluster x predictor quality x seed, locally or on dask.
+
+:func:`sweep` runs a list of :class:`SweepConfig` and returns one tidy row per config (the
+config columns plus the summary metrics and a per-job output digest). :func:`sweep_toml` reads
+the grid from a TOML file (format: docs/replay_sharing.md, example:
+benchmarks/sweep_example.toml); ``tracekit sweep CONFIG.toml [--scheduler tcp://HOST:PORT]``
+calls it.
+
+Each distinct slice of the input, (store, trace, cluster, window, prediction model, engine,
+capacity scale), is read from the store once, in the calling process; a worker receives only
+the slice its config needs (with dask, each slice is scattered once and shared by its configs),
+never the whole store. Predictions are made per config: ``oracle`` (the true duration),
+``noisy:SIGMA`` (true duration x LogNormal(0, SIGMA), seeded by the config's seed) or
+``model:NAME`` (the store's ``predictions`` of model NAME; missing ones get the model's median,
+counted). The same config and seed always give the same per-job output, whichever executor runs
+it.
+
+For notebooks: :func:`policy_predictor_grid` (policy x predictor-quality grid) and
+:func:`sensitivity_grid` (QSSF gain over FIFO vs prediction error) on an in-memory job table.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+import tomllib
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field, fields
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from tracekit.replay.cluster import Cluster, VCSpec, as_cluster
+from tracekit.replay.sharing import GPUPool, SlowdownModel
+
+ENGINES = ("auto", "replay", "sharing")
+METRICS = (
+    "jobs", "dropped", "jct_mean_s", "jct_p50_s", "jct_p99_s", "queue_mean_s", "queue_p50_s",
+    "queue_p99_s", "bsld_mean", "makespan_s", "utilization", "colocated_share", "digest",
+    "wall_s",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """One replay run of a sweep.
+
+    Parameters
+    ----------
+    trace, cluster : str
+        Store partition (e.g. ``"pai", "pai"``); for in-memory grids, any label.
+    policy : str
+        ``fifo, sjf, sjf-pred, qssf, srtf, srtf-pred, tiresias`` (whole-GPU engine) or
+        ``fifo, sjf, sjf-pred, qssf, lucid`` (sharing engine).
+    predictor : str
+        ``"oracle"``, ``"noisy:SIGMA"`` or ``"model:NAME"``.
+    seed : int
+        Seeds the noisy predictor and the engine.
+    engine : {"auto", "replay", "sharing"}
+        ``auto``: the sharing engine for ``lucid`` and for PAI (fractional GPUs, GPU types),
+        the whole-GPU engine otherwise.
+    placement : str, optional
+        Engine placement (``consolidate/first_fit/spread`` or ``pack/balance``).
+    type_affinity, max_jobs_per_gpu : sharing-engine options.
+    capacity_scale : float
+        Keep this fraction of the machines/nodes (a sample is small; scale the cluster too).
+    start, end : str, optional
+        Submit-time window (ISO, UTC).
+    store : str
+        Store path.
+    name : str
+        Free label carried into the results.
+    """
+
+    trace: str
+    cluster: str
+    policy: str
+    predictor: str = "oracle"
+    seed: int = 0
+    engine: str = "auto"
+    placement: str | None = None
+    type_affinity: str = "strict"
+    max_jobs_per_gpu: int = 4
+    capacity_scale: float = 1.0
+    start: str | None = None
+    end: str | None = None
+    store: str = "data/parquet"
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise ValueError(f"engine must be one of {ENGINES}, got {self.engine!r}")
+        parse_predictor(self.predictor)
+
+    @property
+    def resolved_engine(self) -> str:
+        """The engine actually used (``auto`` resolved)."""
+        if self.engine != "auto":
+            return self.engine
+        return "sharing" if self.policy == "lucid" or self.trace == "pai" else "replay"
+
+    @property
+    def model(self) -> str | None:
+        """Prediction model read from the store (``model:NAME``), else None."""
+        kind, arg = parse_predictor(self.predictor)
+        return str(arg) if kind == "model" else None
+
+    def slice_key(self) -> tuple[Any, ...]:
+        """What identifies the input slice this config reads."""
+        return (self.store, self.trace, self.cluster, self.start, self.end, self.model,
+                self.resolved_engine, self.capacity_scale)  # fmt: skip
+
+
+def parse_predictor(text: str) -> tuple[str, float | str | None]:
+    """Parse a predictor spec: ``oracle``, ``noisy:0.5`` -> (noisy, 0.5), ``model:x``."""
+    kind, _, arg = str(text).partition(":")
+    if kind == "oracle" and not arg:
+        return "oracle", None
+    if kind == "noisy":
+        try:
+            sigma = float(arg)
+        except ValueError:
+            raise ValueError(
+                f"noisy predictor needs a sigma, e.g. 'noisy:0.5', got {text!r}"
+            ) from None
+        if sigma < 0:
+            raise ValueError(f"sigma must be >= 0, got {sigma}")
+        return "noisy", sigma
+    if kind == "model" and arg:
+        return "model", arg
+    raise ValueError(f"predictor must be 'oracle', 'noisy:SIGMA' or 'model:NAME', got {text!r}")
+
+
+@dataclass
+class Slice:
+    """The input one config needs: jobs and cluster of one partition and window."""
+
+    jobs: pl.DataFrame
+    cluster: Cluster | GPUPool
+    dropped: int = 0
+    notes: dict[str, int] = field(default_factory=dict)
+
+
+def _scaled_cluster(cl: Cluster, scale: float) -> Cluster:
+    if scale == 1.0:
+        return cl
+    out = {
+        vc: VCSpec(max(1, round(s.nodes * scale)) if s.nodes else 0, s.gpus_per_node)
+        for vc, s in cl.items()
+    }
+    return Cluster(out, source=f"{cl.source} x{scale:g}")
+
+
+def load_slice(config: SweepConfig) -> Slice:
+    """Read the jobs and cluster of ``config`` from its store (done once per distinct slice)."""
+    from tracekit.store import open_store
+
+    store = open_store(config.store)
+    notes: dict[str, int] = {}
+    if config.resolved_engine == "sharing":
+        from tracekit.replay.sharing import shared_slice_from_store
+
+        jobs, pool, quality = shared_slice_from_store(
+            store, config.trace, config.cluster, config.start, config.end, config.model,
+            config.capacity_scale,
+        )  # fmt: skip
+        notes.update(quality.nonzero())
+        jobs = _fill_model_predictions(jobs, config, notes)
+        return Slice(jobs, pool, 0, notes)
+    from tracekit.replay.cluster import cluster_from_store
+    from tracekit.replay.jobs import jobs_from_store
+
+    jobs, _ = jobs_from_store(
+        store, config.trace, config.cluster, config.start, config.end, config.model
+    )
+    cl = cluster_from_store(store, config.trace, config.cluster)
+    if cl.source == "machines" or list(cl) == ["None"]:
+        cl = cl.pooled()
+        jobs = jobs.with_columns(pl.lit(next(iter(cl))).alias("vc"))
+    jobs = _fill_model_predictions(jobs, config, notes)
+    return Slice(jobs, _scaled_cluster(cl, config.capacity_scale), 0, notes)
+
+
+def _fill_model_predictions(jobs: pl.DataFrame, config: SweepConfig, notes: dict) -> pl.DataFrame:
+    if config.model is None or "pred_duration" not in jobs.columns:
+        return jobs
+    pred = pl.col("pred_duration")
+    bad = ~(pred.is_finite() & (pred > 0)).fill_null(False)
+    n = int(jobs.select(bad.sum()).item())
+    notes["sweep.model_prediction_filled_with_median"] = n
+    if n:
+        med = jobs.filter(~bad)["pred_duration"].median()
+        jobs = jobs.with_columns(pl.when(bad).then(pl.lit(med or 1.0)).otherwise(pred).alias(
+            "pred_duration"))  # fmt: skip
+    return jobs
+
+
+def with_predictions(
+    jobs: pl.DataFrame, predictor: str, seed: int, label: str = ""
+) -> pl.DataFrame:
+    """Set ``pred_duration`` for a predictor spec (``oracle``, ``noisy:SIGMA``, ``model:...``).
+
+    The noise generator is seeded by ``(seed, crc32(label))``, so one config gives the same
+    predictions in any process.
+    """
+    kind, arg = parse_predictor(predictor)
+    if kind == "model":
+        if "pred_duration" not in jobs.columns:
+            raise ValueError(f"predictor {predictor!r}: the slice has no store predictions")
+        return jobs
+    if kind == "oracle":
+        return jobs.with_columns(pl.col("duration").alias("pred_duration"))
+    rng = np.random.default_rng([int(seed), zlib.crc32(label.encode())])
+    noise = rng.lognormal(0.0, float(arg), jobs.height) if arg else np.ones(jobs.height)
+    return jobs.with_columns((pl.col("duration") * pl.Series(noise)).alias("pred_duration"))
+
+
+def run_config(config: SweepConfig, data: Slice) -> dict[str, Any]:
+    """Run one config on its slice and return its result row (config columns + metrics)."""
+    t0 = time.perf_counter()
+    label = f"{config.trace}/{config.cluster}"
+    jobs = with_predictions(data.jobs, config.predictor, config.seed, label)
+    row: dict[str, Any] = {**asdict(config), "engine": config.resolved_engine}
+    kind, arg = parse_predictor(config.predictor)
+    row["sigma"] = float(arg) if kind == "noisy" else (0.0 if kind == "oracle" else None)
+    if config.resolved_engine == "sharing":
+        from tracekit.replay.sharing import simulate_shared
+
+        assert isinstance(data.cluster, GPUPool)
+        res = simulate_shared(
+            jobs, data.cluster, config.policy, placement=config.placement or "pack",
+            type_affinity=config.type_affinity, max_jobs_per_gpu=config.max_jobs_per_gpu,
+            slowdown=SlowdownModel(), repair=True, seed=config.seed,
+        )  # fmt: skip
+        summ = res.summary().row(0, named=True)
+        dropped = sum(res.quality.nonzero().values())
+    else:
+        from tracekit.replay.simulator import simulate
+
+        assert isinstance(data.cluster, Cluster)
+        rr = simulate(jobs, data.cluster, config.policy, placement=config.placement or
+                      "consolidate", repair=True, seed=config.seed)  # fmt: skip
+        summ = rr.summary(by_vc=False).row(0, named=True)
+        summ["colocated_share"] = 0.0
+        dropped = sum(
+            v for k, v in rr.quality.nonzero().items() if not k.startswith("replay.bad_pred")
+        )
+        res = rr
+    for m in METRICS:
+        if m in summ:
+            row[m] = summ[m]
+    row["dropped"] = int(dropped)
+    row["digest"] = res.digest()
+    row["wall_s"] = time.perf_counter() - t0
+    return row
+
+
+def _run_many(configs: list[SweepConfig], data: Slice) -> list[dict[str, Any]]:
+    return [run_config(c, data) for c in configs]
+
+
+def sweep(
+    configs: Sequence[SweepConfig],
+    executor: Executor | Any | str | None = None,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    slices: Mapping[tuple[Any, ...], Slice] | None = None,
+    progress: bool = True,
+) -> pl.DataFrame:
+    """Run every config and gather one tidy table (config columns + metrics), in config order.
+
+    Parameters
+    ----------
+    configs : sequence of SweepConfig
+    executor : None, "sequential", concurrent.futures.Executor or distributed.Client
+        ``None``: a local process pool of ``workers`` processes (spawned, default: CPU count),
+        or a dask client on ``scheduler`` when given.
+    workers : int, optional
+        Local pool size.
+    scheduler : str, optional
+        ``tcp://HOST:PORT`` of a dask.distributed scheduler.
+    slices : mapping, optional
+        Pre-loaded inputs by :meth:`SweepConfig.slice_key` (in-memory grids); others are read
+        from the store once each.
+    progress : bool
+        Show a rich progress bar.
+    """
+    configs = list(configs)
+    loaded: dict[tuple[Any, ...], Slice] = dict(slices or {})
+    for c in configs:
+        if c.slice_key() not in loaded:
+            loaded[c.slice_key()] = load_slice(c)
+    client = None
+    own_client = False
+    if executor is None and scheduler is not None:
+        from distributed import Client
+
+        client, own_client = Client(scheduler), True
+    elif executor is not None and type(executor).__name__ == "Client":
+        client = executor
+    rows: list[dict[str, Any] | None] = [None] * len(configs)
+    bar = _Progress(len(configs), progress)
+    try:
+        if client is not None:
+            remote = {k: client.scatter(v, broadcast=False) for k, v in loaded.items()}
+            futs = {
+                client.submit(run_config, c, remote[c.slice_key()], pure=False): i
+                for i, c in enumerate(configs)
+            }
+            from distributed import as_completed as dask_completed
+
+            for fut in dask_completed(list(futs)):
+                rows[futs[fut]] = fut.result()
+                bar.advance()
+        elif executor == "sequential":
+            for i, c in enumerate(configs):
+                rows[i] = run_config(c, loaded[c.slice_key()])
+                bar.advance()
+        else:
+            pool = executor
+            own = pool is None
+            if own:
+                n = workers or os.cpu_count() or 1
+                pool = ProcessPoolExecutor(max_workers=n, mp_context=get_context("spawn"))
+            assert isinstance(pool, Executor)
+            try:
+                lfuts = {pool.submit(run_config, c, loaded[c.slice_key()]): i
+                         for i, c in enumerate(configs)}  # fmt: skip
+                for fut in as_completed(lfuts):
+                    rows[lfuts[fut]] = fut.result()
+                    bar.advance()
+            finally:
+                if own:
+                    pool.shutdown()
+    finally:
+        bar.close()
+        if own_client and client is not None:
+            client.close()
+    for c, r in zip(configs, rows, strict=True):
+        assert r is not None
+        notes = loaded[c.slice_key()].notes
+        r["input_repairs"] = sum(v for k, v in notes.items() if not k.startswith("sharing.util"))
+    return _tidy([r for r in rows if r is not None])
+
+
+def _tidy(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    kinds = {"int": pl.Int64, "float": pl.Float64}
+    schema: dict[str, Any] = {
+        f.name: kinds.get(str(f.type), pl.String) for f in fields(SweepConfig)
+    }
+    schema.update({"engine": pl.String, "sigma": pl.Float64, "jobs": pl.Int64, "dropped": pl.Int64,
+                   "digest": pl.String, "input_repairs": pl.Int64})  # fmt: skip
+    for m in METRICS:
+        schema.setdefault(m, pl.Float64)
+    cols = list(schema)
+    data = {c: [r.get(c) for r in rows] for c in cols}
+    return pl.DataFrame(data, schema=schema)
+
+
+class _Progress:
+    """A rich progress bar (silent when disabled or not a terminal-capable console)."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.bar = None
+        if enabled and total:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+            self.bar = Progress(
+                "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                TimeElapsedColumn(), transient=False,
+            )  # fmt: skip
+            self.bar.start()
+            self.task = self.bar.add_task("sweep", total=total)
+
+    def advance(self) -> None:
+        if self.bar is not None:
+            self.bar.advance(self.task)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+# --- TOML ---------------------------------------------------------------------------------------
+
+GRID_KEYS = {"trace_cluster", "policy", "predictor", "seed", "placement", "capacity_scale",
+             "type_affinity", "max_jobs_per_gpu", "engine", "window"}  # fmt: skip
+
+
+def configs_from_toml(path: str | Path, store: str | Path | None = None) -> list[SweepConfig]:
+    """Expand a sweep TOML file into configs (format: docs/replay_sharing.md).
+
+    ``[sweep] store`` is resolved relative to the TOML file; ``store=`` overrides it.
+    """
+    path = Path(path)
+    with open(path, "rb") as fh:
+        doc = tomllib.load(fh)
+    head = doc.get("sweep", {})
+    root = Path(store) if store is not None else _resolve(path, head.get("store", "data/parquet"))
+    defaults = dict(doc.get("defaults", {}))
+    grid = dict(doc.get("grid", {}))
+    unknown = set(grid) - GRID_KEYS
+    if unknown:
+        raise ValueError(
+            f"{path}: unknown [grid] keys {sorted(unknown)}; known {sorted(GRID_KEYS)}"
+        )
+    keys = list(grid)
+    values = [v if isinstance(v, list) else [v] for v in grid.values()]
+    out: list[SweepConfig] = []
+    per_cluster = doc.get("clusters", {})
+    for combo in itertools.product(*values) if keys else [()]:
+        spec = dict(zip(keys, combo, strict=True))
+        out.append(_make_config(_with_cluster(defaults, per_cluster, spec), root, path))
+    for extra in doc.get("config", []):
+        out.append(_make_config(_with_cluster(defaults, per_cluster, extra), root, path))
+    return out
+
+
+def _with_cluster(
+    defaults: dict[str, Any], per_cluster: dict[str, Any], spec: dict[str, Any]
+) -> dict[str, Any]:
+    """defaults < [clusters."trace/cluster"] overrides < the grid point or [[config]] itself."""
+    tc = spec.get("trace_cluster") or defaults.get("trace_cluster")
+    if tc is None and "trace" in spec:
+        tc = f"{spec['trace']}/{spec.get('cluster', spec['trace'])}"
+    return {**defaults, **per_cluster.get(str(tc), {}), **spec}
+
+
+def _resolve(toml: Path, p: str) -> Path:
+    q = Path(p).expanduser()
+    return q if q.is_absolute() else (toml.parent / q).resolve()
+
+
+def _make_config(spec: dict[str, Any], root: Path, path: Path) -> SweepConfig:
+    spec = dict(spec)
+    if "trace_cluster" in spec:
+        trace, _, cluster = str(spec.pop("trace_cluster")).partition("/")
+        spec["trace"], spec["cluster"] = trace, cluster or trace
+    if "window" in spec:
+        win = spec.pop("window")
+        spec["start"], spec["end"] = (win[0] or None, win[1] or None) if win else (None, None)
+    spec.setdefault("store", str(root))
+    allowed = {f.name for f in fields(SweepConfig)}
+    bad = set(spec) - allowed
+    if bad:
+        raise ValueError(f"{path}: unknown config keys {sorted(bad)}")
+    if "trace" not in spec or "policy" not in spec:
+        raise ValueError(f"{path}: every config needs trace/cluster and policy: {spec}")
+    return SweepConfig(**spec)
+
+
+def ensure_sample_store(store: str | Path, scale: float, seed: int, traces: Iterable[str]) -> Path:
+    """Generate and ingest the synthetic sample into ``store`` unless it has those traces."""
+    from tracekit.sample import generate
+    from tracekit.sources import ingest
+    from tracekit.store import read_manifest
+
+    store = Path(store)
+    traces = list(traces)
+    have = read_manifest(store, missing_ok=True) or {}
+    present = {p.get("trace") for p in (have.get("partitions") or {}).values()}
+    missing = [t for t in traces if t not in present]
+    if missing:
+        raw = store.parent / f"{store.name}-raw"
+        generate(raw, traces=missing, scale=scale, seed=seed)
+        for t in missing:
+            ingest(t, raw / t, store)
+    return store
+
+
+def sweep_toml(
+    path: str | Path,
+    scheduler: str | None = None,
+    *,
+    store: str | Path | None = None,
+    executor: Executor | Any | str | None = None,
+    workers: int | None = None,
+    progress: bool = True,
+) -> pl.DataFrame:
+    """Run the sweep described by a TOML file (see :func:`configs_from_toml`).
+
+    ``[sweep] sample = {scale, seed, traces}`` generates the synthetic sample into the store
+    first if the store lacks those traces. ``[sweep] workers`` sets the local pool size.
+    Results are also written to ``[sweep] out`` (CSV, relative to the TOML) when given.
+    """
+    path = Path(path)
+    with open(path, "rb") as fh:
+        head = tomllib.load(fh).get("sweep", {})
+    root = Path(store) if store is not None else _resolve(path, head.get("store", "data/parquet"))
+    if "sample" in head:
+        s = head["sample"]
+        ensure_sample_store(root, float(s.get("scale", 0.005)), int(s.get("seed", 7)),
+                            s.get("traces", ["philly", "helios", "pai"]))  # fmt: skip
+    configs = configs_from_toml(path, store=root)
+    out = sweep(configs, executor, workers=workers or head.get("workers"), scheduler=scheduler,
+                progress=progress)  # fmt: skip
+    if "out" in head:
+        target = _resolve(path, head["out"])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        out.write_csv(target)
+    return out
+
+
+# --- notebook grids -----------------------------------------------------------------------------
+
+
+def _memory_configs(
+    label: str, policies: Sequence[str], predictors: Sequence[str], seeds: Sequence[int],
+    engine: str, placement: str | None,
+) -> list[SweepConfig]:  # fmt: skip
+    return [
+        SweepConfig(
+            trace=label,
+            cluster=label,
+            policy=p,
+            predictor=q,
+            seed=int(s),
+            engine=engine,
+            placement=placement,
+            store="<memory>",
+        )  # fmt: skip
+        for p in policies
+        for q in predictors
+        for s in seeds
+    ]
+
+
+def policy_predictor_grid(
+    jobs: pl.DataFrame,
+    cluster: Cluster | GPUPool | Mapping[str, Any],
+    policies: Sequence[str] = ("fifo", "sjf", "sjf-pred", "qssf"),
+    predictors: Sequence[str] = ("oracle", "noisy:0.5", "noisy:1.0", "noisy:2.0"),
+    seeds: Sequence[int] = (0, 1, 2),
+    *,
+    engine: str = "replay",
+    placement: str | None = None,
+    executor: Executor | Any | str | None = "sequential",
+    progress: bool = False,
+) -> pl.DataFrame:
+    """Tidy ``policy x predictor x seed`` table on an in-memory job table.
+
+    ``jobs``: the engine's job table (``job_id, vc, submit_time, duration, num_gpus`` for the
+    whole-GPU engine; see :func:`~tracekit.replay.sharing.simulate_shared` for the sharing
+    engine). ``cluster``: a :class:`Cluster` / mapping (replay) or :class:`GPUPool` (sharing).
+    """
+    if engine == "sharing":
+        cl: Cluster | GPUPool = (
+            cluster if isinstance(cluster, GPUPool) else GPUPool.from_dict(cluster)
+        )
+    else:
+        cl = as_cluster(cluster)  # type: ignore[arg-type]
+    configs = _memory_configs("memory", policies, predictors, seeds, engine, placement)
+    data = Slice(jobs, cl)
+    slices = {c.slice_key(): data for c in configs}
+    return sweep(configs, executor, slices=slices, progress=progress)
+
+
+def sensitivity_grid(
+    jobs: pl.DataFrame,
+    cluster: Cluster | GPUPool | Mapping[str, Any],
+    sigmas: Sequence[float] = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0),
+    seeds: Sequence[int] = (0, 1, 2),
+    *,
+    policy: str = "qssf",
+    baseline: str = "fifo",
+    engine: str = "replay",
+    executor: Executor | Any | str | None = "sequential",
+    progress: bool = False,
+) -> pl.DataFrame:
+    """QSSF (or ``policy``) gain over FIFO vs prediction error.
+
+    For every ``sigma`` and seed, predictions are ``duration x LogNormal(0, sigma)``. Returns
+    ``sigma, seed, policy, jct_mean_s, queue_mean_s, baseline_jct_mean_s, jct_gain`` where
+    ``jct_gain = 1 - jct_mean_s / baseline_jct_mean_s`` (0.3 = 30 % lower average JCT).
+    """
+    predictors = [f"noisy:{s:g}" for s in sigmas]
+    grid = policy_predictor_grid(jobs, cluster, [policy], predictors, seeds, engine=engine,
+                                 executor=executor, progress=progress)  # fmt: skip
+    base = policy_predictor_grid(jobs, cluster, [baseline], ["oracle"], seeds[:1], engine=engine,
+                                 executor="sequential")  # fmt: skip
+    b_jct = float(base["jct_mean_s"][0])
+    return grid.select(
+        "sigma", "seed", "policy", "jct_mean_s", "queue_mean_s",
+        pl.lit(b_jct).alias("baseline_jct_mean_s"),
+        (1.0 - pl.col("jct_mean_s") / b_jct).alias("jct_gain"),
+    ).sort("sigma", "seed")  # fmt: skip
