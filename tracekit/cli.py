@@ -9,6 +9,7 @@ from typing import Annotated
 import polars as pl
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -18,6 +19,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console()
+# Errors are printed unwrapped so a long path and line number stay greppable.
+err_console = Console(stderr=True, soft_wrap=True, highlight=False)
 
 StoreOpt = Annotated[Path, typer.Option("--store", help="Store directory.")]
 DEFAULT_STORE = Path("data/parquet")
@@ -39,7 +42,7 @@ def _print_frame(frame: pl.DataFrame, title: str | None = None, limit: int = 60)
 
 
 def _fail(exc: Exception) -> None:
-    console.print(f"[bold red]error:[/] {exc}")
+    err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
     raise typer.Exit(code=2)
 
 

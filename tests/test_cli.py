@@ -1,0 +1,83 @@
+"""The command line: thin wrappers, clear errors, the synthetic flag shows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from tracekit.cli import app
+
+FIXTURES = Path(__file__).parent / "fixtures" / "helios"
+runner = CliRunner()
+
+
+def test_ingest_then_info(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    result = runner.invoke(app, ["ingest", "helios", str(FIXTURES), "--store", str(store)])
+    assert result.exit_code == 0, result.output
+    assert "Venus" in result.output and "capacity" in result.output
+    info = runner.invoke(app, ["info", "--store", str(store)])
+    assert info.exit_code == 0, info.output
+    assert "helios/Venus" in info.output and "real data" in info.output
+    assert "helios.zero_duration_kept" in info.output
+    assert "helios.unknown_state" not in info.output  # zero counts only with --all
+    info_all = runner.invoke(app, ["info", "--store", str(store), "--all"])
+    assert "helios.unknown_state" in info_all.output
+
+
+def test_ingest_bad_input_exits_2_with_message(tmp_path: Path) -> None:
+    bad = tmp_path / "data" / "Venus"
+    bad.mkdir(parents=True)
+    (bad / "cluster_log.csv").write_text("job_id,user\n1,u\n")
+    result = runner.invoke(app, ["ingest", "helios", str(tmp_path), "--store", str(tmp_path / "x")])
+    assert result.exit_code == 2
+    assert "cluster_log.csv, line 1: unexpected header" in " ".join(result.output.split())
+
+
+def test_info_on_missing_store(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["info", "--store", str(tmp_path / "none")])
+    assert result.exit_code == 2 and "not a tracekit store" in result.output
+
+
+def test_sample_is_labelled_synthetic(tmp_path: Path) -> None:
+    out = tmp_path / "sample"
+    result = runner.invoke(
+        app, ["sample", "--out", str(out), "--traces", "helios", "--scale", "0.002", "--seed", "3"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "SYNTHETIC" in result.output
+    store = tmp_path / "store"
+    assert (
+        runner.invoke(
+            app, ["ingest", "helios", str(out / "helios"), "--store", str(store)]
+        ).exit_code
+        == 0
+    )
+    info = runner.invoke(app, ["info", "--store", str(store)])
+    assert "SYNTHETIC sample" in info.output
+
+
+def test_replay_csv(tmp_path: Path) -> None:
+    jobs = tmp_path / "jobs.csv"
+    jobs.write_text(
+        "job_id,vc,submit_time,duration,num_gpus\na,vc1,0,100,8\nb,vc1,10,50,8\nc,vc1,20,10,8\n"
+    )
+    vcs = tmp_path / "vcs.csv"
+    vcs.write_text("vc,nodes\nvc1,1\n")
+    out = tmp_path / "out.csv"
+    result = runner.invoke(
+        app,
+        ["replay", "--jobs-csv", str(jobs), "--vcs-csv", str(vcs), "--policy", "sjf",
+         "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    lines = out.read_text().splitlines()
+    header = lines[0].split(",")
+    assert header[:8] == [
+        "job_id", "vc", "submit_time", "start_time", "end_time", "queue_s", "jct_s", "preemptions",
+    ]  # fmt: skip
+    rows = {r.split(",")[0]: r.split(",") for r in lines[1:]}
+    # one 8-GPU node: a runs 0-100; SJF then picks c (10 s) before b (50 s)
+    assert float(rows["c"][header.index("start_time")]) == 100
+    assert float(rows["b"][header.index("start_time")]) == 110
