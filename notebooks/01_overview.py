@@ -63,7 +63,7 @@ quality
 # ## Cross-trace summary (GPU-job statistics unless stated)
 
 # %%
-jobs = st.scan("jobs", trace=present or None, cluster=clusters)
+jobs = st.scan("jobs", trace=present, cluster=clusters)
 ov = summary.overview(jobs)
 ov
 

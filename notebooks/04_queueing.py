@@ -37,7 +37,7 @@ if st.is_synthetic():
     display(Markdown("**⚠️ SYNTHETIC DATA** — this store holds the calibrated synthetic sample."))
 if missing:
     display(Markdown(f"Not in this store (skipped): {', '.join(missing)}"))
-jf = st.scan("jobs", trace=present or None, cluster=clusters)
+jf = st.scan("jobs", trace=present, cluster=clusters)
 tables = set(st.tables)
 
 # %% [markdown]

@@ -35,7 +35,7 @@ if st.is_synthetic():
     display(Markdown("**⚠️ SYNTHETIC DATA** — this store holds the calibrated synthetic sample."))
 if missing:
     display(Markdown(f"Not in this store (skipped): {', '.join(missing)}"))
-jf = st.scan("jobs", trace=present or None, cluster=clusters)
+jf = st.scan("jobs", trace=present, cluster=clusters)
 
 # %% [markdown]
 # ## Status shares: by count and by GPU time

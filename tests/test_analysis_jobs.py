@@ -116,6 +116,8 @@ def test_size_duration_coupling() -> None:
     mean_g, mean_d = 36 / 6, 250 / 6
     assert out["coupling"][0] == pytest.approx((2010 / 6) / (mean_g * mean_d))
     assert out["spearman"][0] > 0.5
+    fast = jobs.size_duration_correlation(SIX, spearman=False)
+    assert fast["spearman"][0] is None and fast["coupling"][0] == out["coupling"][0]
     # Independent size and duration give coupling 1.
     ind = make_jobs([{"user": "a", "num_gpus": g, "duration_s": d}
                      for g in (1, 2) for d in (10, 30)])

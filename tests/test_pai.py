@@ -17,7 +17,8 @@ from tracekit.store import open_store
 from tracekit.timeutil import PAI_SHIFT_S
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pai"
-REAL_SPEC = Path("/work/shared/real/pai/pai_machine_spec.csv")
+# The real machine spec ships in the project's shared real-data folder, next to the repository.
+REAL_SPEC = Path(__file__).resolve().parents[2] / "shared" / "real" / "pai" / "pai_machine_spec.csv"
 WORKER = "dddd" + "0" * 54 + "{:02d}"
 
 
@@ -274,6 +275,7 @@ def test_machines_and_capacity_fixture(fixture_store) -> None:
     assert pai.CAPACITY_DATE <= first_submit.date()
 
 
+@pytest.mark.skipif(not REAL_SPEC.is_file(), reason="real pai_machine_spec.csv not present")
 @pytest.mark.parametrize("with_header", [True, False])
 def test_real_machine_spec_ingests_exactly(tmp_path: Path, with_header: bool) -> None:
     raw = _copy_fixtures(tmp_path / "raw")
@@ -350,6 +352,27 @@ def test_archive_member_in_subfolder_and_blocks(tmp_path: Path, fixture_store) -
     _, store = _ingest(arch, tmp_path, block_bytes=97)
     for table, frame in _frames(store).items():
         assert frame.equals(_frames(folder_store)[table]), table
+
+
+def test_split_archive_parts(tmp_path: Path, fixture_store) -> None:
+    # The public mirror splits big archives into .partaa, .partab, ... (reassembled by cat).
+    arch = _make_archives(FIXTURES, tmp_path / "arch")
+    whole = arch / "pai_instance_table.tar.gz"
+    data = whole.read_bytes()
+    whole.unlink()
+    cut = len(data) // 3
+    for suffix, chunk in zip(
+        ("aa", "ab", "ac"), (data[:cut], data[cut : 2 * cut], data[2 * cut :]), strict=True
+    ):
+        (arch / f"pai_instance_table.tar.gz.part{suffix}").write_bytes(chunk)
+    _, store = _ingest(arch, tmp_path)
+    assert _frames(store)["instances"].equals(_frames(fixture_store[1])["instances"])
+    part = store.manifest["partitions"]["pai/pai"]
+    src = next(s for s in part["sources"] if s["path"] == "pai_instance_table.tar.gz")
+    import hashlib
+
+    assert src["sha256"] == hashlib.sha256(data).hexdigest() and src["bytes"] == len(data)
+    assert len(src["parts"]) == 3
 
 
 def test_truncated_archive_names_file(tmp_path: Path) -> None:

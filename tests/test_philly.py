@@ -567,3 +567,37 @@ def test_bad_gpu_id_and_time_type() -> None:
     assert jobs.height == 7 and qc.counts["philly.bad_job_record"] == 2
     assert J + "14199" not in jobs["job_id"].to_list()
     assert set(attempts["job_id"]) <= set(jobs["job_id"])
+
+
+@pytest.mark.parametrize("edit", ["none", "numeric_vc", "extra_key", "missing_attempt_key"])
+def test_native_and_exact_job_log_paths_agree(edit: str) -> None:
+    data = records()
+    if edit == "numeric_vc":
+        data[2]["vc"] = 6214
+    elif edit == "extra_key":
+        data[2]["queue"] = "x"
+    elif edit == "missing_attempt_key":
+        del data[0]["attempts"][1]["end_time"]
+    raw = json.dumps(data).encode()
+    qa, qb = QualityCounter(lenient=True), QualityCounter(lenient=True)
+    fast = philly._frames_from_json_bytes(raw, QualityCounter())
+    assert (fast is not None) == (edit == "none")  # anything unusual takes the exact path
+    ja, aa = philly.read_job_log(io.BytesIO(raw), "log", qa)
+    jb, ab = philly.parse_job_log(json.loads(raw), "log", qb)
+    assert ja.equals(jb) and aa.equals(ab) and qa.counts == qb.counts
+    if edit != "none":
+        assert qa.counts.get("philly.bad_job_record", 0) + qa.counts.get(
+            "philly.job_extra_keys", 0) == 1
+
+
+def test_dispatch_and_progress(tmp_path: Path) -> None:
+    from tracekit.sources import ingest as ingest_trace
+
+    calls: list[tuple[str, int, int | None]] = []
+    rows = ingest_trace("philly", FIXTURES, tmp_path / "s",
+                        on_progress=lambda stage, done, total: calls.append((stage, done, total)))
+    assert rows["philly"]["jobs"] == 9
+    stages = {c[0] for c in calls}
+    assert set(philly.FILE_NAMES) <= stages and "job_gpu_minutes" in stages
+    size = (RAW / philly.GPU_UTIL).stat().st_size
+    assert (philly.GPU_UTIL, size, size) in calls

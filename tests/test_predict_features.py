@@ -121,7 +121,7 @@ def _reference(jobs: pl.DataFrame) -> dict[str, dict[str, float | None]]:
                  o["status"] == "completed")
                 for o in rows
                 if o["user"] == r["user"] and o["status"] != "censored"
-                and o["end_time"] is not None and o["end_time"] < t
+                and o["duration_s"] is not None and o["end_time"] < t
             ),
         )
         logs = [h[2] for h in hist]
@@ -132,7 +132,9 @@ def _reference(jobs: pl.DataFrame) -> dict[str, dict[str, float | None]]:
         )
         pending = sum(
             o["num_gpus"] for o in rows
-            if o["submit_time"] < t and (o["start_time"] is None or o["start_time"] >= t)
+            if o["submit_time"] < t
+            and ((o["start_time"] or o["end_time"]) is None
+                 or (o["start_time"] or o["end_time"]) >= t)
         )
         out[r["job_id"]] = {
             "user_n": float(len(logs)),
@@ -147,7 +149,8 @@ def _reference(jobs: pl.DataFrame) -> dict[str, dict[str, float | None]]:
 
 
 def _with_ties(small: pl.DataFrame) -> pl.DataFrame:
-    """Make two jobs of one user end at the same instant and a third one submit right then."""
+    """Make two jobs of one user end at the same instant and a third one submit right then;
+    cancel one job before it starts."""
     rows = small.to_dicts()
     a = next(r for r in rows if r["status"] == "completed" and r["job_id"] != "j0")
     later = [r for r in rows if r["user"] == a["user"] and r["submit_time"] > a["submit_time"]
@@ -160,6 +163,10 @@ def _with_ties(small: pl.DataFrame) -> pl.DataFrame:
     c["submit_time"] = a["end_time"]
     c["start_time"] = c["start_time"] - shift
     c["end_time"] = c["end_time"] - shift
+    # canceled while pending: never started, but it left the queue at its end
+    d = next(r for r in rows if r["status"] == "completed" and r is not a and r is not c)
+    d["start_time"] = None
+    d["status"] = "canceled"
     out = pl.DataFrame(rows, schema=small.schema)
     return out.with_columns(
         ((pl.col("end_time") - pl.col("start_time")).dt.total_microseconds() / 1e6)

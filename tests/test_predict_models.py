@@ -100,7 +100,7 @@ def test_sklearn_conventions() -> None:
     assert params["naive_weight"] == 0.1 and params["gbdt__random_state"] == 7
     copy = clone(model).set_params(naive_weight=0.5, gbdt__n_estimators=10)
     assert copy.get_params()["gbdt__n_estimators"] == 10
-    assert model.get_params()["gbdt__n_estimators"] == 300
+    assert model.get_params()["gbdt__n_estimators"] == 150
     with pytest.raises(ValueError, match="unknown model"):
         make_model("oracle")
 

@@ -316,3 +316,24 @@ def open_cols() -> list[str]:
     from tracekit.schema import JOBS
 
     return JOBS.names
+
+
+def test_tiresias_demotion_at_large_times_terminates() -> None:
+    # Regression: at t ~ 1e7 s float rounding once put a demotion event at the current time
+    # again and again (an endless loop).
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    n = 60
+    jobs = pl.DataFrame(
+        {
+            "job_id": [str(i) for i in range(n)],
+            "vc": ["v"] * n,
+            "submit_time": np.sort(1.5e7 + rng.uniform(0, 5000, n)),
+            "duration": rng.uniform(1, 4000, n),
+            "num_gpus": rng.choice([1, 3, 8, 24], n).astype(np.int64),
+        }
+    )
+    for preset in ("tiresias", "lucid", "pollux"):
+        res = simulate(jobs, {"v": (4, 8)}, "tiresias", policy_options={"preset": preset})
+        assert res.jobs["end_time"].is_not_null().all()

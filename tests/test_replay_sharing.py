@@ -212,3 +212,21 @@ def test_work_conservation_alone() -> None:
     out = simulate_shared(jobs, {"V100": (2, 4)}, "sjf").jobs
     np.testing.assert_allclose(out["end_time"] - out["start_time"], out["duration"])
     assert out["queue_s"].min() >= 0
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=job_rows, placement=st.sampled_from(["pack", "balance"]))
+def test_hol_fifo_starts_in_submit_order(rows, placement) -> None:  # noqa: ANN001
+    """replay.md §14 item 4: head-of-line FIFO starts jobs in (submit, input) order."""
+    jobs = _jobs([(str(i), *r) for i, r in enumerate(rows)])
+    out = simulate_shared(jobs, {"T4": (2, 2), "V100": (1, 4)}, "fifo", placement=placement,
+                          backfill=False).jobs  # fmt: skip
+    starts = out.with_row_index("i").sort("submit_time", "i")["start_time"].to_numpy()
+    assert (np.diff(starts) >= 0).all()
+
+
+def test_any_affinity_gang_must_fit_one_group() -> None:
+    """A gang never spans groups, so a job larger than every group is invalid even under 'any'."""
+    jobs = _jobs([("a", 0, 10, 5, None, 0.5)])
+    with pytest.raises(TraceFormatError, match="more GPUs"):
+        simulate_shared(jobs, {"T4": (1, 4), "V100": (1, 4)}, type_affinity="any")

@@ -12,8 +12,8 @@ import pytest
 
 from tracekit.sample import check, generate
 from tracekit.sample._common import inverse_cdf, rank_uniform, round_to_total
-from tracekit.sample._schedule import schedule
-from tracekit.sample.helios import capacity_table, window_days
+from tracekit.sample._schedule import schedule, schedule_shared
+from tracekit.sample.helios import capacity_table, generate_helios, window_days
 from tracekit.sources import ingest
 from tracekit.sources._common import SYNTHETIC_MARKER
 from tracekit.store import open_store
@@ -202,7 +202,9 @@ def _digest(folder: Path) -> str:
 
 def test_deterministic(tmp_path: Path) -> None:
     a = generate(tmp_path / "a", traces=("helios", "philly"), scale=0.001, seed=3)
-    b = generate(tmp_path / "b", traces=("helios", "philly"), scale=0.001, seed=3)
+    b = generate(tmp_path / "b", traces=("philly",), scale=0.001, seed=3)
+    # Clusters generated in parallel processes give the same bytes.
+    b["helios"] = generate_helios(tmp_path / "b/helios", 0.001, 3, workers=2)
     generate(tmp_path / "c", traces=("helios",), scale=0.001, seed=4)
     assert a["helios"]["jobs"] == b["helios"]["jobs"]
     assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
@@ -266,3 +268,25 @@ def test_generate_never_overwrites_real_data(tmp_path: Path) -> None:
     with pytest.raises(FileExistsError, match="not a synthetic sample"):
         generate(tmp_path, traces=("helios",), scale=0.001)
     assert (real / "data.zip").read_bytes() == b"real"
+
+
+def test_scheduler_shared_borrows_idle_gpus() -> None:
+    # Two pools of 4 GPUs. Pool 0 gets a 4-GPU job, then another 4-GPU job: the second borrows
+    # pool 1's idle GPUs. A third 4-GPU job (pool 1) must wait for the first to end.
+    submit = np.array([0, 1, 2], dtype=np.int64)
+    gpus = np.array([4, 4, 4], dtype=np.int64)
+    dur = np.array([100, 300, 50], dtype=np.int64)
+    pool = np.array([0, 0, 1], dtype=np.int64)
+    start, borrowed = schedule_shared(submit, gpus, dur, pool, np.array([[4], [4]]), 0)
+    assert start.tolist() == [0, 1, 100]
+    assert not borrowed.any()
+    # Capacity changing at midnight releases a queued job.
+    start, _ = schedule_shared(
+        np.array([0, 10]),
+        np.array([8, 8]),
+        np.array([10**6, 5]),
+        np.array([0, 0]),
+        np.array([[8, 16]]),
+        0,
+    )
+    assert start.tolist() == [0, 86_400]

@@ -248,7 +248,7 @@ def _coupling(trace: str, cluster: str) -> Callable[[_Context], Any]:
     def f(ctx: _Context) -> float | None:
         df = ctx.cached(
             ("corr", trace, cluster == "all"),
-            lambda: jobs.size_duration_correlation(ctx.jobs(trace), _keys(cluster)),
+            lambda: jobs.size_duration_correlation(ctx.jobs(trace), _keys(cluster), spearman=False),
         )
         return _pick(df, "coupling", **_where(cluster))
 

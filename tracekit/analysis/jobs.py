@@ -219,11 +219,14 @@ def duration_summary(
     )
 
 
-def size_duration_correlation(jobs: Frame, by: str | Sequence[str] | None = GROUP) -> pl.DataFrame:
+def size_duration_correlation(
+    jobs: Frame, by: str | Sequence[str] | None = GROUP, spearman: bool = True
+) -> pl.DataFrame:
     """How strongly job size and duration co-vary (finding H6).
 
     ``coupling = E[g*d] / (E[g] * E[d])`` over GPU jobs with a duration (1 = independent); also
-    the Spearman rank correlation of ``num_gpus`` and ``duration_s``.
+    the Spearman rank correlation of ``num_gpus`` and ``duration_s`` (null when
+    ``spearman=False``, which skips the costly ranking).
 
     Returns
     -------
@@ -238,7 +241,11 @@ def size_duration_correlation(jobs: Frame, by: str | Sequence[str] | None = GROU
         pl.col("num_gpus").mean().alias("mean_gpus"),
         pl.col("duration_s").mean().alias("mean_duration_s"),
         (pl.col("num_gpus") * pl.col("duration_s")).mean().alias("mean_gpu_time_s"),
-        pl.corr("num_gpus", "duration_s", method="spearman").alias("spearman"),
+        (
+            pl.corr("num_gpus", "duration_s", method="spearman")
+            if spearman
+            else pl.lit(None, dtype=pl.Float64)
+        ).alias("spearman"),
     ]
     out = (lf.group_by(keys).agg(aggs) if keys else lf.select(aggs)).collect()
     return (

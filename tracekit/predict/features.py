@@ -138,16 +138,21 @@ def _load(queries: pl.DataFrame, jobs: pl.DataFrame, key: str, prefix: str) -> p
     g = pl.col("num_gpus")
     started = jobs.filter(pl.col("start_time").is_not_null())
     ended = started.filter(pl.col("end_time").is_not_null())
+    # A job canceled while pending never starts: it leaves the queue at its end.
+    dropped = jobs.filter(pl.col("start_time").is_null() & pl.col("end_time").is_not_null())
     zero, one = pl.lit(0.0), pl.lit(1.0)
     deltas = pl.concat(
         [
-            # pending: +at submit, -at start; running: +at start, -at end
+            # pending: +at submit, -at start (or at end if it never started);
+            # running: +at start, -at end
             jobs.select(key, pl.col("submit_time").alias("_t"), g.alias("pg"), one.alias("pj"),
                         zero.alias("rg"), zero.alias("rj")),
             started.select(key, pl.col("start_time").alias("_t"), (-g).alias("pg"),
                            (-one).alias("pj"), g.alias("rg"), one.alias("rj")),
             ended.select(key, pl.col("end_time").alias("_t"), zero.alias("pg"), zero.alias("pj"),
                          (-g).alias("rg"), (-one).alias("rj")),
+            dropped.select(key, pl.col("end_time").alias("_t"), (-g).alias("pg"),
+                           (-one).alias("pj"), zero.alias("rg"), zero.alias("rj")),
         ]
     ).drop_nulls(key)
     k, t = pl.col(key), pl.col("_t")

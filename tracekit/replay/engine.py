@@ -566,6 +566,17 @@ def run_preemptive(
         for j in range(new_from, ai):
             need += gpus[j]
         if need > placer.free_total or (hol and len(active) > len(run_set) + (ai - new_from)):
+            if not hol and ai - new_from == 1:
+                # One newcomer that does not fit the free GPUs: it is selected only if the
+                # running jobs ranked before it leave it enough quota. If not, skipping it
+                # leaves everybody else's selection unchanged and no pass is needed.
+                kj = pkey[new_from]
+                before = 0
+                for k in policy.running_keys(st, list(run_set), t):
+                    if k < kj:
+                        before += gpus[k[-1]]
+                if gpus[new_from] > cap - before:
+                    continue
             consistent = full_pass(t)
             continue
         for j in range(new_from, ai):

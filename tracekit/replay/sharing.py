@@ -301,11 +301,12 @@ def validate_shared_jobs(
     known = pl.Series(pool.groups, dtype=pl.String)
     caps = {g: pool.gpus(g) for g in pool.groups}
     slots = pl.col("num_gpus").ceil()
+    # A gang never spans groups: it must fit its own group (strict) or the largest one.
     biggest = max(caps.values(), default=0)
     cap_col = (
         pl.col("group").replace_strict(caps, default=biggest, return_dtype=pl.Int64)
         if type_affinity == "strict"
-        else pl.lit(pool.gpus())
+        else pl.lit(biggest)
     )
     rules: list[tuple[str, pl.Expr, str]] = [
         ("sharing.null_job_id", pl.col("job_id").is_null(), "empty job_id"),
@@ -325,7 +326,7 @@ def validate_shared_jobs(
         )  # fmt: skip
     rules.append(
         ("sharing.job_larger_than_pool", slots > cap_col,
-         "job needs more GPUs than its group (or the pool) has")
+         "job needs more GPUs than its group (or the largest group) has")
     )  # fmt: skip
     for rule, expr, problem in rules:
         mask = df.select(expr.fill_null(True)).to_series().to_numpy()
@@ -601,6 +602,10 @@ class _Engine:
                 self.allowed.append([gi] + [g for g in all_groups if g != gi])
         # Per-group cache of the sorted free units of open GPUs (nj < max_jobs).
         self.cache: list[np.ndarray | None] = [None] * len(self.group_names)
+        # A placement attempt depends only on the state of the job's allowed groups: a job that
+        # failed is not retried until one of them changed (epoch = changes per group).
+        self.epoch = [0] * len(self.group_names)
+        self.tried = np.full(n, -1, dtype=np.int64)
         # Job state.
         self.start = np.full(n, np.nan)
         self.end = np.full(n, np.nan)
@@ -683,6 +688,7 @@ class _Engine:
     def _touch(self, gpus: np.ndarray, t: float) -> None:
         for g in {int(self.group_of[x]) for x in gpus}:
             self.cache[g] = None
+            self.epoch[g] += 1
         if self.record:
             for x in gpus:
                 self.gpu_log.append((t, int(x), int(self.nj[x]), int(UNITS - self.free[x])))
@@ -811,16 +817,18 @@ class _Engine:
                 keep.extend(pending[i:])
                 break
             j = item[2]
-            gpus = self._try_place(j)
+            sig = sum(self.epoch[g] for g in self.allowed[j])
+            gpus = None if sig == self.tried[j] else self._try_place(j)
             if gpus is None:
+                self.tried[j] = sig
                 keep.append(item)
                 if not self.backfill:
                     blocked = True
-                elif not self._any_open():
-                    keep.extend(pending[i + 1 :])
-                    break
                 continue
             self._start(j, gpus, t)
+            if self.backfill and not self._any_open():
+                keep.extend(pending[i + 1 :])
+                break
         return keep
 
     # -- output -----------------------------------------------------------------------------

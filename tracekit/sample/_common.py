@@ -50,8 +50,9 @@ def calibrate_tail(
 ) -> np.ndarray:
     """Bend the duration tail so the mean GPU time per job hits a published value.
 
-    (Pass ``gpus`` of ones to calibrate the mean duration.) GPU time is dominated by the few longest, largest jobs, so a sample's load varies a lot
-    between draws and a cluster near 85 % load tips into an ever-growing queue. Durations above
+    Pass ``gpus`` of ones to calibrate the mean duration instead. GPU time is dominated by the
+    few longest, largest jobs, so a sample's load varies a lot between draws and a cluster near
+    85 % load tips into an ever-growing queue. Durations above
     the ``q`` quantile become ``t_q * (d / t_q) ** gamma`` with ``gamma`` in [0.5, 1.5] found by
     bisection; everything below ``t_q`` (median included) is untouched.
     """

@@ -182,17 +182,20 @@ def schedule_shared(
     capacity: np.ndarray,
     day0_s: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per-pool FIFO queues that may borrow idle GPUs of other pools.
+    """Per-pool FIFO queues on a shared cluster: idle GPUs of other pools can be borrowed.
 
-    A queue head starts when its pool has room, or else when the whole cluster has room
-    (Slurm partitions sharing nodes; Helios' median queueing delay is 0 s even in its busiest
-    VCs). Heads of different pools are served oldest first. Same arguments and returns as
-    :func:`schedule`; ``borrowed`` marks jobs larger than the whole cluster ever is.
+    A queue head starts when the cluster has enough idle GPUs (Slurm partitions sharing nodes;
+    Helios' median queueing delay is 0 s even in its busiest VCs). When several heads fit, those
+    within their pool's quota go first, then borrowers, oldest first. The cluster never runs
+    more GPUs than the day's total capacity. Same arguments and returns as :func:`schedule`;
+    ``borrowed`` marks jobs larger than the whole cluster ever is.
     """
     n = len(submit_s)
     start = np.zeros(n, dtype=np.int64)
     borrowed = np.zeros(n, dtype=bool)
-    order = np.argsort(submit_s, kind="stable").tolist()
+    order = np.argsort(submit_s, kind="stable")
+    sub_sorted = submit_s[order].tolist()
+    order_l = order.tolist()
     sub = submit_s.tolist()
     g = gpus.tolist()
     d = duration_s.tolist()
@@ -205,58 +208,77 @@ def schedule_shared(
     used_all = 0
     running: list[tuple[int, int]] = []
     pending: dict[int, deque[int]] = {}
+    start_l = [0] * n
     i = 0
-    t = sub[order[0]] if n else 0
-
-    def day_of(x: float) -> int:
-        k = int((x - day0_s) // DAY_S)
-        return 0 if k < 0 else (last_day if k > last_day else k)
+    t = sub_sorted[0] if n else 0
+    day = 0
+    day_end = day0_s + DAY_S  # end of the current day (days past the last reuse its capacity)
+    cap = caps[0] if totals else []
+    total = totals[0] if totals else 0
 
     while i < n or pending:
-        next_arr = sub[order[i]] if i < n else _INF
+        next_arr = sub_sorted[i] if i < n else _INF
         next_end = running[0][0] if running else _INF
-        next_day = _INF
-        if pending:
-            k = (t - day0_s) // DAY_S
-            if k < last_day:
-                next_day = day0_s + (max(k, -1) + 1) * DAY_S
+        if not pending and next_arr < next_end:
+            # Fast path (most jobs): empty queues, the next event is an arrival.
+            t = next_arr
+            while t >= day_end and day < last_day:
+                day += 1
+                day_end += DAY_S
+                cap, total = caps[day], totals[day]
+            j = order_l[i]
+            i += 1
+            gj, p = g[j], pl_[j]
+            if gj > max_total:
+                start_l[j] = t
+                borrowed[j] = True
+            elif used_all + gj <= total:
+                start_l[j] = t
+                used[p] += gj
+                used_all += gj
+                heapq.heappush(running, (t + d[j], j))
+            else:
+                pending[p] = deque([j])
+            continue
+        next_day = day_end if pending and day < last_day else _INF
         nxt = min(next_arr, next_end, next_day)
         if nxt == _INF:  # capacity fell below every queued head for good: let them borrow
             for q in pending.values():
                 for j in q:
-                    start[j] = t
+                    start_l[j] = t
                     borrowed[j] = True
             break
         t = int(nxt)
+        while t >= day_end and day < last_day:
+            day += 1
+            day_end += DAY_S
+            cap, total = caps[day], totals[day]
         while running and running[0][0] <= t:
             j = heapq.heappop(running)[1]
             used[pl_[j]] -= g[j]
             used_all -= g[j]
-        while i < n and sub[order[i]] <= t:
-            j = order[i]
+        while i < n and sub_sorted[i] <= t:
+            j = order_l[i]
             i += 1
             if g[j] > max_total:
-                start[j] = sub[j]
+                start_l[j] = sub[j]
                 borrowed[j] = True
             else:
                 pending.setdefault(pl_[j], deque()).append(j)
-        day = day_of(t)
-        cap = caps[day]
-        free_all = totals[day] - used_all
-        # Only queues whose head fits now (own quota or idle cluster GPUs) are served, oldest
-        # head first; checking heads is cheap, sorting every queue at every event is not.
-        ready = [
-            p for p, q in pending.items() if g[q[0]] <= cap[p] - used[p] or g[q[0]] <= free_all
-        ]
+        free_all = total - used_all
+        # Only queues whose head fits in the idle GPUs are served: heads within their VC's
+        # quota first, then borrowers, oldest first. Checking heads is cheap; sorting every
+        # queue at every event is not.
+        ready = [p for p, q in pending.items() if g[q[0]] <= free_all]
         if len(ready) > 1:
-            ready.sort(key=lambda r: sub[pending[r][0]])
+            ready.sort(key=lambda r: (used[r] + g[pending[r][0]] > cap[r], sub[pending[r][0]]))
         for p in ready:
             q = pending[p]
             while q:
                 j = q[0]
-                if used[p] + g[j] <= cap[p] or g[j] <= free_all:
+                if g[j] <= free_all:
                     q.popleft()
-                    start[j] = t
+                    start_l[j] = t
                     used[p] += g[j]
                     used_all += g[j]
                     free_all -= g[j]
@@ -265,4 +287,5 @@ def schedule_shared(
                     break
             if not q:
                 del pending[p]
+    start[:] = start_l
     return start, borrowed

@@ -15,6 +15,9 @@ is the full 181-day trace with the real capacity files byte for byte.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -60,6 +63,7 @@ RUNNING, SUSPENDED = STATE_WORDS.index("RUNNING"), STATE_WORDS.index("SUSPENDED"
 # effect). Noise = 1 - GROUP_RHO**2 of the latent variance; see docs/sample.md for the ceiling.
 GROUP_RHO = 0.8
 USER_SHARE = 0.3
+PARALLEL_SCALE = 0.25  # from this scale on, clusters are generated in parallel processes
 # The published sigma (findings §6.2) describes per-user GPU *time*; activity here sets job counts
 # and the heavy duration tail adds its own concentration, so a smaller sigma reproduces the
 # published top-5 % shares (checked by ``check``).
@@ -483,17 +487,48 @@ def _log_frame(
 
 
 # ---- public entry --------------------------------------------------------------------------------
-def generate_helios(out_dir: Path, scale: float, seed: int) -> dict[str, Any]:
-    """Write the Helios sample under ``out_dir`` (``data/<Cluster>/...``); return a summary."""
+def write_cluster(out_dir: Path, cluster: str, scale: float, seed: int) -> dict[str, Any]:
+    """Generate one cluster and write its two files; return its summary."""
+    frame, cap_lines, info = generate_cluster(cluster, scale, seed)
+    folder = Path(out_dir) / "data" / cluster
+    folder.mkdir(parents=True, exist_ok=True)
+    frame.write_csv(folder / HELIOS_LOG_FILE, line_terminator="\n")
+    (folder / HELIOS_CAPACITY_FILE).write_text("\n".join(cap_lines) + "\n")
+    return info
+
+
+def generate_helios(
+    out_dir: Path, scale: float, seed: int, workers: int | None = None
+) -> dict[str, Any]:
+    """Write the Helios sample under ``out_dir`` (``data/<Cluster>/...``); return a summary.
+
+    Parameters
+    ----------
+    out_dir : Path
+        The ``helios`` folder of the sample.
+    scale, seed : float, int
+        As in :func:`tracekit.sample.generate`.
+    workers : int, optional
+        Processes generating clusters in parallel (each cluster has its own seeded generator,
+        so the files do not depend on it). Default: one per core, up to four, for samples of
+        scale >= 0.25 (below that, starting processes costs more than it saves).
+    """
     out_dir = Path(out_dir)
     summary: dict[str, Any] = {"trace": "helios", "scale": scale, "seed": seed, "clusters": {}}
-    for cluster in HELIOS_CLUSTERS:
-        frame, cap_lines, info = generate_cluster(cluster, scale, seed)
-        folder = out_dir / "data" / cluster
-        folder.mkdir(parents=True, exist_ok=True)
-        frame.write_csv(folder / HELIOS_LOG_FILE, line_terminator="\n")
-        (folder / HELIOS_CAPACITY_FILE).write_text("\n".join(cap_lines) + "\n")
-        summary["clusters"][cluster] = info
+    if workers is None:
+        workers = min(4, os.cpu_count() or 1) if scale >= PARALLEL_SCALE else 1
+    infos: dict[str, dict[str, Any]] = {}
+    if workers > 1:
+        # Spawned (not forked) workers: polars' thread pool does not survive a fork. Biggest
+        # cluster first so the work balances.
+        by_size = sorted(HELIOS_CLUSTERS, key=lambda c: -sum(_targets.HELIOS_JOBS[c]))
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            futures = {c: pool.submit(write_cluster, out_dir, c, scale, seed) for c in by_size}
+            infos = {c: f.result() for c, f in futures.items()}
+    else:
+        infos = {c: write_cluster(out_dir, c, scale, seed) for c in HELIOS_CLUSTERS}
+    summary["clusters"] = {c: infos[c] for c in HELIOS_CLUSTERS}
     write_marker(
         out_dir,
         "helios",

@@ -61,6 +61,7 @@ RAW_TABLES: tuple[str, ...] = (
 CSV_SUFFIX = ".csv"  # <name>.csv: headerless, LF line ends, no quoting
 HEADER_SUFFIX = ".header"  # <name>.header: one line of comma-separated column names, LF
 ARCHIVE_SUFFIX = ".tar.gz"  # <name>.tar.gz: exactly one flat member <name>.csv
+PART_INFIX = ".part"  # <name>.tar.gz.partaa, .partab, ...: a split archive (public mirror)
 
 # Exact contents of the official ``.header`` files (formats.md §3, fixtures.md §3.1).
 HEADERS: dict[str, tuple[str, ...]] = {
@@ -187,11 +188,21 @@ class RawSource:
     path: Path
     header_path: Path | None
     file_columns: tuple[str, ...]
+    parts: tuple[Path, ...] = ()  # split archive ``<name>.tar.gz.partaa, ...``; path = first
 
     @property
     def is_archive(self) -> bool:
-        """True when the table is read from ``<name>.tar.gz``."""
-        return self.path.name.endswith(ARCHIVE_SUFFIX)
+        """True when the table is read from ``<name>.tar.gz`` (whole or split in parts)."""
+        return bool(self.parts) or self.path.name.endswith(ARCHIVE_SUFFIX)
+
+    @property
+    def size(self) -> int:
+        """Bytes on disk (all parts of a split archive)."""
+        return sum(p.stat().st_size for p in self.parts or (self.path,))
+
+    def open(self) -> IO[bytes] | _Chained:
+        """Open the raw bytes (split parts are read as one stream, in name order)."""
+        return _Chained(self.parts) if self.parts else open(self.path, "rb")
 
     @property
     def label(self) -> str:
@@ -236,17 +247,59 @@ def locate(raw_path: str | Path, names: tuple[str, ...] = RAW_TABLES) -> dict[st
         raise TraceFormatError(root, None, "expected a folder with the pai_*.tar.gz / .csv files")
     wanted = [n + s for n in names for s in (CSV_SUFFIX, ARCHIVE_SUFFIX, HEADER_SUFFIX)]
     found = find_by_basename(root, wanted)
-    missing = [n for n in names if n + CSV_SUFFIX not in found and n + ARCHIVE_SUFFIX not in found]
+    # The public mirror (qzweng/clusterdata-cluster-trace-gpu-v2020-data) splits big archives
+    # into ``<name>.tar.gz.partaa, .partab, ...``; they are read as one stream.
+    parts = {
+        n: tuple(sorted(root.rglob(f"{n}{ARCHIVE_SUFFIX}{PART_INFIX}*")))
+        for n in names
+        if n + CSV_SUFFIX not in found and n + ARCHIVE_SUFFIX not in found
+    }
+    missing = [n for n, p in parts.items() if not p]
     if missing:
         files = ", ".join(f"{n}{ARCHIVE_SUFFIX} (or {n}{CSV_SUFFIX})" for n in missing)
         raise TraceFormatError(root, None, f"missing PAI raw file(s): {files}")
     sources = {}
     for name in names:
-        path = found.get(name + CSV_SUFFIX) or found[name + ARCHIVE_SUFFIX]
+        split = parts.get(name, ())
+        path = found.get(name + CSV_SUFFIX) or found.get(name + ARCHIVE_SUFFIX) or split[0]
         header = found.get(name + HEADER_SUFFIX)
         columns = _read_header(header, name) if header else HEADERS[name]
-        sources[name] = RawSource(name, path, header, columns)
+        sources[name] = RawSource(name, path, header, columns, split)
     return sources
+
+
+class _Chained:
+    """Read-only stream over several files in order (the parts of a split archive)."""
+
+    def __init__(self, paths: tuple[Path, ...]) -> None:
+        self._paths = list(paths)
+        self._fh: IO[bytes] | None = None
+
+    def read(self, n: int = -1) -> bytes:
+        out = bytearray()
+        while n < 0 or len(out) < n:
+            if self._fh is None:
+                if not self._paths:
+                    break
+                self._fh = open(self._paths.pop(0), "rb")  # closed at its end or by close()
+            chunk = self._fh.read(-1 if n < 0 else n - len(out))
+            if not chunk:
+                self._fh.close()
+                self._fh = None
+                continue
+            out += chunk
+        return bytes(out)
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+    def __enter__(self) -> _Chained:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class _HashingReader:
@@ -256,7 +309,7 @@ class _HashingReader:
     the GIL), overlapping with parsing; updates stay in read order (one worker, FIFO).
     """
 
-    def __init__(self, fh: IO[bytes], background: bool = False) -> None:
+    def __init__(self, fh: IO[bytes] | _Chained, background: bool = False) -> None:
         self._fh = fh
         self._sha = hashlib.sha256()
         self._pool = ThreadPoolExecutor(max_workers=1) if background else None
@@ -338,11 +391,12 @@ def iter_blocks(
     block_bytes: int = BLOCK_BYTES,
     provenance: dict[str, Any] | None = None,
     on_bytes: Callable[[int], None] | None = None,
-) -> Iterator[tuple[bytes, int]]:
-    """Yield ``(block, first_line)``: whole lines of a raw CSV, about ``block_bytes`` at a time.
+) -> Iterator[tuple[bytes, int, int]]:
+    """Yield ``(block, first_line, n_lines)``: whole lines of a raw CSV, ~``block_bytes`` each.
 
-    ``first_line`` is the 1-based line number of the block's first line. When ``provenance`` is
-    given it receives the source record (``path``, ``bytes``, ``sha256``) of the file read;
+    ``first_line`` is the 1-based line number of the block's first line, ``n_lines`` its
+    line count. When ``provenance`` is given it receives the source record (``path``,
+    ``bytes``, ``sha256``) of the file read;
     ``on_bytes`` is called after each block with the bytes of the file (archive) read so far.
 
     Raises
@@ -350,7 +404,7 @@ def iter_blocks(
     TraceFormatError
         If an archive is truncated, corrupt, a Git LFS pointer or lacks the CSV member.
     """
-    with open(src.path, "rb") as fh:
+    with src.open() as fh:
         raw = _HashingReader(fh, background=not src.is_archive)
         try:
             fh_lines = (
@@ -372,10 +426,16 @@ def iter_blocks(
         finally:
             raw.close()
     if provenance is not None:
-        provenance.update(path=src.path.name, bytes=raw.bytes, sha256=raw.hexdigest())
+        # A split archive is recorded as the archive it reassembles to (same bytes, same hash).
+        name = src.name + ARCHIVE_SUFFIX if src.parts else src.path.name
+        provenance.update(path=name, bytes=raw.bytes, sha256=raw.hexdigest())
+        if src.parts:
+            provenance["parts"] = [p.name for p in src.parts]
 
 
-def _split_lines(fh: IO[bytes] | _HashingReader, block_bytes: int) -> Iterator[tuple[bytes, int]]:
+def _split_lines(
+    fh: IO[bytes] | _HashingReader, block_bytes: int
+) -> Iterator[tuple[bytes, int, int]]:
     carry = b""
     line = 1
     while data := fh.read(block_bytes):
@@ -385,10 +445,11 @@ def _split_lines(fh: IO[bytes] | _HashingReader, block_bytes: int) -> Iterator[t
             carry = data
             continue
         block, carry = data[: cut + 1], data[cut + 1 :]
-        yield block, line
-        line += block.count(b"\n")
+        n_lines = block.count(b"\n")
+        yield block, line, n_lines
+        line += n_lines
     if carry:
-        yield carry + b"\n", line  # last line without a terminating newline
+        yield carry + b"\n", line, 1  # last line without a terminating newline
 
 
 # ---- parsing blocks -----------------------------------------------------------------------------
@@ -397,8 +458,11 @@ def parse_block(
     first_line: int,
     src: RawSource,
     quality: QualityCounter,
+    n_lines: int | None = None,
 ) -> pl.DataFrame:
     """Parse one block of whole lines into a frame with typed raw columns.
+
+    ``n_lines`` (the block's newline count, when the caller already knows it) saves a scan.
 
     Numeric columns become Float64 (empty -> null); the rest stay strings (empty -> null).
     Values are not converted (times stay raw seconds, plan_gpu stays percent).
@@ -418,7 +482,9 @@ def parse_block(
     # and then the exact per-line check below finds the line.
     # Numbers are parsed directly as Float64 here; any parse error falls through to the slow
     # path, which reads text and casts, so that it can name the offending line and value.
-    if block.count(b",") == block.count(b"\n") * (ncols - 1):
+    if n_lines is None:
+        n_lines = block.count(b"\n")  # unchanged by the CRLF -> LF replacement above
+    if block.count(b",") == n_lines * (ncols - 1):
         try:
             frame = _read_block(block, src, typed=True)
         except pl.exceptions.ComputeError:
@@ -526,10 +592,10 @@ def iter_frames(
     on_progress: ProgressFn | None = None,
 ) -> Iterator[pl.DataFrame]:
     """Stream a raw table as typed frames (see :func:`parse_block`), one per block."""
-    total = src.path.stat().st_size
+    total = src.size
     report = None if on_progress is None else (lambda done: on_progress(src.name, done, total))
-    for block, first_line in iter_blocks(src, block_bytes, provenance, report):
-        yield parse_block(block, first_line, src, quality)
+    for block, first_line, n_lines in iter_blocks(src, block_bytes, provenance, report):
+        yield parse_block(block, first_line, src, quality, n_lines)
 
 
 def read_raw(

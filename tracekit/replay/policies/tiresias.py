@@ -25,9 +25,12 @@ from dataclasses import dataclass
 
 from tracekit.replay.policies.base import PreemptivePolicy, VCState
 
-# Slack when comparing attained service with a threshold, so a demotion event computed as
-# t + (thr - a) / rate is not missed by float rounding.
-_EPS = 1e-9
+# Slack (GPU-seconds) when comparing attained service with a threshold, so a demotion event
+# computed as t + (thr - a) / rate is not missed by float rounding at large t.
+_EPS = 1e-6
+# Demotion events are at least this far in the future, so float rounding can never produce an
+# event at the current time over and over (an endless loop).
+_MIN_STEP_S = 1e-6
 
 
 @dataclass(frozen=True)
@@ -133,5 +136,5 @@ class Tiresias(PreemptivePolicy):
         if k >= len(self.thresholds):
             return None
         rate = st.gpus[j] if self.service == "gpu_time" else 1
-        when = t + (self.thresholds[k] - att) / rate
+        when = max(t + (self.thresholds[k] - att) / rate, t + _MIN_STEP_S)
         return float(math.ceil(when)) if self.round_up else when

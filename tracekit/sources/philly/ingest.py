@@ -1,0 +1,172 @@
+"""The Philly ``ingest`` entry point: one atomic store transaction over all files."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import polars as pl
+
+from tracekit.errors import TraceFormatError
+from tracekit.quality import QualityCounter
+from tracekit.sources._common import read_synthetic_marker
+from tracekit.sources.philly.archive import (
+    _guard_archive,
+    _iter_members,
+)
+from tracekit.sources.philly.formats import (
+    _BUCKET_BYTES,
+    _JOIN_BATCH_ROWS,
+    CLUSTER,
+    CPU_UTIL,
+    FILE_NAMES,
+    GPU_UTIL,
+    JOB_LOG,
+    MACHINE_LIST,
+    MEM_UTIL,
+    REQUIRED_FILES,
+    TIMEZONE,
+    TRACE,
+    ProgressFn,
+)
+from tracekit.sources.philly.gpu_util import (
+    iter_gpu_util,
+)
+from tracekit.sources.philly.host_util import (
+    _HostUtilJoin,
+    iter_host_util,
+)
+from tracekit.sources.philly.joblog import (
+    read_job_log,
+)
+from tracekit.sources.philly.join import (
+    _parquet_batches,
+    finish_gpu_util_mean,
+    job_gpu_minutes,
+)
+from tracekit.sources.philly.machines import (
+    check_machine_list,
+    derive_capacity,
+    read_machine_list,
+)
+from tracekit.store import begin, read_manifest, source_record
+
+
+def ingest(
+    raw_path: str | Path,
+    store: str | Path,
+    *,
+    clusters: list[str] | tuple[str, ...] | None = None,
+    lenient: bool = False,
+    on_progress: ProgressFn | None = None,
+) -> dict[str, dict[str, int]]:
+    """Ingest the Philly trace into ``store`` (trace ``philly``, cluster ``philly``).
+
+    Parameters
+    ----------
+    raw_path : str or Path
+        ``trace-data.tar.gz`` or a folder containing the five files (or the tarball).
+    store : str or Path
+        Store directory; the ``philly`` partition is replaced atomically.
+    clusters : sequence of str, optional
+        Only ``["philly"]`` is meaningful; anything else raises ``ValueError``.
+    lenient : bool
+        Count and drop unparseable rows/objects (rules ``philly.*``) instead of raising.
+    on_progress : callable, optional
+        Called as ``on_progress(stage, done, total)``; for the util files ``done``/``total``
+        are bytes (``total`` may be None).
+
+    Returns
+    -------
+    dict
+        ``{"philly": {table: rows}}``.
+
+    Raises
+    ------
+    TraceFormatError
+        Malformed input (file and line named), truncated archive, missing job log.
+    """
+    raw = Path(raw_path)
+    if clusters is not None and set(clusters) != {CLUSTER}:
+        raise ValueError(f"Philly has one cluster, {CLUSTER!r}; got {list(clusters)}")
+    qc = QualityCounter(lenient=lenient)
+    marker = read_synthetic_marker(raw)
+    progress = on_progress or (lambda stage, done, total: None)
+    seen: dict[str, str] = {}
+    jobs = attempts = machines = None
+    store_path = Path(store)
+    store_path.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".philly-", dir=store_path))
+    try:
+        with begin(store_path, TRACE) as tx:
+            gpu_writer = None
+            host = _HostUtilJoin(tmp, 1)
+            for name, display, fh, size in _iter_members(raw):
+                if name in seen:
+                    qc.add("philly.duplicate_file", example=display)
+                    continue
+                seen[name] = display
+                progress(name, 0, size)
+                with _guard_archive(Path(display), ""):
+                    if name == JOB_LOG:
+                        jobs, attempts = read_job_log(fh, display, qc)
+                    elif name == GPU_UTIL:
+                        gpu_writer = tx.open_writer("gpu_util", CLUSTER)
+                        for frame in iter_gpu_util(fh, display, qc, on_progress=progress,
+                                                   total_bytes=size):
+                            gpu_writer.write(frame)
+                    elif name in (CPU_UTIL, MEM_UTIL):
+                        if host.buckets == 1 and not host.writers:
+                            host.buckets = max(1, min(64, size // _BUCKET_BYTES + 1))
+                        kind = "cpu" if name == CPU_UTIL else "mem"
+                        for frame in iter_host_util(fh, display, kind, qc):
+                            host.add(kind, frame)
+                    elif name == MACHINE_LIST:
+                        machines = read_machine_list(fh, display, qc)
+                progress(name, size, size)
+            missing = [n for n in FILE_NAMES if n not in seen]
+            for n in missing:
+                if n in REQUIRED_FILES:
+                    raise TraceFormatError(raw, None, f"{n} not found (looked for the files "
+                                           f"{', '.join(FILE_NAMES)} by base name)")
+                qc.add(f"philly.missing_file.{n}", example=f"{n} not found under {raw}")
+            assert jobs is not None and attempts is not None
+            for name in (CPU_UTIL, MEM_UTIL):
+                if name in seen:
+                    hw = tx.open_writer("host_util", CLUSTER)
+                    for frame in host.finish():
+                        hw.write(frame)
+                    break
+            if machines is not None:
+                check_machine_list(machines, attempts, qc)
+                tx.write("machines", CLUSTER, machines)
+                tx.write("capacity", CLUSTER, derive_capacity(machines, jobs))
+            partials: list[pl.DataFrame] = []
+            if gpu_writer is not None:
+                gpu_writer.close()  # finish the staged file so the join can read it back
+                mw = tx.open_writer("job_gpu_minutes", CLUSTER)
+                progress("job_gpu_minutes", 0, gpu_writer.rows)
+                done = 0
+                batches = _parquet_batches(gpu_writer.path, _JOIN_BATCH_ROWS)
+                for minutes, partial in job_gpu_minutes(batches, attempts, qc):
+                    mw.write(minutes)
+                    partials.append(partial)
+                    done += _JOIN_BATCH_ROWS
+                    progress("job_gpu_minutes", min(done, gpu_writer.rows), gpu_writer.rows)
+            jobs = finish_gpu_util_mean(jobs, partials)
+            tx.write("jobs", CLUSTER, jobs)
+            tx.write("attempts", CLUSTER, attempts)
+            sources = [source_record(Path(seen[n])) for n in FILE_NAMES
+                       if n in seen and Path(seen[n]).is_file()]
+            if raw.is_file():
+                sources = [source_record(raw)]
+            tx.set_meta(
+                CLUSTER, sources=sources, synthetic=marker is not None, quality=qc,
+                timezone=TIMEZONE, synthetic_marker=marker, missing_files=missing,
+                capacity_vc="null = whole cluster (Philly publishes no per-VC capacity)",
+            )
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    manifest = read_manifest(store_path)
+    return {CLUSTER: dict(manifest["partitions"][f"{TRACE}/{CLUSTER}"]["rows"])}
