@@ -57,7 +57,7 @@ def make_trace(
     vc = rng.choice(n_vcs, n, p=weights / weights.sum())
     hourly = 1.0 + 0.6 * np.sin((np.arange(24) - 9) / 24 * 2 * np.pi)
     hour = rng.choice(24, n, p=hourly / hourly.sum())
-    day = rng.integers(0, int(days), n)
+    day = rng.integers(0, max(int(days), 1), n)
     submit = np.sort(day * 86400.0 + hour * 3600.0 + rng.uniform(0, 3600, n)).round()
     gpus = rng.choice(SIZES, n, p=SIZE_P / SIZE_P.sum())
     t, cdf = _duration_cdf()
@@ -188,7 +188,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--policies", default="fifo,sjf,qssf,srtf,tiresias")
     args = ap.parse_args(argv)
     n = int(1_000_000 * args.scale)
-    jobs, cluster = make_trace(n)
+    # The window shrinks with the scale, so the cluster size and load stay those of 1 M jobs
+    # over 180 days and per-job costs extrapolate linearly.
+    jobs, cluster = make_trace(n, days=180.0 * args.scale)
     print(f"{n} jobs, {len(cluster)} VCs, {cluster.total_gpus} GPUs")
     rows = []
     goals = {"fifo": 10, "sjf": 10, "qssf": 10, "srtf": 30, "tiresias": 30, "fifo+easy": 10}

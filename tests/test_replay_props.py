@@ -230,3 +230,140 @@ def test_lower_bounds(jobs: pl.DataFrame) -> None:
             assert makespan >= (part["submit_time"] + part["duration"]).max() - 1e-9
             work = (part["duration"] * part["num_gpus"]).sum()
             assert makespan - part["submit_time"].min() >= work / cap - 1e-6
+
+
+def _reference_srtf(submit: list[float], dur: list[float], gpus: list[int], cap: int) -> list:
+    """Naive SRTF on one node: a full greedy-quota pass at every event, no shortcuts."""
+    n = len(submit)
+    rem = list(dur)
+    end = [None] * n
+    active: set[int] = set()
+    running: set[int] = set()
+    arrivals = sorted(range(n), key=lambda j: (submit[j], j))
+    ai, t = 0, 0.0
+    while ai < n or active:
+        ta = submit[arrivals[ai]] if ai < n else float("inf")
+        tf = min((t + rem[j] for j in running), default=float("inf"))
+        tn = min(ta, tf)
+        for j in running:
+            rem[j] -= tn - t
+        t = tn
+        for j in list(running):
+            if rem[j] <= 1e-9:
+                running.discard(j)
+                active.discard(j)
+                end[j] = t
+        while ai < n and submit[arrivals[ai]] <= t:
+            active.add(arrivals[ai])
+            ai += 1
+        quota, chosen = cap, set()
+        for j in sorted(active, key=lambda j: (rem[j], j)):
+            if gpus[j] <= quota:
+                quota -= gpus[j]
+                chosen.add(j)
+        running = chosen
+    return end
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 40), st.integers(1, 30), st.integers(1, 4)),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_srtf_matches_naive_reference(spec: list[tuple[int, int, int]]) -> None:
+    n = len(spec)
+    submit = [float(s) for s, _, _ in spec]
+    dur = [float(d) for _, d, _ in spec]
+    gpus = [g for _, _, g in spec]
+    jobs = pl.DataFrame(
+        {
+            "job_id": [str(i) for i in range(n)],
+            "vc": ["a"] * n,
+            "submit_time": submit,
+            "duration": dur,
+            "num_gpus": gpus,
+        }
+    )
+    # Input rows in submit order so that the engine's tie order (submit, row) is the reference's.
+    order = sorted(range(n), key=lambda j: (submit[j], j))
+    jobs = jobs[order]
+    ref = _reference_srtf([submit[j] for j in order], [dur[j] for j in order],
+                          [gpus[j] for j in order], 4)  # fmt: skip
+    res = simulate(jobs, {"a": (1, 4)}, "srtf")
+    np.testing.assert_allclose(res.jobs["end_time"].to_numpy(), np.array(ref, float), atol=1e-6)
+
+
+def _reference_las(
+    submit: list[float], dur: list[float], gpus: list[int], cap: int, thr: list[float]
+) -> list:
+    """Naive discretized 2D-LAS (GPU-time service) on one node: full pass at every event."""
+    n = len(submit)
+    done = [0.0] * n
+    end = [None] * n
+    active: set[int] = set()
+    running: set[int] = set()
+    ai, t = 0, 0.0
+
+    def queue(j: int) -> int:
+        return sum(1 for x in thr if done[j] * gpus[j] + 1e-6 >= x)
+
+    while ai < n or active:
+        ta = submit[ai] if ai < n else float("inf")
+        tf = min((t + dur[j] - done[j] for j in running), default=float("inf"))
+        td = min(
+            (t + (x - done[j] * gpus[j]) / gpus[j] for j in running for x in thr
+             if x > done[j] * gpus[j] + 1e-6),
+            default=float("inf"),
+        )  # fmt: skip
+        tn = min(ta, tf, td)
+        for j in running:
+            done[j] += tn - t
+        t = tn
+        for j in list(running):
+            if dur[j] - done[j] <= 1e-9:
+                running.discard(j)
+                active.discard(j)
+                end[j] = t
+        while ai < n and submit[ai] <= t:
+            active.add(ai)
+            ai += 1
+        quota, chosen = cap, set()
+        for j in sorted(active, key=lambda j: (queue(j), j)):
+            if gpus[j] <= quota:
+                quota -= gpus[j]
+                chosen.add(j)
+        running = chosen
+    return end
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 40), st.integers(1, 30), st.integers(1, 4)),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_tiresias_matches_naive_reference(spec: list[tuple[int, int, int]]) -> None:
+    spec = sorted(spec, key=lambda x: x[0])
+    n = len(spec)
+    submit = [float(s) for s, _, _ in spec]
+    dur = [float(d) for _, d, _ in spec]
+    gpus = [g for _, _, g in spec]
+    jobs = pl.DataFrame(
+        {
+            "job_id": [str(i) for i in range(n)],
+            "vc": ["a"] * n,
+            "submit_time": submit,
+            "duration": dur,
+            "num_gpus": gpus,
+        }
+    )
+    thr = [10.0, 40.0]
+    ref = _reference_las(submit, dur, gpus, 4, thr)
+    opts = {"num_queues": 3, "thresholds": thr, "service": "gpu_time", "interval": None}
+    res = simulate(jobs, {"a": (1, 4)}, "tiresias", policy_options=opts)
+    np.testing.assert_allclose(res.jobs["end_time"].to_numpy(), np.array(ref, float), atol=1e-6)

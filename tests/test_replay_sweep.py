@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -230,6 +231,11 @@ def test_policy_predictor_grid_and_sensitivity() -> None:
                                  [0, 1])  # fmt: skip
     assert grid.height == 8
     assert grid.select("policy", "predictor", "seed").unique().height == 8
+    with ThreadPoolExecutor(2) as pool:  # any concurrent.futures executor works
+        threaded = policy_predictor_grid(jobs, {"a": (2, 8)}, ["fifo", "qssf"],
+                                         ["oracle", "noisy:1"], [0, 1], executor=pool)  # fmt: skip
+    assert threaded["digest"].to_list() == grid["digest"].to_list()
+    assert grid.columns[:4] == ["trace", "cluster", "policy", "predictor"]
     sens = sensitivity_grid(jobs, {"a": (2, 8)}, sigmas=(0.0, 2.0), seeds=(0, 1))
     assert sens.columns == ["sigma", "seed", "policy", "jct_mean_s", "queue_mean_s",
                             "baseline_jct_mean_s", "jct_gain"]  # fmt: skip

@@ -8,7 +8,8 @@ span six orders of magnitude and the published error measures are relative.
 * :class:`GlobalMedianRegressor` — one number, the training median.
 * :class:`UserMedianRegressor` — the user's as-of-submit history median (the "naive" history
   estimator of Tiresias/Helios), falling back to the training median for users without history.
-* :class:`LGBMDurationRegressor` — LightGBM on log duration, plus quantile models (q10, q90).
+* :class:`LGBMDurationRegressor` — LightGBM on log duration (L1 loss: the conditional median),
+  plus quantile models (q10, q90).
 * :class:`HeliosMixRegressor` — Helios ``CombinedEstimator``: ``w * naive + (1 - w) * GBDT`` in
   seconds (``w = 0.1`` in the Helios artifact).
 """
@@ -87,10 +88,15 @@ class LGBMDurationRegressor(RegressorMixin, BaseEstimator):
     Parameters
     ----------
     n_estimators, learning_rate, num_leaves, min_child_samples, subsample, colsample_bytree,
-    reg_lambda : LightGBM hyper-parameters of the point model (L2 loss on log seconds). The
+    reg_lambda : LightGBM hyper-parameters of the point model. The
         defaults (150 trees, rate 0.1, 31 leaves) matched 300 trees at rate 0.05 with 63 leaves
         in held-out accuracy on the synthetic frames at a fifth of the cost; prediction of every
         job of a million-job trace costs as much as training, so trees are kept few.
+    objective : str
+        LightGBM objective of the point model on log seconds. ``"l1"`` (default) fits the
+        conditional median of the log duration; it beat ``"regression"`` (L2) and ``"huber"``
+        in held-out median log error, Spearman and share within 50 % on the Helios and PAI
+        samples (e.g. PAI: 0.47 vs 0.63 median log error).
     quantiles : sequence of float
         Quantile levels fitted as separate models (``predict_quantiles``); empty to skip.
     quantile_estimators : int
@@ -123,6 +129,7 @@ class LGBMDurationRegressor(RegressorMixin, BaseEstimator):
         subsample: float = 0.8,
         colsample_bytree: float = 0.8,
         reg_lambda: float = 1.0,
+        objective: str = "l1",
         quantiles: Sequence[float] = (0.1, 0.9),
         quantile_estimators: int = 80,
         max_bin: int = 63,
@@ -140,6 +147,7 @@ class LGBMDurationRegressor(RegressorMixin, BaseEstimator):
         self.subsample = subsample
         self.colsample_bytree = colsample_bytree
         self.reg_lambda = reg_lambda
+        self.objective = objective
         self.quantiles = quantiles
         self.quantile_estimators = quantile_estimators
         self.max_bin = max_bin
@@ -170,6 +178,7 @@ class LGBMDurationRegressor(RegressorMixin, BaseEstimator):
 
     def _lgb(self, **extra: Any) -> lgb.LGBMRegressor:
         params: dict[str, Any] = dict(
+            objective=self.objective,
             n_estimators=self.n_estimators,
             learning_rate=self.learning_rate,
             num_leaves=self.num_leaves,

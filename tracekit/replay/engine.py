@@ -532,7 +532,11 @@ def run_preemptive(
                 active.discard(j)
                 dirty = dirty or len(active) > len(run_set)
             else:
-                dirty = dirty or len(active) > len(run_set)
+                # A running job's key grew (e.g. Tiresias demotion). If every pending job still
+                # ranks after its new key, only running jobs move ahead of it: they keep their
+                # quota and it keeps fitting, so the selection cannot change.
+                if not dirty and pend and pend[0] < key(st, j, t):
+                    dirty = True
                 c = policy.next_change(st, j, t)
                 if c is not None:
                     heappush(ev, (c, 1, j, ver[j]))

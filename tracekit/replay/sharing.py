@@ -30,7 +30,7 @@ import heapq
 import math
 import time
 import zlib
-from bisect import insort
+from bisect import bisect_left, insort
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -601,11 +601,12 @@ class _Engine:
             else:  # own group first, then the others from the lowest tier up
                 self.allowed.append([gi] + [g for g in all_groups if g != gi])
         # Per-group cache of the sorted free units of open GPUs (nj < max_jobs).
-        self.cache: list[np.ndarray | None] = [None] * len(self.group_names)
+        self.cache: list[list[int] | None] = [None] * len(self.group_names)
         # A placement attempt depends only on the state of the job's allowed groups: a job that
         # failed is not retried until one of them changed (epoch = changes per group).
         self.epoch = [0] * len(self.group_names)
-        self.tried = np.full(n, -1, dtype=np.int64)
+        self.tried = [-1] * n  # Python lists: scalar access in the hot loop
+        self.single = [a[0] if len(a) == 1 else -1 for a in self.allowed]
         # Job state.
         self.start = np.full(n, np.nan)
         self.end = np.full(n, np.nan)
@@ -623,19 +624,18 @@ class _Engine:
         self.seq = 0
 
     # -- capacity index ---------------------------------------------------------------------
-    def _open_sorted(self, g: int) -> np.ndarray:
+    def _open_sorted(self, g: int) -> list[int]:
         c = self.cache[g]
         if c is None:
             lo, hi = self.glo[g], self.ghi[g]
             f = self.free[lo:hi][self.nj[lo:hi] < self.max_jobs]
-            c = np.sort(f)
+            c = np.sort(f).tolist()  # a list: bisect on it is far cheaper than numpy calls
             self.cache[g] = c
         return c
 
     def _fits(self, g: int, units: int, k: int, empty: bool) -> bool:
         c = self._open_sorted(g)
-        need = UNITS if empty else units
-        return len(c) - int(np.searchsorted(c, need, "left")) >= k
+        return len(c) - bisect_left(c, UNITS if empty else units) >= k
 
     def _choose(self, j: int, empty: bool) -> np.ndarray | None:
         units, k = int(self.units[j]), int(self.k[j])
@@ -811,19 +811,18 @@ class _Engine:
 
     def _pass(self, pending: list[tuple[float, float, int]], t: float) -> list:
         keep = []
-        blocked = False
+        epoch, tried, single, allowed = self.epoch, self.tried, self.single, self.allowed
         for i, item in enumerate(pending):
-            if blocked:
-                keep.extend(pending[i:])
-                break
             j = item[2]
-            sig = sum(self.epoch[g] for g in self.allowed[j])
-            gpus = None if sig == self.tried[j] else self._try_place(j)
+            g = single[j]
+            sig = epoch[g] if g >= 0 else sum([epoch[x] for x in allowed[j]])
+            gpus = None if sig == tried[j] else self._try_place(j)
             if gpus is None:
-                self.tried[j] = sig
+                tried[j] = sig
                 keep.append(item)
-                if not self.backfill:
-                    blocked = True
+                if not self.backfill:  # head-of-line: nothing behind a blocked job starts
+                    keep.extend(pending[i + 1 :])
+                    break
                 continue
             self._start(j, gpus, t)
             if self.backfill and not self._any_open():

@@ -359,9 +359,16 @@ def _tidy(rows: list[dict[str, Any]]) -> pl.DataFrame:
                    "digest": pl.String, "input_repairs": pl.Int64})  # fmt: skip
     for m in METRICS:
         schema.setdefault(m, pl.Float64)
-    cols = list(schema)
-    data = {c: [r.get(c) for r in rows] for c in cols}
-    return pl.DataFrame(data, schema=schema)
+    data = {c: [r.get(c) for r in rows] for c in schema}
+    first = [c for c in SUMMARY_COLUMNS if c in schema]
+    return pl.DataFrame(data, schema=schema).select(first + [c for c in schema if c not in first])
+
+
+SUMMARY_COLUMNS = (
+    "trace", "cluster", "policy", "predictor", "seed", "engine", "jobs", "jct_mean_s",
+    "queue_mean_s", "colocated_share",
+)  # fmt: skip
+"""The columns shown first (a terminal-width view: ``frame.select(SUMMARY_COLUMNS)``)."""
 
 
 class _Progress:

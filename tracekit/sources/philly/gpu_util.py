@@ -23,10 +23,12 @@ from tracekit.sources.philly.formats import (
     UTIL_TIME_SUFFIXES,
     ProgressFn,
 )
+from tracekit.sources.philly.gpu_block import parse_gpu_block
 from tracekit.sources.philly.lines import (
     _check_header,
+    _decode_lines,
     _frame,
-    _iter_line_chunks,
+    _iter_byte_chunks,
     _reject,
     _util_time,
 )
@@ -45,18 +47,31 @@ def iter_gpu_util(
     using the row's suffix (``PDT`` = UTC-7, ``PST`` = UTC-8).
     """
     done = 0
-    for first, lines in _iter_line_chunks(fh, path, chunk_bytes):
-        done += int(lines.str.len_bytes().sum()) + len(lines)
-        df = _frame(first, lines, skip_header=first == 1)
+    for first, data in _iter_byte_chunks(fh, chunk_bytes):
+        done += len(data) + 1
         if first == 1:
-            _check_header(lines[0], GPU_UTIL_COLUMNS, path, qc, "philly.gpu_util_bad_header")
-        # Time order within a chunk (the file is time-ordered across chunks): readers can
-        # prune row groups by time, and the per-job join can skip its sort.
-        out = _gpu_chunk_fast(df, path, qc).sort("time", maintain_order=True)
+            cut = data.find(b"\n")
+            header, data = (data, b"") if cut < 0 else (data[:cut], data[cut + 1 :])
+            header_text = _decode_lines(header, path, 1)[0]
+            _check_header(header_text, GPU_UTIL_COLUMNS, path, qc, "philly.gpu_util_bad_header")
+            first = 2
+        if cut_empty := not data:
+            out = None
+        else:
+            out = parse_gpu_block(data, qc)
+        if out is None and not cut_empty:
+            df = _frame(first, _decode_lines(data, path, first), skip_header=False)
+            out = _gpu_chunk_fast(df, path, qc)
         if on_progress is not None:
             on_progress(GPU_UTIL, done, total_bytes)
-        if out.height:
-            yield out
+        if out is None or out.height == 0:
+            continue
+        # Time order within a chunk (the file is time-ordered across chunks): readers can
+        # prune row groups by time, and the per-job join needs no sort. The fast path keeps the
+        # file order, which is usually sorted already.
+        if not out["time"].is_sorted():
+            out = out.sort("time", maintain_order=True)
+        yield out
 
 
 class _Fallback(Exception):

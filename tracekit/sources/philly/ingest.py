@@ -6,8 +6,6 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import polars as pl
-
 from tracekit.errors import TraceFormatError
 from tracekit.quality import QualityCounter
 from tracekit.sources._common import read_synthetic_marker
@@ -17,7 +15,6 @@ from tracekit.sources.philly.archive import (
 )
 from tracekit.sources.philly.formats import (
     _BUCKET_BYTES,
-    _JOIN_BATCH_ROWS,
     CLUSTER,
     CPU_UTIL,
     FILE_NAMES,
@@ -30,9 +27,7 @@ from tracekit.sources.philly.formats import (
     TRACE,
     ProgressFn,
 )
-from tracekit.sources.philly.gpu_util import (
-    iter_gpu_util,
-)
+from tracekit.sources.philly.gpu_stage import join_staged, write_gpu_util
 from tracekit.sources.philly.host_util import (
     _HostUtilJoin,
     iter_host_util,
@@ -40,11 +35,8 @@ from tracekit.sources.philly.host_util import (
 from tracekit.sources.philly.joblog import (
     read_job_log,
 )
-from tracekit.sources.philly.join import (
-    _parquet_batches,
-    finish_gpu_util_mean,
-    job_gpu_minutes,
-)
+from tracekit.sources.philly.join import finish_gpu_util_mean
+from tracekit.sources.philly.join_index import JoinIndex
 from tracekit.sources.philly.machines import (
     check_machine_list,
     derive_capacity,
@@ -60,6 +52,7 @@ def ingest(
     clusters: list[str] | tuple[str, ...] | None = None,
     lenient: bool = False,
     on_progress: ProgressFn | None = None,
+    timings: dict[str, float] | None = None,
 ) -> dict[str, dict[str, int]]:
     """Ingest the Philly trace into ``store`` (trace ``philly``, cluster ``philly``).
 
@@ -76,6 +69,9 @@ def ingest(
     on_progress : callable, optional
         Called as ``on_progress(stage, done, total)``; for the util files ``done``/``total``
         are bytes (``total`` may be None).
+    timings : dict, optional
+        Receives ``join_wall_s``, the wall time of the per-job join (which runs interleaved
+        with the util parsing when the job log comes first), for benchmarks.
 
     Returns
     -------
@@ -101,6 +97,7 @@ def ingest(
     try:
         with begin(store_path, TRACE) as tx:
             gpu_writer = None
+            index: JoinIndex | None = None
             host = _HostUtilJoin(tmp, 1)
             for name, display, fh, size in _iter_members(raw):
                 if name in seen:
@@ -112,10 +109,9 @@ def ingest(
                     if name == JOB_LOG:
                         jobs, attempts = read_job_log(fh, display, qc)
                     elif name == GPU_UTIL:
-                        gpu_writer = tx.open_writer("gpu_util", CLUSTER)
-                        for frame in iter_gpu_util(fh, display, qc, on_progress=progress,
-                                                   total_bytes=size):
-                            gpu_writer.write(frame)
+                        if attempts is not None:  # join while each block is in memory
+                            index = JoinIndex(attempts, qc)
+                        gpu_writer = write_gpu_util(tx, fh, display, size, qc, progress, index)
                     elif name in (CPU_UTIL, MEM_UTIL):
                         if host.buckets == 1 and not host.writers:
                             host.buckets = max(1, min(64, size // _BUCKET_BYTES + 1))
@@ -142,19 +138,13 @@ def ingest(
                 check_machine_list(machines, attempts, qc)
                 tx.write("machines", CLUSTER, machines)
                 tx.write("capacity", CLUSTER, derive_capacity(machines, jobs))
-            partials: list[pl.DataFrame] = []
             if gpu_writer is not None:
-                gpu_writer.close()  # finish the staged file so the join can read it back
-                mw = tx.open_writer("job_gpu_minutes", CLUSTER)
-                progress("job_gpu_minutes", 0, gpu_writer.rows)
-                done = 0
-                batches = _parquet_batches(gpu_writer.path, _JOIN_BATCH_ROWS)
-                for minutes, partial in job_gpu_minutes(batches, attempts, qc):
-                    mw.write(minutes)
-                    partials.append(partial)
-                    done += _JOIN_BATCH_ROWS
-                    progress("job_gpu_minutes", min(done, gpu_writer.rows), gpu_writer.rows)
-            jobs = finish_gpu_util_mean(jobs, partials)
+                if index is None:  # the util file came first: read the staged table back
+                    index = JoinIndex(attempts, qc)
+                    join_staged(tx, gpu_writer.path, gpu_writer.rows, index, progress)
+                jobs = finish_gpu_util_mean(jobs, [index.util_means()])
+                if timings is not None:
+                    timings["join_wall_s"] = index.wall_s
             tx.write("jobs", CLUSTER, jobs)
             tx.write("attempts", CLUSTER, attempts)
             sources = [source_record(Path(seen[n])) for n in FILE_NAMES

@@ -104,10 +104,11 @@ def job_gpu_minutes(
     ``partial`` = per-job ``util_sum``, ``util_n`` (non-null samples) to be summed by the caller
     (see :func:`finish_gpu_util_mean`).
     """
-    iv = gpu_intervals(attempts, qc)
-    shared = shared_segments(iv)
+    from tracekit.sources.philly.join_index import JoinIndex  # noqa: PLC0415 - import cycle
+
+    index = JoinIndex(attempts, qc)
     for batch in util_batches:
-        minutes = join_job_minutes(batch, iv, shared)
+        minutes = index.match(batch)
         partial = minutes.group_by("job_id").agg(
             pl.col("util").cast(pl.Float64).sum().alias("util_sum"),
             pl.col("util").count().alias("util_n"),

@@ -17,10 +17,8 @@ from tracekit.sources.philly.formats import (
 )
 
 
-def _iter_line_chunks(
-    fh: IO[bytes], path: str, chunk_bytes: int
-) -> Iterator[tuple[int, pl.Series]]:
-    """Yield ``(first_line_number, lines)`` chunks of a text file, split at line ends.
+def _iter_byte_chunks(fh: IO[bytes], chunk_bytes: int) -> Iterator[tuple[int, bytes]]:
+    """Yield ``(first_line_number, data)``: runs of whole lines, without the last line end.
 
     Line numbers are 1-based and count every physical line, so errors can name the exact line.
     """
@@ -28,19 +26,27 @@ def _iter_line_chunks(
     line_no = 1
     while True:
         block = fh.read(chunk_bytes)
-        data = leftover + block
+        data = leftover + block if leftover else block
         if not block:
             if data:
-                yield line_no, _decode_lines(data, path, line_no)
+                yield line_no, data
             return
         cut = data.rfind(b"\n")
         if cut < 0:
             leftover = data
             continue
         leftover = data[cut + 1 :]
-        lines = _decode_lines(data[:cut], path, line_no)
-        yield line_no, lines
-        line_no += len(lines)
+        chunk = data[:cut]
+        yield line_no, chunk
+        line_no += chunk.count(b"\n") + 1
+
+
+def _iter_line_chunks(
+    fh: IO[bytes], path: str, chunk_bytes: int
+) -> Iterator[tuple[int, pl.Series]]:
+    """Yield ``(first_line_number, lines)`` chunks of a text file, split at line ends."""
+    for line_no, data in _iter_byte_chunks(fh, chunk_bytes):
+        yield line_no, _decode_lines(data, path, line_no)
 
 
 def _decode_lines(data: bytes, path: str, line_no: int) -> pl.Series:

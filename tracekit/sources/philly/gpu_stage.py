@@ -1,0 +1,55 @@
+"""The ``gpu_util`` stage of ``ingest``: stream the file into the store and join it per job.
+
+When the job log has been read before ``cluster_gpu_util`` (always for folders; archive order
+for tarballs), each parsed block is joined with the attempts while it is in memory, so the
+240 M-row table is never read back. Parquet writing of a block runs in a worker thread while
+the next block is parsed and joined (Arrow and polars release the GIL), so both cores work.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import IO
+
+from tracekit.quality import QualityCounter
+from tracekit.sources.philly.formats import _JOIN_BATCH_ROWS, CLUSTER, ProgressFn
+from tracekit.sources.philly.gpu_util import iter_gpu_util
+from tracekit.sources.philly.join import _parquet_batches
+from tracekit.sources.philly.join_index import JoinIndex
+from tracekit.store import TableWriter, Transaction
+
+
+def write_gpu_util(
+    tx: Transaction, fh: IO[bytes], display: str, size: int, qc: QualityCounter,
+    progress: ProgressFn, index: JoinIndex | None,
+) -> TableWriter:
+    """Stage ``gpu_util`` (and ``job_gpu_minutes`` when ``index`` is given); returns the
+    ``gpu_util`` writer (closed, so its file can be read back)."""
+    writer = tx.open_writer("gpu_util", CLUSTER)
+    minutes = tx.open_writer("job_gpu_minutes", CLUSTER) if index is not None else None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="philly-parquet") as pool:
+        pending: Future[None] | None = None
+        for frame in iter_gpu_util(fh, display, qc, on_progress=progress, total_bytes=size):
+            if pending is not None:
+                pending.result()  # at most one block queued: bounded memory
+            pending = pool.submit(writer.write, frame)
+            if index is not None and minutes is not None:
+                minutes.write(index.match(frame))
+                progress("job_gpu_minutes", minutes.rows, None)  # rows written so far
+        if pending is not None:
+            pending.result()
+    writer.close()
+    return writer
+
+
+def join_staged(tx: Transaction, path: Path, rows: int, index: JoinIndex,
+                progress: ProgressFn) -> None:
+    """Join a staged ``gpu_util`` file with the attempts (job log read after the util file)."""
+    writer = tx.open_writer("job_gpu_minutes", CLUSTER)
+    progress("job_gpu_minutes", 0, rows)
+    done = 0
+    for batch in _parquet_batches(path, _JOIN_BATCH_ROWS):
+        writer.write(index.match(batch))
+        done += batch.height
+        progress("job_gpu_minutes", done, rows)

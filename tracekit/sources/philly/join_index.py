@@ -1,0 +1,116 @@
+"""Vectorised per-minute join of util rows with the attempts' GPU intervals (numpy search).
+
+Same semantics as :func:`tracekit.sources.philly.join.join_job_minutes` (tested to give the same
+rows): a util row at ``t`` on ``(machine, gpu)`` belongs to the interval of that GPU with the
+latest ``start_floor <= t``, when ``t < end``; ``shared_server`` is true when ``t`` lies in a
+segment where the server hosts 2+ jobs. Instead of a polars as-of join grouped by machine and
+GPU (which needs time-sorted input), each interval start is packed with its GPU into one sorted
+int64 key and util rows are located with :func:`numpy.searchsorted`, so batches need no sort and
+per-job sums are accumulated with :func:`numpy.bincount`.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import polars as pl
+
+from tracekit.quality import QualityCounter
+from tracekit.sources.philly.formats import MAX_GPUS_PER_SERVER
+from tracekit.sources.philly.join import gpu_intervals, shared_segments
+
+_KEY_SHIFT = 34  # seconds since 1970 (and the far-future end) fit in 34 bits
+_US = 1_000_000
+_MINUTES_COLUMNS = ("job_id", "attempt", "time", "machine_id", "gpu", "util", "shared_server")
+
+
+def _seconds(col: pl.Series) -> np.ndarray:
+    return col.dt.epoch("us").to_numpy() // _US
+
+
+class JoinIndex:
+    """Interval index of the attempts' GPUs; :meth:`match` joins util batches against it.
+
+    Parameters
+    ----------
+    attempts : pl.DataFrame
+        The ``attempts`` table (``job_id, attempt, start_time, end_time, gpus``).
+    qc : QualityCounter, optional
+        Receives ``philly.gpu_double_booked``.
+
+    Attributes
+    ----------
+    wall_s : float
+        Wall-clock seconds spent in :meth:`match` so far.
+    """
+
+    def __init__(self, attempts: pl.DataFrame, qc: QualityCounter | None = None) -> None:
+        iv = gpu_intervals(attempts, qc)
+        shared = shared_segments(iv)
+        names = pl.concat([iv["machine_id"], shared["machine_id"]]).unique().sort()
+        self._machines = pl.DataFrame({"machine_id": names,
+                                       "_m": pl.Series(np.arange(len(names)), dtype=pl.Int64)})
+        iv = iv.join(self._machines, on="machine_id", how="left").with_columns(
+            (pl.col("_m") * MAX_GPUS_PER_SERVER + pl.col("gpu").cast(pl.Int64)).alias("_g")
+        ).sort("_g", "start_floor", maintain_order=True)
+        self._jobs = iv["job_id"].unique(maintain_order=True)
+        job_idx = iv.select(pl.col("job_id").cast(pl.Enum(self._jobs)).to_physical())
+        self._iv_job = job_idx.to_series().to_numpy().astype(np.int64)
+        self._iv_attempt = iv["attempt"].to_numpy()
+        self._iv_g = iv["_g"].to_numpy()
+        self._iv_key = (self._iv_g << _KEY_SHIFT) | _seconds(iv["start_floor"])
+        self._iv_end = iv["end"].dt.epoch("us").to_numpy()
+        sh = shared.join(self._machines, on="machine_id", how="left").sort(
+            "_m", "seg_start", maintain_order=True)
+        self._sh_m = sh["_m"].to_numpy()
+        self._sh_key = (self._sh_m << _KEY_SHIFT) | _seconds(sh["seg_start"])
+        self._sh_end = sh["seg_end"].dt.epoch("us").to_numpy()
+        self._sum = np.zeros(len(self._jobs), np.float64)
+        self._n = np.zeros(len(self._jobs), np.int64)
+        self.wall_s = 0.0
+
+    def match(self, util: pl.DataFrame) -> pl.DataFrame:
+        """Rows of ``util`` (``time, machine_id, gpu, util``) covered by an attempt, in the
+        ``job_gpu_minutes`` schema and in ``util``'s order; per-job sums are accumulated."""
+        t0 = time.perf_counter()
+        m = util.select(pl.col("machine_id").replace_strict(
+            self._machines["machine_id"], self._machines["_m"], default=-1,
+            return_dtype=pl.Int64)).to_series().to_numpy()
+        t_us = util["time"].dt.epoch("us").to_numpy()
+        t_s = t_us // _US
+        g = m * MAX_GPUS_PER_SERVER + util["gpu"].to_numpy().astype(np.int64)
+        idx = np.searchsorted(self._iv_key, (g << _KEY_SHIFT) | t_s, side="right") - 1
+        safe = np.maximum(idx, 0)
+        hit = (m >= 0) & (idx >= 0) & (self._iv_g[safe] == g) & (t_us < self._iv_end[safe])
+        rows = np.flatnonzero(hit)
+        iv = idx[rows]
+        m_hit, t_hit = m[rows], t_us[rows]
+        sidx = np.searchsorted(self._sh_key, (m_hit << _KEY_SHIFT) | (t_hit // _US),
+                               side="right") - 1
+        ssafe = np.maximum(sidx, 0)
+        shared = (sidx >= 0) & (self._sh_m[ssafe] == m_hit) & (t_hit < self._sh_end[ssafe]) \
+            if len(self._sh_key) else np.zeros(len(rows), bool)
+        picked = util[rows]
+        job = self._iv_job[iv]
+        vals = picked["util"]
+        valid = vals.is_not_null().to_numpy()
+        self._sum += np.bincount(job[valid], weights=vals.to_numpy()[valid].astype(np.float64),
+                                 minlength=len(self._jobs))
+        self._n += np.bincount(job[valid], minlength=len(self._jobs))
+        out = picked.with_columns(
+            self._jobs.gather(job).alias("job_id"),
+            pl.Series("attempt", self._iv_attempt[iv], pl.Int32),
+            pl.Series("shared_server", shared, pl.Boolean),
+        ).select(_MINUTES_COLUMNS)
+        self.wall_s += time.perf_counter() - t0
+        return out
+
+    def util_means(self) -> pl.DataFrame:
+        """``job_id, util_sum, util_n`` over everything matched so far (jobs with a match)."""
+        seen = self._n > 0
+        return pl.DataFrame({
+            "job_id": self._jobs.filter(pl.Series(seen)),
+            "util_sum": self._sum[seen],
+            "util_n": self._n[seen].astype(np.uint32),
+        })
