@@ -1,16 +1,48 @@
 """tracekit: normalize, characterize, predict and replay GPU-cluster workload traces.
 
-The public API is re-exported here; see README.md and docs/.
+The public API is re-exported here (see README.md and docs/):
+
+- store: :func:`open_store`, :class:`Store`, :func:`begin` (write transactions);
+- readers: :func:`ingest` (``"philly"``, ``"helios"``, ``"pai"``);
+- the synthetic sample: :func:`generate_sample`;
+- :func:`with_local_time` (local hour/weekday in the trace's zone);
+- submodules, imported on first use so ``import tracekit`` stays light: ``tracekit.analysis``,
+  ``tracekit.plots``, ``tracekit.predict``, ``tracekit.replay``, ``tracekit.sample``,
+  ``tracekit.download``, ``tracekit.reports``.
 """
 
 from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
 
 __version__ = "0.1.0"
 
 from tracekit.errors import StoreError, TraceFormatError, TracekitError
 from tracekit.quality import QualityCounter
+from tracekit.sources import ingest
 from tracekit.store import Store, begin, open_store
 from tracekit.timeutil import with_local_time
+
+_LAZY_MODULES = ("analysis", "plots", "predict", "replay", "sample", "download", "reports")
+
+
+def generate_sample(
+    out: str | Path, traces: tuple[str, ...] = ("philly", "helios", "pai"), **kwargs: Any
+) -> dict[str, Any]:
+    """Write the calibrated SYNTHETIC sample in raw formats (:func:`tracekit.sample.generate`)."""
+    from tracekit.sample import generate
+
+    return generate(Path(out), traces=traces, **kwargs)
+
+
+def __getattr__(name: str) -> Any:
+    # Heavy submodules (lightgbm, plotly, dask) load only when used.
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f"tracekit.{name}")
+    raise AttributeError(f"module 'tracekit' has no attribute {name!r}")
+
 
 __all__ = [
     "QualityCounter",
@@ -20,6 +52,9 @@ __all__ = [
     "TracekitError",
     "__version__",
     "begin",
+    "generate_sample",
+    "ingest",
     "open_store",
     "with_local_time",
+    *_LAZY_MODULES,
 ]

@@ -25,9 +25,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -36,6 +35,9 @@ from tracekit.errors import StoreError
 from tracekit.quality import QualityCounter
 from tracekit.schema import DERIVED_TABLES, SCHEMA_VERSION, SCHEMAS, schema_for
 from tracekit.timeutil import timezone_of
+
+if TYPE_CHECKING:  # pandas is imported only when a pandas frame is actually involved
+    import pandas as pd
 
 MANIFEST = "manifest.json"
 _STAGING = ".staging"
@@ -79,10 +81,10 @@ def conform(table: str, data: pl.DataFrame | pa.Table | pd.DataFrame) -> pa.Tabl
     schema = schema_for(table)
     if isinstance(data, pl.DataFrame):
         arrow = data.to_arrow()
-    elif isinstance(data, pd.DataFrame):
-        arrow = pa.Table.from_pandas(data, preserve_index=False)
-    else:
+    elif isinstance(data, pa.Table):
         arrow = data
+    else:  # a pandas DataFrame
+        arrow = pa.Table.from_pandas(data, preserve_index=False)
     names = set(arrow.column_names) - {"trace", "cluster"}
     missing = [n for n in schema.names if n not in names]
     extra = sorted(names - set(schema.names))
