@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import tempfile
@@ -259,6 +260,7 @@ def main() -> None:
     cpu: dict[str, float] = {}
     peaks: dict[str, float] = {}
     box_ref: dict[str, dict[str, float]] = {}
+    timings: dict[str, float] = {}
 
     def progress(stage: str, done: int, total: int | None) -> None:
         now, used = time.perf_counter(), _cpu_s()
@@ -270,7 +272,8 @@ def main() -> None:
 
     with peak_rss() as box:
         box_ref["box"] = box
-        t_ingest, rows = timed(lambda: philly.ingest(raw, store, on_progress=progress))
+        t_ingest, rows = timed(lambda: philly.ingest(raw, store, on_progress=progress,
+                                                     timings=timings))
     print(f"ingest total {t_ingest:.1f} s, rows {rows}, peak RSS {box['peak_gb']:.2f} GB")
 
     def span(stage: str) -> float:
@@ -304,21 +307,29 @@ def main() -> None:
     t_pd_join_full = t_pd_join * rows["philly"]["gpu_util"] / max(1, len(util_slice))
 
     extrap = f"pandas on first {n_lines:,} lines, x{info['gpu_util_lines'] / n_lines:.1f}"
+    # The join runs interleaved with the util parsing (job log read first): its own wall time
+    # comes from ingest's ``timings``; the util figure is the util stage minus the join.
+    join_s = timings["join_wall_s"]
+    util_s = span(philly.GPU_UTIL) - join_s
     figures = [
         ("job log -> jobs+attempts", 5.0, span(philly.JOB_LOG), t_pd_jobs, peaks[philly.JOB_LOG],
          "pandas on the full log"),
-        ("gpu_util ingest (stream -> parquet)", 120.0, span(philly.GPU_UTIL), t_pd_util_full,
+        ("gpu_util ingest (stream -> parquet)", 120.0, util_s, t_pd_util_full,
          peaks[philly.GPU_UTIL], extrap),
-        ("per-job join (job_gpu_minutes)", 120.0, span("job_gpu_minutes"), t_pd_join_full,
+        ("per-job join (job_gpu_minutes)", 120.0, join_s, t_pd_join_full,
          peaks["job_gpu_minutes"], f"pandas on {len(util_slice):,} util rows, extrapolated"),
+        ("gpu_util ingest + join (one pass)", 240.0, span(philly.GPU_UTIL),
+         t_pd_util_full + t_pd_join_full, peaks[philly.GPU_UTIL], "sum of both baselines"),
     ]
     out = []
     for name, goal, measured, base, peak, note in figures:
         ok = measured <= goal * max(args.scale, 1e-9) if args.scale < 1 else measured <= goal
         if name.startswith("gpu_util"):
             ok = ok and peak <= 3.0
-        stage = {"job": philly.JOB_LOG, "gpu": philly.GPU_UTIL}.get(name[:3], "job_gpu_minutes")
-        note += f"; process CPU {cpu_span(stage):.1f} s for {measured:.1f} s wall"
+        stage = philly.JOB_LOG if name.startswith("job") else philly.GPU_UTIL
+        what = "process CPU" if stage == philly.JOB_LOG else "process CPU of util+join pass"
+        note += f"; {what} {cpu_span(stage):.1f} s for {measured:.1f} s wall"
+        note += f"; load avg {os.getloadavg()[0]:.1f} at the end"
         out.append({"figure": name, "goal": f"<={goal:g}s", "measured_s": measured,
                     "baseline_s": base, "ratio": base / measured if measured else float("nan"),
                     "peak_gb": peak, "ok": ok, "scale": args.scale, "note": note,

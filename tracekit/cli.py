@@ -222,12 +222,13 @@ def sweep(
     out: Annotated[Path | None, typer.Option(help="Results CSV.")] = None,
 ) -> None:
     """Run a grid of replay configurations locally or on a dask.distributed cluster."""
-    from tracekit.replay.sweep import sweep_toml
+    from tracekit.replay.sweep import SUMMARY_COLUMNS, sweep_toml
 
     results = sweep_toml(config, scheduler=scheduler)
     if out is not None:
         results.write_csv(out)
-    _print_frame(results, title="sweep results")
+    shown = [c for c in SUMMARY_COLUMNS if c in results.columns]
+    _print_frame(results.select(shown), title="sweep results (all columns: --out CSV)")
 
 
 @app.command()

@@ -33,6 +33,7 @@ import zlib
 from bisect import bisect_left, insort
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import numpy as np
@@ -883,6 +884,11 @@ class _Engine:
         )
 
 
+def _utc(value: datetime | str) -> datetime:
+    ts = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+
+
 def shared_jobs_from_store(
     store: Any,
     trace: str,
@@ -900,8 +906,6 @@ def shared_jobs_from_store(
     ``gpu_util_mean`` and ``user`` for :func:`fill_utilization`, and ``pred_duration`` from the
     ``predictions`` table when ``prediction_model`` is given.
     """
-    from tracekit.replay.jobs import _utc
-
     lf = store.scan("jobs", trace=trace, cluster=cluster)
     lf = lf.filter((pl.col("num_gpus") > 0) & pl.col("duration_s").is_not_null())
     if start is not None:

@@ -51,6 +51,7 @@ class JoinIndex:
         names = pl.concat([iv["machine_id"], shared["machine_id"]]).unique().sort()
         self._machines = pl.DataFrame({"machine_id": names,
                                        "_m": pl.Series(np.arange(len(names)), dtype=pl.Int64)})
+        self._enum = pl.Enum(names)
         iv = iv.join(self._machines, on="machine_id", how="left").with_columns(
             (pl.col("_m") * MAX_GPUS_PER_SERVER + pl.col("gpu").cast(pl.Int64)).alias("_g")
         ).sort("_g", "start_floor", maintain_order=True)
@@ -74,9 +75,9 @@ class JoinIndex:
         """Rows of ``util`` (``time, machine_id, gpu, util``) covered by an attempt, in the
         ``job_gpu_minutes`` schema and in ``util``'s order; per-job sums are accumulated."""
         t0 = time.perf_counter()
-        m = util.select(pl.col("machine_id").replace_strict(
-            self._machines["machine_id"], self._machines["_m"], default=-1,
-            return_dtype=pl.Int64)).to_series().to_numpy()
+        # Enum cast: machine codes are the positions in the sorted name list (unknown -> -1).
+        m = util["machine_id"].cast(self._enum, strict=False).to_physical().cast(pl.Int64) \
+            .fill_null(-1).to_numpy()
         t_us = util["time"].dt.epoch("us").to_numpy()
         t_s = t_us // _US
         g = m * MAX_GPUS_PER_SERVER + util["gpu"].to_numpy().astype(np.int64)
