@@ -410,6 +410,19 @@ class Store:
         """True if any selected partition came from the synthetic sample."""
         return any(p.get("synthetic") for p in self.partitions if trace in (None, p["trace"]))
 
+    def sample_info(self, trace: str) -> dict[str, Any] | None:
+        """The synthetic sample's marker (seed, scale, noise ceiling, ...) of ``trace``, if any.
+
+        Readers copy the generator's ``SYNTHETIC.json`` into the manifest's ``extra`` block.
+        """
+        for part in self.partitions:
+            if part["trace"] != trace or not part.get("synthetic"):
+                continue
+            for value in part.get("extra", {}).values():
+                if isinstance(value, dict) and value.get("synthetic"):
+                    return value
+        return None
+
     def _selected(
         self, trace: str | Sequence[str] | None, cluster: str | Sequence[str] | None
     ) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from tracekit.predict.api import run_predict
 from tracekit.predict.evaluate import (
     add_segments,
+    compare_models,
     default_train_until,
     error_by_segment,
     error_profile,
@@ -41,6 +42,7 @@ __all__ = [
     "UserMedianRegressor",
     "add_segments",
     "build_features",
+    "compare_models",
     "default_train_until",
     "error_by_segment",
     "error_profile",

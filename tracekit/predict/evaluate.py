@@ -320,3 +320,50 @@ __all__ = [
     "regression_metrics",
     "temporal_split",
 ]
+
+
+def compare_models(
+    features: pl.DataFrame,
+    models: Sequence[str] = ("global-median", "user-median", "helios-mix", "lgbm"),
+    train_until: str | date | datetime | None = None,
+    seed: int = 0,
+) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, BaseEstimator]]:
+    """Train every named model on the same temporal split and score it on the same test jobs.
+
+    Parameters
+    ----------
+    features : polars.DataFrame
+        Output of :func:`tracekit.predict.features.build_features`.
+    models : sequence of str
+        Names accepted by :func:`tracekit.predict.models.make_model`.
+    train_until : str, date or datetime, optional
+        The split (default :func:`default_train_until`).
+    seed : int
+        Seed of the learned models.
+
+    Returns
+    -------
+    (metrics, scored, fitted)
+        ``metrics``: one row per (model, split). ``scored``: the held-out jobs with
+        ``duration_s``, one ``pred_<model>`` column per model and the segment columns of
+        :func:`add_segments`. ``fitted``: the fitted estimators by name.
+    """
+    from tracekit.predict.models import make_model
+
+    cut = as_utc(train_until) if train_until is not None else default_train_until(features)
+    frames, fitted = [], {}
+    scored = add_segments(features).filter(
+        pl.col("is_target") & (pl.col("submit_time") >= pl.lit(cut))
+    )
+    for name in models:
+        model, preds, metrics = evaluate_temporal(features, make_model(name, seed=seed), cut)
+        fitted[name] = model
+        frames.append(metrics.with_columns(pl.lit(name).alias("model")))
+        scored = scored.join(
+            preds.select("job_id", pl.col("pred_duration_s").alias(f"pred_{name}")),
+            on="job_id",
+            how="left",
+        )
+    metrics_all = pl.concat(frames, how="diagonal_relaxed")
+    first = ["model", *[c for c in metrics_all.columns if c != "model"]]
+    return metrics_all.select(first), scored, fitted

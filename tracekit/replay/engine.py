@@ -29,6 +29,7 @@ import math
 from array import array
 from collections.abc import Callable
 from heapq import heapify, heappop, heappush
+from itertools import accumulate
 
 import numpy as np
 
@@ -410,6 +411,11 @@ def run_preemptive(
     ev: list[tuple[float, int, int, int]] = []  # (time, kind 0 finish/1 change/2 tick, j, ver)
     has_change = type(policy).next_change is not PreemptivePolicy.next_change
     key = policy.key
+    # Policies whose running keys change only at next_change events (Tiresias) get a
+    # maintained sorted list of running keys instead of a recompute + sort at every pass.
+    static_run = policy.static_running_keys
+    runk: list[tuple] = []
+    rkey: list[tuple | None] = [None] * n
     place, release = placer.place, placer.release
     cap = placer.capacity
     hol = backfill == "none"
@@ -438,6 +444,10 @@ def run_preemptive(
         run_set.add(j)
         ver[j] += 1
         allocs[j] = a
+        if static_run:
+            k = key(st, j, t)
+            rkey[j] = k
+            bisect.insort(runk, k)
         heappush(ev, (t + rem[j], 0, j, ver[j]))
         if has_change:
             c = policy.next_change(st, j, t)
@@ -450,6 +460,9 @@ def run_preemptive(
         running[j] = False
         run_set.discard(j)
         ver[j] += 1
+        if static_run:
+            del runk[bisect.bisect_left(runk, rkey[j])]
+            rkey[j] = None
         a = allocs[j]
         release(a)  # type: ignore[arg-type]
         allocs[j] = None
@@ -459,11 +472,56 @@ def run_preemptive(
         if rec is not None:
             rec.append((j, resume[j], t, a))  # type: ignore[arg-type]
 
-    def full_pass(t: float) -> bool:
-        # Merge the (static) pending order with the running jobs' current keys and select
-        # greedily under the GPU quota; stop once nothing else can be selected.
+    def running_sorted(t: float) -> list[tuple]:
+        if static_run:
+            return runk
         runs = policy.running_keys(st, list(run_set), t)
         runs.sort()
+        return runs
+
+    def quick_pass(t: float) -> bool | None:
+        # Greedy selection assuming no running job is preempted: a pending job's quota is the
+        # capacity minus the running jobs ranked before it (prefix sums over the sorted running
+        # keys) minus the pending jobs selected before it. Only pending jobs are walked. If a
+        # job would be selected but does not fit the GPUs left after everything selected so
+        # far, the true pass preempts someone: return None and let full_pass do it. Exact:
+        # with everything selected fitting the capacity, no running job loses its quota.
+        runs = running_sorted(t)
+        acc = list(accumulate([gpus[k[-1]] for k in runs]))
+        free = cap - (acc[-1] if acc else 0)
+        min_pending = min((g for g, c in size_count.items() if c), default=cap + 1)
+        sel = []
+        used = 0
+        for kp in pend:
+            j = kp[-1]
+            g = gpus[j]
+            i = bisect.bisect_left(runs, kp)
+            quota = cap - (acc[i - 1] if i else 0) - used
+            if quota < min_pending:
+                break  # quotas only shrink along the order: nobody later can be selected
+            if g <= quota:
+                if g > free - used:
+                    return None
+                sel.append(j)
+                used += g
+        ok = True
+        for j in sel:
+            g = gpus[j]
+            a = place(g) if g <= placer.free_total else None
+            if a is None:
+                ok = False
+            else:
+                start(j, t, a)
+        return ok
+
+    def full_pass(t: float) -> bool:
+        if not hol:
+            quick = quick_pass(t)
+            if quick is not None:
+                return quick
+        # Merge the (static) pending order with the running jobs' current keys and select
+        # greedily under the GPU quota; stop once nothing else can be selected.
+        runs = running_sorted(t)
         nr, npd = len(runs), len(pend)
         min_pending = min((g for g, c in size_count.items() if c), default=cap + 1)
         quota = cap
@@ -535,7 +593,12 @@ def run_preemptive(
                 # A running job's key grew (e.g. Tiresias demotion). If every pending job still
                 # ranks after its new key, only running jobs move ahead of it: they keep their
                 # quota and it keeps fitting, so the selection cannot change.
-                if not dirty and pend and pend[0] < key(st, j, t):
+                k = key(st, j, t)
+                if static_run:
+                    del runk[bisect.bisect_left(runk, rkey[j])]
+                    rkey[j] = k
+                    bisect.insort(runk, k)
+                if not dirty and pend and pend[0] < k:
                     dirty = True
                 c = policy.next_change(st, j, t)
                 if c is not None:
@@ -576,7 +639,7 @@ def run_preemptive(
                 # leaves everybody else's selection unchanged and no pass is needed.
                 kj = pkey[new_from]
                 before = 0
-                for k in policy.running_keys(st, list(run_set), t):
+                for k in running_sorted(t):
                     if k < kj:
                         before += gpus[k[-1]]
                 if gpus[new_from] > cap - before:

@@ -130,6 +130,9 @@ class PreemptivePolicy(Policy):
 
     preemptive = True
     default_backfill = "greedy"
+    #: True if a running job's key changes only at the times :meth:`next_change` reports; the
+    #: engine then keeps running keys in a sorted list instead of recomputing them every pass.
+    static_running_keys = False
 
     def key(self, st: VCState, j: int, t: float) -> tuple:
         """Priority key of job ``j`` at ``t`` (smaller runs first); must end with ``j``.

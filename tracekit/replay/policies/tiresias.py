@@ -72,6 +72,7 @@ class Tiresias(PreemptivePolicy):
     """
 
     name = "tiresias"
+    static_running_keys = True  # the queue of a running job changes only at demotion events
 
     def __init__(
         self,

@@ -22,10 +22,10 @@ from tracekit.sources.philly.joblog import _frames_from_json_bytes, parse_job_lo
 from tracekit.sources.philly.join import (
     finish_gpu_util_mean,
     gpu_intervals,
-    job_gpu_minutes,
     join_job_minutes,
     shared_segments,
 )
+from tracekit.sources.philly.join_index import JoinIndex, job_gpu_minutes
 from tracekit.sources.philly.machines import (
     check_machine_list,
     derive_capacity,
@@ -34,7 +34,7 @@ from tracekit.sources.philly.machines import (
 
 __all__ = [
     *_format_names,
-    "_HostUtilJoin", "_frames_from_json_bytes", "_gpu_chunk", "_gpu_chunk_fast",
+    "JoinIndex", "_HostUtilJoin", "_frames_from_json_bytes", "_gpu_chunk", "_gpu_chunk_fast",
     "check_machine_list", "derive_capacity", "finish_gpu_util_mean", "gpu_intervals", "ingest",
     "iter_gpu_util", "iter_host_util", "job_gpu_minutes", "join_job_minutes", "parse_job_log",
     "read_job_log", "read_machine_list", "shared_segments",

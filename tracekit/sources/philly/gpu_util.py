@@ -1,4 +1,8 @@
-"""``cluster_gpu_util`` -> long ``gpu_util`` frames."""
+"""``cluster_gpu_util`` -> long ``gpu_util`` frames: the streaming driver and the line-level paths.
+
+Blocks go to the vectorised parser of :mod:`.gpu_block` first; a block it declines is parsed
+here (Arrow CSV per field-count group, else polars string splitting), which names bad lines.
+"""
 
 from __future__ import annotations
 
@@ -51,15 +55,14 @@ def iter_gpu_util(
         done += len(data) + 1
         if first == 1:
             cut = data.find(b"\n")
-            header, data = (data, b"") if cut < 0 else (data[:cut], data[cut + 1 :])
+            header, data = (data, None) if cut < 0 else (data[:cut], data[cut + 1 :])
             header_text = _decode_lines(header, path, 1)[0]
             _check_header(header_text, GPU_UTIL_COLUMNS, path, qc, "philly.gpu_util_bad_header")
             first = 2
-        if cut_empty := not data:
-            out = None
-        else:
-            out = parse_gpu_block(data, qc)
-        if out is None and not cut_empty:
+        if data is None:  # the chunk held only the header
+            continue
+        out = parse_gpu_block(data, qc)
+        if out is None:  # unusual block: the line-level paths name the bad line
             df = _frame(first, _decode_lines(data, path, first), skip_header=False)
             out = _gpu_chunk_fast(df, path, qc)
         if on_progress is not None:

@@ -94,28 +94,6 @@ def join_job_minutes(util: pl.DataFrame, intervals: pl.DataFrame,
     return hit.select("job_id", "attempt", "time", "machine_id", "gpu", "util", "shared_server")
 
 
-def job_gpu_minutes(
-    util_batches: Iterator[pl.DataFrame], attempts: pl.DataFrame,
-    qc: QualityCounter | None = None,
-) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
-    """Stream the per-job join over util batches.
-
-    Yields ``(minutes, partial)`` per batch: ``minutes`` in the ``job_gpu_minutes`` schema and
-    ``partial`` = per-job ``util_sum``, ``util_n`` (non-null samples) to be summed by the caller
-    (see :func:`finish_gpu_util_mean`).
-    """
-    from tracekit.sources.philly.join_index import JoinIndex  # noqa: PLC0415 - import cycle
-
-    index = JoinIndex(attempts, qc)
-    for batch in util_batches:
-        minutes = index.match(batch)
-        partial = minutes.group_by("job_id").agg(
-            pl.col("util").cast(pl.Float64).sum().alias("util_sum"),
-            pl.col("util").count().alias("util_n"),
-        )
-        yield minutes, partial
-
-
 def finish_gpu_util_mean(jobs: pl.DataFrame, partials: list[pl.DataFrame]) -> pl.DataFrame:
     """Fill ``jobs.gpu_util_mean`` = mean util over the job's non-null GPU-minutes."""
     if not partials:

@@ -12,6 +12,7 @@ per-job sums are accumulated with :func:`numpy.bincount`.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 import numpy as np
 import polars as pl
@@ -75,6 +76,13 @@ class JoinIndex:
         """Rows of ``util`` (``time, machine_id, gpu, util``) covered by an attempt, in the
         ``job_gpu_minutes`` schema and in ``util``'s order; per-job sums are accumulated."""
         t0 = time.perf_counter()
+        if len(self._iv_key) == 0:  # no attempt could be placed in time
+            return util.head(0).select(
+                pl.lit(None, pl.String).alias("job_id"),
+                pl.lit(None, pl.Int32).alias("attempt"),
+                "time", "machine_id", "gpu", "util",
+                pl.lit(None, pl.Boolean).alias("shared_server"),
+            )
         # Enum cast: machine codes are the positions in the sorted name list (unknown -> -1).
         m = util["machine_id"].cast(self._enum, strict=False).to_physical().cast(pl.Int64) \
             .fill_null(-1).to_numpy()
@@ -115,3 +123,23 @@ class JoinIndex:
             "util_sum": self._sum[seen],
             "util_n": self._n[seen].astype(np.uint32),
         })
+
+
+def job_gpu_minutes(
+    util_batches: Iterator[pl.DataFrame], attempts: pl.DataFrame,
+    qc: QualityCounter | None = None,
+) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
+    """Stream the per-job join over util batches.
+
+    Yields ``(minutes, partial)`` per batch: ``minutes`` in the ``job_gpu_minutes`` schema and
+    ``partial`` = per-job ``util_sum``, ``util_n`` (non-null samples) to be summed by the caller
+    (see :func:`finish_gpu_util_mean`).
+    """
+    index = JoinIndex(attempts, qc)
+    for batch in util_batches:
+        minutes = index.match(batch)
+        partial = minutes.group_by("job_id").agg(
+            pl.col("util").cast(pl.Float64).sum().alias("util_sum"),
+            pl.col("util").count().alias("util_n"),
+        )
+        yield minutes, partial

@@ -1,0 +1,154 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 06 — Job-duration prediction at submit time
+#
+# Helios' QSSF and Lucid schedule by a *predicted* duration. How good can a predictor be from what
+# is known when a job is submitted? For each trace we build the submit-time features of
+# `tracekit.predict.build_features` (user history of *finished* jobs only, recurring-group history,
+# VC, size, hour/weekday, cluster load), train on jobs that ended before a cut-off and score the
+# jobs submitted after it (a temporal split — never a random one), for four estimators:
+#
+# * `global-median` — one number for everybody;
+# * `user-median` — the Tiresias/Helios "naive" estimator (the user's past median);
+# * `helios-mix` — Helios-style history mixed with a GBDT;
+# * `lgbm` — LightGBM on log duration, with q10/q90 quantile models.
+#
+# Published references (findings.md §5): Helios' estimator has about 50 % of jobs within 50 %
+# error; PAI's CART on recurring groups 78 % of instances within 25 %. Censored jobs are never
+# trained on or scored (docs/predict.md).
+
+# %% tags=["parameters"]
+store = "data/parquet"
+traces = None
+clusters = None
+seed = 0
+
+# %%
+import polars as pl
+from IPython.display import Markdown, display
+
+import tracekit
+from tracekit import plots, predict
+from tracekit.analysis import summary
+
+st = tracekit.open_store(store)
+present, missing = summary.select_traces(st, traces)
+if st.is_synthetic():
+    display(Markdown("**⚠️ SYNTHETIC DATA** — this store holds the calibrated synthetic sample."))
+if missing:
+    display(Markdown(f"Not in this store (skipped): {', '.join(missing)}"))
+
+
+def largest_cluster(trace: str) -> str:
+    """The cluster of ``trace`` with the most jobs (or the one the parameters ask for)."""
+    if clusters:
+        mine = [c for c in clusters if c in st.clusters(trace)]
+        if mine:
+            return mine[0]
+    rows = st.rows().filter((pl.col("trace") == trace) & (pl.col("table") == "jobs"))
+    return rows.sort("rows", descending=True)["cluster"][0]
+
+
+results = {}
+for trace in present:
+    cluster = largest_cluster(trace)
+    features = predict.build_features(st.scan("jobs", trace=trace, cluster=cluster))
+    metrics, scored, fitted = predict.compare_models(features, seed=seed)
+    results[trace] = {"cluster": cluster, "metrics": metrics, "scored": scored, "fitted": fitted}
+
+# %% [markdown]
+# ## Held-out accuracy, all estimators
+#
+# `medae_log` is the median absolute error of log duration (0.69 = a factor of 2); `spearman`
+# ranks, which is what SJF-like policies consume; `within_XXpct` the share of jobs whose
+# prediction is within XX % of the truth.
+
+# %%
+cols = ["model", "n", "medae_log", "r2_log", "spearman", "within_25pct", "within_50pct", "mae_s"]
+for trace, res in results.items():
+    display(Markdown(f"### {trace} / {res['cluster']}"))
+    display(res["metrics"].filter(pl.col("split") == "test").select(cols))
+
+# %% [markdown]
+# ## Error profile against the published ones
+
+# %%
+for trace, res in results.items():
+    scored = res["scored"]
+    profile = predict.error_profile(scored["duration_s"], scored["pred_lgbm"])
+    display(Markdown(f"### {trace}: LightGBM, share of jobs within X % error"))
+    display(profile)
+    long = profile.unpivot(
+        index="threshold_pct",
+        on=["share_within", "helios_published", "pai_published"],
+        variable_name="source",
+        value_name="share",
+    )
+    plots.bars(
+        long.drop_nulls("share"),
+        "threshold_pct",
+        "share",
+        "source",
+        title=f"{trace}: share of jobs within X % error (ours vs published)",
+        y_title="share of jobs",
+    ).show()
+
+# %% [markdown]
+# ## What the model uses
+
+# %%
+for trace, res in results.items():
+    imp = predict.feature_importance(res["fitted"]["lgbm"]).head(12)
+    plots.bars(
+        imp,
+        "feature",
+        "share",
+        title=f"{trace}: LightGBM gain importance",
+        y_title="share of total gain",
+    ).show()
+
+# %% [markdown]
+# ## Where predictions fail: new users and rare sizes
+
+# %%
+for trace, res in results.items():
+    for segment in ("history_bucket", "size_bucket"):
+        seg = predict.error_by_segment(res["scored"], segment, y_pred="pred_lgbm")
+        display(Markdown(f"**{trace}** by `{segment}`"))
+        display(seg.select(segment, "n", "medae_log", "spearman", "within_50pct"))
+
+# %% [markdown]
+# ## The achievable ceiling on the synthetic sample
+#
+# The sample gives durations a known structure: jobs of one recurring group share a typical
+# duration, with stated log-normal noise around it. An oracle that knows each group's typical
+# duration therefore has a median absolute log error equal to the noise — no predictor can do
+# better on this data (docs/sample.md). On real traces there is no such number.
+
+# %%
+rows = []
+for trace, res in results.items():
+    info = st.sample_info(trace) or {}
+    ceiling = info.get("noise_ceiling_median_abs_log_error", {})
+    best = res["metrics"].filter(pl.col("split") == "test").sort("medae_log")
+    rows.append(
+        {
+            "trace": trace,
+            "cluster": res["cluster"],
+            "noise_ceiling_medae_log": ceiling.get(res["cluster"], ceiling.get("all")),
+            "best_model": best["model"][0],
+            "best_medae_log": best["medae_log"][0],
+        }
+    )
+pl.DataFrame(rows)
