@@ -111,9 +111,11 @@ def random_util(rng: np.random.Generator) -> pl.DataFrame:
     return grid.with_columns(util.alias("util")).sample(fraction=1.0, shuffle=True, seed=3)
 
 
-def test_join_index_matches_asof_join() -> None:
+@pytest.mark.parametrize("offset_s", [0, 30])  # whole minutes: dense table; else: search
+def test_join_index_matches_asof_join(offset_s: int) -> None:
     rng = np.random.default_rng(11)
     attempts, util = random_attempts(rng, 300), random_util(rng)
+    util = util.with_columns(pl.col("time") + timedelta(seconds=offset_s))
     qc_a, qc_b = QualityCounter(), QualityCounter()
     iv = philly.gpu_intervals(attempts, qc_a)
     want = philly.join_job_minutes(util, iv, philly.shared_segments(iv))

@@ -179,7 +179,13 @@ def predict(
     from tracekit.predict import run_predict
 
     metrics = run_predict(
-        store, trace, cluster=cluster, model=model, train_until=train_until, seed=seed
+        store,
+        trace,
+        cluster=cluster,
+        model=model,
+        train_until=train_until,
+        seed=seed,
+        rolling=rolling,
     )
     if metrics_out is not None:
         metrics.write_csv(metrics_out)
@@ -196,12 +202,28 @@ def replay(
     policy: Annotated[str, typer.Option(help="fifo|sjf|sjf-pred|qssf|srtf|srtf-pred|tiresias")] = (
         "fifo"
     ),
-    backfill: Annotated[bool, typer.Option(help="EASY backfill.")] = False,
+    backfill: Annotated[
+        bool | None,
+        typer.Option(
+            "--backfill/--no-backfill",
+            help="EASY backfill (default: the policy's published behaviour).",
+        ),
+    ] = None,
     placement: Annotated[str, typer.Option(help="consolidate|first_fit|spread")] = "consolidate",
     compat: Annotated[str | None, typer.Option(help="'helios' for artifact conventions.")] = None,
 ) -> None:
     """Replay jobs from plain CSV through the scheduler simulator."""
-    from tracekit.replay import replay_csv
+    from tracekit.errors import TracekitError
+    from tracekit.replay import feasibility, read_jobs_csv, read_vcs_csv, replay_csv
+
+    try:
+        _print_frame(
+            feasibility(read_jobs_csv(jobs_csv), read_vcs_csv(vcs_csv)),
+            title="feasibility: offered load vs capacity",
+        )
+    except (TracekitError, ValueError) as exc:
+        _fail(exc)
+        return
 
     summary = replay_csv(
         jobs_csv,

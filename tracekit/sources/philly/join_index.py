@@ -23,6 +23,8 @@ from tracekit.sources.philly.join import gpu_intervals, shared_segments
 
 _KEY_SHIFT = 34  # seconds since 1970 (and the far-future end) fit in 34 bits
 _US = 1_000_000
+_US_PER_MIN = 60 * _US
+_DENSE_MAX_CELLS = 32 << 20  # int32 cells: 128 MB at most; a 48 MB block needs ~10 M
 _MINUTES_COLUMNS = ("job_id", "attempt", "time", "machine_id", "gpu", "util", "shared_server")
 
 
@@ -63,6 +65,13 @@ class JoinIndex:
         self._iv_g = iv["_g"].to_numpy()
         self._iv_key = (self._iv_g << _KEY_SHIFT) | _seconds(iv["start_floor"])
         self._iv_end = iv["end"].dt.epoch("us").to_numpy()
+        # Minute range each interval actually wins: up to the next start on the same GPU
+        # (the as-of join picks the latest start), for the dense per-block lookup table.
+        start_us = iv["start_floor"].dt.epoch("us").to_numpy()
+        same_next = np.append(self._iv_g[1:] == self._iv_g[:-1], False)
+        next_start = np.where(same_next, np.append(start_us[1:], 0), np.iinfo(np.int64).max)
+        self._win_lo = start_us // _US_PER_MIN
+        self._win_hi = -(-np.minimum(self._iv_end, next_start) // _US_PER_MIN)
         sh = shared.join(self._machines, on="machine_id", how="left").sort(
             "_m", "seg_start", maintain_order=True)
         self._sh_m = sh["_m"].to_numpy()
@@ -87,9 +96,11 @@ class JoinIndex:
         m = util["machine_id"].cast(self._enum, strict=False).to_physical().cast(pl.Int64) \
             .fill_null(-1).to_numpy()
         t_us = util["time"].dt.epoch("us").to_numpy()
-        t_s = t_us // _US
         g = m * MAX_GPUS_PER_SERVER + util["gpu"].to_numpy().astype(np.int64)
-        idx = np.searchsorted(self._iv_key, (g << _KEY_SHIFT) | t_s, side="right") - 1
+        idx = self._dense_lookup(g, t_us)
+        if idx is None:
+            idx = np.searchsorted(self._iv_key, (g << _KEY_SHIFT) | (t_us // _US),
+                                  side="right") - 1
         safe = np.maximum(idx, 0)
         hit = (m >= 0) & (idx >= 0) & (self._iv_g[safe] == g) & (t_us < self._iv_end[safe])
         rows = np.flatnonzero(hit)
@@ -113,6 +124,32 @@ class JoinIndex:
             pl.Series("shared_server", shared, pl.Boolean),
         ).select(_MINUTES_COLUMNS)
         self.wall_s += time.perf_counter() - t0
+        return out
+
+    def _dense_lookup(self, g: np.ndarray, t_us: np.ndarray) -> np.ndarray | None:
+        """Interval index per row from a (GPU x minute) table painted for the batch's time
+        window, or None when rows are not on whole minutes or the window is too long."""
+        if len(t_us) == 0 or bool((t_us % _US_PER_MIN).any()):
+            return None
+        minute = t_us // _US_PER_MIN
+        lo = int(minute.min())
+        width = int(minute.max()) - lo + 1
+        n_gpus = len(self._machines) * MAX_GPUS_PER_SERVER
+        if n_gpus * width > _DENSE_MAX_CELLS:
+            return None
+        s = np.maximum(self._win_lo, lo)
+        e = np.minimum(self._win_hi, lo + width)
+        ids = np.flatnonzero(e > s)
+        lengths = (e - s)[ids]
+        total = int(lengths.sum())
+        # cell = gpu * width + minute - lo, for every minute each interval wins in the window
+        first = np.cumsum(lengths) - lengths
+        base = np.repeat(self._iv_g[ids] * width + (s[ids] - lo) - first, lengths)
+        table = np.full(n_gpus * width, -1, np.int32)
+        table[base + np.arange(total)] = np.repeat(ids, lengths)
+        ok = g >= 0
+        out = np.full(len(g), -1, np.int64)
+        out[ok] = table[g[ok] * width + minute[ok] - lo]
         return out
 
     def util_means(self) -> pl.DataFrame:
