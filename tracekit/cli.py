@@ -174,6 +174,7 @@ def predict(
     store: StoreOpt = DEFAULT_STORE,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     metrics_out: Annotated[Path | None, typer.Option(help="Write metrics CSV here.")] = None,
+    rolling: Annotated[bool, typer.Option(help="Weekly retraining (Lucid-style).")] = False,
 ) -> None:
     """Train a duration predictor, write the predictions table and print test metrics."""
     from tracekit.predict import run_predict
