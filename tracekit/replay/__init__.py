@@ -19,9 +19,28 @@ from tracekit.replay.jobs import feasibility, jobs_from_store, read_jobs_csv, va
 from tracekit.replay.metrics import ReplayResult, compare, size_split, summarize, utilization
 from tracekit.replay.placement import PLACERS, Consolidate, FirstFit, Placer, Spread
 from tracekit.replay.policies import POLICIES, Policy, PreemptivePolicy, Tiresias, make_policy
+from tracekit.replay.policies.lucid import LucidPolicy, simulate_lucid  # noqa: E402
+from tracekit.replay.published import fifo_ratios, published_results
+
+# Shared-GPU simulation, Lucid-style packing and sweeps (docs/replay_sharing.md). The sweep
+# module pulls in dask only when a scheduler address is given.
+from tracekit.replay.sharing import GPUPool, SlowdownModel, simulate_shared  # noqa: E402
 from tracekit.replay.simulator import compare_policies, replay_csv, replay_from_store, simulate
+from tracekit.replay.study import held_out_inputs, policy_comparison
+from tracekit.replay.sweep import SweepConfig, sensitivity_grid  # noqa: E402
 
 __all__ = [
+    "GPUPool",
+    "LucidPolicy",
+    "SlowdownModel",
+    "SweepConfig",
+    "fifo_ratios",
+    "held_out_inputs",
+    "policy_comparison",
+    "published_results",
+    "sensitivity_grid",
+    "simulate_lucid",
+    "simulate_shared",
     "PLACERS",
     "POLICIES",
     "Cluster",
