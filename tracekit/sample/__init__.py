@@ -8,7 +8,6 @@ sample (or a store) with the published calibration targets. See docs/sample.md.
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from collections.abc import Iterable
@@ -89,29 +88,5 @@ def generate(
             if not (folder / SYNTHETIC_MARKER).is_file():
                 write_marker(folder, "pai", seed, scale, {})
         info["seconds"] = round(time.perf_counter() - t0, 2)
-        _record_noise_ceiling(folder / SYNTHETIC_MARKER, info)
         summary[trace] = info
     return summary
-
-
-def _record_noise_ceiling(marker: Path, info: dict[str, Any]) -> None:
-    """Copy the documented duration-prediction ceiling into the marker, so it reaches the store.
-
-    Readers copy the marker into the manifest; the prediction notebook reads it from there.
-    """
-    ceiling: dict[str, float] = {}
-    if "noise_ceiling_median_abs_log_error" in info:
-        ceiling["all"] = info["noise_ceiling_median_abs_log_error"]
-    for cluster, sub in (info.get("clusters") or {}).items():
-        if isinstance(sub, dict) and "noise_ceiling_median_abs_log_error" in sub:
-            ceiling[cluster] = sub["noise_ceiling_median_abs_log_error"]
-    if (
-        isinstance(info.get("noise_ceiling"), dict)
-        and "median_abs_log_error" in info["noise_ceiling"]
-    ):
-        ceiling["all"] = info["noise_ceiling"]["median_abs_log_error"]
-    if not ceiling or not marker.is_file():
-        return
-    meta = json.loads(marker.read_text())
-    meta["noise_ceiling_median_abs_log_error"] = {k: round(v, 4) for k, v in ceiling.items()}
-    marker.write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")

@@ -537,6 +537,11 @@ def generate_helios(
         {
             "clusters": {c: i["window"] for c, i in summary["clusters"].items()},
             "capacity": "Venus/Earth real cluster_gpu_number.csv rows; Saturn/Uranus derived",
+            # the documented duration-prediction ceiling, carried into the store's manifest
+            "noise_ceiling_median_abs_log_error": {
+                c: round(i["noise_ceiling_median_abs_log_error"], 4)
+                for c, i in summary["clusters"].items()
+            },
         },
     )
     summary["jobs"] = sum(i["jobs"] for i in summary["clusters"].values())

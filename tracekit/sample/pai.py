@@ -789,14 +789,17 @@ def generate_pai(
         rows[MACHINE_METRIC] += met_df.height
 
     spec_kind = "real" if spec_src is not None else "rebuilt"
+    done = t_status == 0
+    ceiling = group_noise_ceiling(runtime[done], t_slot[done])  # key: (group, task slot)
     write_marker(out, TRACE, int(seed), float(scale), {
         "generator_module": "tracekit.sample.pai",
         "pai_generator_version": GENERATOR_VERSION,
         "machine_spec": spec_kind,
         "rows": rows,
+        "noise_ceiling_median_abs_log_error": {
+            "all": round(ceiling["median_abs_log_error"], 4)
+        },
     })  # fmt: skip
-    done = t_status == 0
-    ceiling = group_noise_ceiling(runtime[done], t_slot[done])  # key: (group, task slot)
     return {
         "rows": rows,
         "files": sorted(p.name for p in out.iterdir() if p.is_file()),

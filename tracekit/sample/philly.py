@@ -676,8 +676,19 @@ def generate_philly(out_dir: Path, scale: float, seed: int) -> dict[str, Any]:
     p0, a, b = _util_params(status, gpus)
     level = rng.beta(a, b)
     counts = _write_util(folder, scale, rng, machine_ids, slots, listed, spans, p0, level)
-    write_marker(Path(out_dir), "philly", seed, scale, {"machines": len(machine_ids)})
     noise = group_noise_ceiling(dur.astype(float), attrs["group"])
+    write_marker(
+        Path(out_dir),
+        "philly",
+        seed,
+        scale,
+        {
+            "machines": len(machine_ids),
+            "noise_ceiling_median_abs_log_error": {
+                "all": round(noise["median_abs_log_error"], 4)
+            },
+        },
+    )
     return {
         "trace": "philly",
         "jobs": n,
