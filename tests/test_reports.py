@@ -80,3 +80,12 @@ def test_report_figures_render_in_headless_chromium(built: dict) -> None:
     # the library is embedded, the network is not used).
     assert dom.count('class="main-svg"') >= 2
     assert "plotly-graph-div" in dom
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium not installed (.ci/run installs it)")
+def test_static_png_figures_exported(built: dict) -> None:
+    pngs = sorted((built["out"] / "figures").glob("*.png"))
+    assert {p.stem for p in pngs} >= {"duration_cdf", "queue_cdf", "status_gpu_time"}
+    for p in pngs:
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 5_000

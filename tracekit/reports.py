@@ -205,6 +205,46 @@ def write_findings(store: Path, out: Path) -> Path:
     return path
 
 
+def headline_figures(store: Path) -> dict[str, Any]:
+    """The report's headline figures, rebuilt from the store (names -> plotly figures)."""
+    from tracekit import plots
+    from tracekit.analysis import arrivals, failures, jobs, queueing
+    from tracekit.store import open_store
+
+    jf = open_store(store).scan("jobs")
+    return {
+        "duration_cdf": plots.duration_cdf(jobs.duration_cdf(jf), title="GPU-job duration CDF"),
+        "queue_cdf": plots.queue_cdf(queueing.queue_cdf(jf), title="GPU-job queueing delay CDF"),
+        "status_gpu_time": plots.status_bars(
+            failures.status_shares(jf), "gpu_time_share", x=["trace", "cluster"],
+            title="GPU time by final status",
+        ),
+        "hourly_submissions": plots.hourly_profile(
+            arrivals.by_hour(jf), "relative", title="GPU-job submissions by hour (mean = 1)"
+        ),
+    }  # fmt: skip
+
+
+def write_static_figures(store: Path, out: Path) -> list[Path]:
+    """Export the headline figures as PNG with kaleido, when Debian's chromium is installed.
+
+    kaleido 1.x drives a Chrome/Chromium binary; without one this step is skipped (the HTML
+    reports do not need it). Returns the files written.
+    """
+    if not (shutil.which("chromium") or shutil.which("chromium-browser")):
+        print("[reports] no chromium: static PNG figures skipped", flush=True)
+        return []
+    import plotly.io as pio
+
+    figures = headline_figures(store)
+    folder = out / "figures"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / f"{name}.png" for name in figures]
+    # One kaleido session for all figures: the browser starts once.
+    pio.write_images(list(figures.values()), paths, width=1100, height=520)
+    return paths
+
+
 def _provenance_rows(store: Path) -> list[dict[str, Any]]:
     from tracekit.store import open_store
 
@@ -252,7 +292,8 @@ td,th{{border:1px solid #ccc;padding:4px 8px;font-size:13px;text-align:left}}
 table{{border-collapse:collapse}}</style></head><body>
 <h1>tracekit reports</h1>{banner}
 <h2>Reports</h2><ul>{links}
-<li><a href="findings.csv">findings.csv</a> (published vs measured)</li></ul>
+<li><a href="findings.csv">findings.csv</a> (published vs measured)</li>
+<li>static PNG figures in <a href="figures/">figures/</a> (when chromium is installed)</li></ul>
 <h2>Data provenance</h2><table><tr>{head}</tr>{body}</table>
 <p>tracekit {__version__}; store <code>{html.escape(str(store))}</code>; steps: {timing}</p>
 </body></html>"""
@@ -284,6 +325,9 @@ def run_all(
     t0 = log.step("findings", "writing findings.csv")
     write_findings(store, out)
     log.done("findings", t0)
+    t0 = log.step("figures", "exporting static PNG figures (kaleido)")
+    write_static_figures(store, out)
+    log.done("figures", t0)
     write_index(store, out, pages, log)
     shutil.rmtree(out / "_build", ignore_errors=True)
     total = time.perf_counter() - log.started
