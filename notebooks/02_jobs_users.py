@@ -32,10 +32,7 @@ from tracekit.analysis import arrivals, findings, findings_table, jobs, summary,
 
 st = tracekit.open_store(store)
 present, missing = summary.select_traces(st, traces)
-if st.is_synthetic():
-    display(Markdown("**⚠️ SYNTHETIC DATA** — this store holds the calibrated synthetic sample."))
-if missing:
-    display(Markdown(f"Not in this store (skipped): {', '.join(missing)}"))
+display(Markdown(summary.data_banner(st, missing)))
 jf = st.scan("jobs", trace=present, cluster=clusters)
 
 # %% [markdown]

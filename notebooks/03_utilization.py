@@ -36,10 +36,7 @@ from tracekit.analysis import findings, findings_table, summary, utilization
 
 st = tracekit.open_store(store)
 present, missing = summary.select_traces(st, traces)
-if st.is_synthetic():
-    display(Markdown("**⚠️ SYNTHETIC DATA** — this store holds the calibrated synthetic sample."))
-if missing:
-    display(Markdown(f"Not in this store (skipped): {', '.join(missing)}"))
+display(Markdown(summary.data_banner(st, missing)))
 
 
 def has(trace: str, table: str) -> bool:

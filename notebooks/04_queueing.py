@@ -33,10 +33,7 @@ from tracekit.analysis import findings, findings_table, queueing, summary, users
 
 st = tracekit.open_store(store)
 present, missing = summary.select_traces(st, traces)
-if st.is_synthetic():
-    display(Markdown("**⚠️ SYNTHETIC DATA** — this store holds the calibrated synthetic sample."))
-if missing:
-    display(Markdown(f"Not in this store (skipped): {', '.join(missing)}"))
+display(Markdown(summary.data_banner(st, missing)))
 jf = st.scan("jobs", trace=present, cluster=clusters)
 tables = set(st.tables)
 

@@ -44,25 +44,12 @@ from tracekit.analysis import summary
 
 st = tracekit.open_store(store)
 present, missing = summary.select_traces(st, traces)
-if st.is_synthetic():
-    display(Markdown("**⚠️ SYNTHETIC DATA** — this store holds the calibrated synthetic sample."))
-if missing:
-    display(Markdown(f"Not in this store (skipped): {', '.join(missing)}"))
-
-
-def largest_cluster(trace: str) -> str:
-    """The cluster of ``trace`` with the most jobs (or the one the parameters ask for)."""
-    if clusters:
-        mine = [c for c in clusters if c in st.clusters(trace)]
-        if mine:
-            return mine[0]
-    rows = st.rows().filter((pl.col("trace") == trace) & (pl.col("table") == "jobs"))
-    return rows.sort("rows", descending=True)["cluster"][0]
+display(Markdown(summary.data_banner(st, missing)))
 
 
 results = {}
 for trace in present:
-    cluster = largest_cluster(trace)
+    cluster = summary.main_cluster(st, trace, clusters)
     features = predict.build_features(st.scan("jobs", trace=trace, cluster=cluster))
     metrics, scored, fitted = predict.compare_models(features, seed=seed)
     results[trace] = {"cluster": cluster, "metrics": metrics, "scored": scored, "fitted": fitted}

@@ -39,20 +39,7 @@ from tracekit.replay.policies.lucid import simulate_lucid
 
 st = tracekit.open_store(store)
 present, missing = summary.select_traces(st, traces)
-if st.is_synthetic():
-    display(Markdown("**⚠️ SYNTHETIC DATA** — this store holds the calibrated synthetic sample."))
-if missing:
-    display(Markdown(f"Not in this store (skipped): {', '.join(missing)}"))
-
-
-def busiest_cluster(trace: str) -> str:
-    """The cluster with the most jobs (or the first one the parameters name)."""
-    if clusters:
-        mine = [c for c in clusters if c in st.clusters(trace)]
-        if mine:
-            return mine[0]
-    rows = st.rows().filter((pl.col("trace") == trace) & (pl.col("table") == "jobs"))
-    return rows.sort("rows", descending=True)["cluster"][0]
+display(Markdown(summary.data_banner(st, missing)))
 
 
 # %% [markdown]
@@ -61,7 +48,7 @@ def busiest_cluster(trace: str) -> str:
 # %%
 tables = {}
 for trace in present:
-    cluster = busiest_cluster(trace)
+    cluster = summary.main_cluster(st, trace, clusters)
     table, _ = study.policy_comparison(st, trace, cluster)
     tables[trace] = (cluster, table)
     display(Markdown(f"### {trace} / {cluster}"))

@@ -101,6 +101,31 @@ def select_traces(
     return present, [t for t in wanted if t not in store.traces]
 
 
+def data_banner(store: Store, missing: Sequence[str] = ()) -> str:
+    """Markdown that every notebook shows first: the synthetic warning and skipped traces."""
+    lines = []
+    if store.is_synthetic():
+        lines.append("**⚠️ SYNTHETIC DATA** — this store holds the calibrated synthetic sample.")
+    if missing:
+        lines.append(f"Not in this store (skipped): {', '.join(missing)}")
+    return "\n\n".join(lines)
+
+
+def main_cluster(store: Store, trace: str, clusters: Sequence[str] | None = None) -> str:
+    """The cluster of ``trace`` a single-cluster study uses.
+
+    The first of ``clusters`` that the trace has, else the cluster with the most jobs.
+    """
+    have = store.clusters(trace)
+    for cluster in clusters or ():
+        if cluster in have:
+            return cluster
+    rows = store.rows().filter((pl.col("trace") == trace) & (pl.col("table") == "jobs"))
+    if rows.is_empty():
+        raise ValueError(f"trace {trace!r} has no jobs in this store")
+    return rows.sort(["rows", "cluster"], descending=[True, False])["cluster"][0]
+
+
 def provenance(store: Store) -> pl.DataFrame:
     """Where each (trace, cluster) came from: synthetic flag, source files, rows, quality repairs.
 

@@ -29,7 +29,6 @@ import math
 from array import array
 from collections.abc import Callable
 from heapq import heapify, heappop, heappush
-from itertools import accumulate
 
 import numpy as np
 
@@ -411,15 +410,36 @@ def run_preemptive(
     ev: list[tuple[float, int, int, int]] = []  # (time, kind 0 finish/1 change/2 tick, j, ver)
     has_change = type(policy).next_change is not PreemptivePolicy.next_change
     key = policy.key
-    # Policies whose running keys change only at next_change events (Tiresias) get a
-    # maintained sorted list of running keys instead of a recompute + sort at every pass.
+    # Running jobs in rank order, maintained incrementally when the policy allows it, so a pass
+    # costs O(log R) per probe instead of recomputing and sorting R keys:
+    # * static_run (Tiresias): a running key changes only at next_change events -> keep keys;
+    # * proxy (SRTF): running_order(j) is fixed while j runs and orders running jobs as their
+    #   keys do at any t -> keep proxies, compute exact keys only where compared with pending.
+    # Otherwise (srtf-pred, custom policies) keys are recomputed and sorted at every pass.
     static_run = policy.static_running_keys
-    runk: list[tuple] = []
+    proxy = not static_run and policy.ordered_running
+    keep_run = static_run or proxy
+    order = policy.running_order
+    runk: list[tuple] = []  # sorted keys (static_run) or proxies (proxy)
+    rung: list[int] = []  # GPUs of runk's jobs, same order (prefix sums by slicing)
+    run_total = 0  # GPUs held by running jobs
     rkey: list[tuple | None] = [None] * n
     place, release = placer.place, placer.release
     cap = placer.capacity
     hol = backfill == "none"
     tick_at = INF
+
+    def run_insert(j: int, k: tuple) -> None:
+        rkey[j] = k
+        i = bisect.bisect_left(runk, k)
+        runk.insert(i, k)
+        rung.insert(i, gpus[j])
+
+    def run_remove(j: int) -> None:
+        i = bisect.bisect_left(runk, rkey[j])
+        del runk[i]
+        del rung[i]
+        rkey[j] = None
 
     def enqueue(j: int, t: float) -> None:
         k = key(st, j, t)
@@ -432,11 +452,14 @@ def run_preemptive(
         size_count[g] = size_count.get(g, 0) + 1
 
     def start(j: int, t: float, a: Alloc) -> None:
+        nonlocal run_total
         k = pkey[j]
         i = bisect.bisect_left(pend, k)
         del pend[i]
         pkey[j] = None
-        size_count[gpus[j]] -= 1
+        g = gpus[j]
+        size_count[g] -= 1
+        run_total += g
         if math.isnan(first[j]):
             first[j] = t
         resume[j] = t
@@ -445,9 +468,9 @@ def run_preemptive(
         ver[j] += 1
         allocs[j] = a
         if static_run:
-            k = key(st, j, t)
-            rkey[j] = k
-            bisect.insort(runk, k)
+            run_insert(j, key(st, j, t))
+        elif proxy:
+            run_insert(j, order(st, j))
         heappush(ev, (t + rem[j], 0, j, ver[j]))
         if has_change:
             c = policy.next_change(st, j, t)
@@ -455,14 +478,15 @@ def run_preemptive(
                 heappush(ev, (c, 1, j, ver[j]))
 
     def stop(j: int, t: float) -> None:
+        nonlocal run_total
         ran = t - resume[j]
         executed[j] += ran
         running[j] = False
         run_set.discard(j)
+        run_total -= gpus[j]
         ver[j] += 1
-        if static_run:
-            del runk[bisect.bisect_left(runk, rkey[j])]
-            rkey[j] = None
+        if keep_run:
+            run_remove(j)
         a = allocs[j]
         release(a)  # type: ignore[arg-type]
         allocs[j] = None
@@ -472,36 +496,60 @@ def run_preemptive(
         if rec is not None:
             rec.append((j, resume[j], t, a))  # type: ignore[arg-type]
 
-    def running_sorted(t: float) -> list[tuple]:
-        if static_run:
-            return runk
+    def running_view(t: float) -> tuple[list[tuple], list[int], bool]:
+        # (running jobs in rank order, their GPUs, whether the first list holds exact keys)
+        if keep_run:
+            return runk, rung, static_run
         runs = policy.running_keys(st, list(run_set), t)
         runs.sort()
-        return runs
+        return runs, [gpus[k[-1]] for k in runs], True
 
-    def quick_pass(t: float) -> bool | None:
+    def rank_of(runs: list[tuple], exact: bool, kp: tuple, t: float) -> int:
+        # Number of running jobs ranked before the pending key kp.
+        if exact:
+            return bisect.bisect_left(runs, kp)
+        # Proxy order: bisect on the proxy of kp (C speed), then settle the position with exact
+        # keys of the neighbours (float rounding may shift it by a few places).
+        i = bisect.bisect_left(runs, policy.pending_order(kp, t))
+        while i > 0 and key(st, runs[i - 1][-1], t) >= kp:
+            i -= 1
+        nr = len(runs)
+        while i < nr and key(st, runs[i][-1], t) < kp:
+            i += 1
+        return i
+
+    def gpus_before(rg: list[int], i: int) -> int:
+        # GPUs of the first i running jobs; sums the shorter side of the list (C speed).
+        if i <= len(rg) - i:
+            return sum(rg[:i])
+        return run_total - sum(rg[i:])
+
+    def min_pending() -> int:
+        return min((g for g, c in size_count.items() if c), default=cap + 1)
+
+    def quick_pass(t: float) -> bool | tuple[int, int, int, list[int]]:
         # Greedy selection assuming no running job is preempted: a pending job's quota is the
-        # capacity minus the running jobs ranked before it (prefix sums over the sorted running
-        # keys) minus the pending jobs selected before it. Only pending jobs are walked. If a
-        # job would be selected but does not fit the GPUs left after everything selected so
-        # far, the true pass preempts someone: return None and let full_pass do it. Exact:
-        # with everything selected fitting the capacity, no running job loses its quota.
-        runs = running_sorted(t)
-        acc = list(accumulate([gpus[k[-1]] for k in runs]))
-        free = cap - (acc[-1] if acc else 0)
-        min_pending = min((g for g, c in size_count.items() if c), default=cap + 1)
-        sel = []
+        # capacity minus the running jobs ranked before it minus the pending jobs selected
+        # before it. Only pending jobs are walked. If a job would be selected but does not fit
+        # the GPUs left after everything selected so far, the true pass preempts someone:
+        # return the merge state at that job (pend index, running rank, quota, selected) and
+        # let full_pass continue from there. Exact: with everything selected fitting the
+        # capacity, no running job loses its quota, so the merge up to that job is this walk.
+        runs, rg, exact = running_view(t)
+        free = cap - run_total
+        least = min_pending()
+        sel: list[int] = []
         used = 0
-        for kp in pend:
+        for ip, kp in enumerate(pend):
             j = kp[-1]
             g = gpus[j]
-            i = bisect.bisect_left(runs, kp)
-            quota = cap - (acc[i - 1] if i else 0) - used
-            if quota < min_pending:
+            i = rank_of(runs, exact, kp, t)
+            quota = cap - gpus_before(rg, i) - used
+            if quota < least:
                 break  # quotas only shrink along the order: nobody later can be selected
             if g <= quota:
                 if g > free - used:
-                    return None
+                    return ip, i, quota, sel
                 sel.append(j)
                 used += g
         ok = True
@@ -515,37 +563,45 @@ def run_preemptive(
         return ok
 
     def full_pass(t: float) -> bool:
+        ip = ir = 0
+        quota = cap
+        sel: list[int] = []
         if not hol:
             quick = quick_pass(t)
-            if quick is not None:
+            if not isinstance(quick, tuple):
                 return quick
-        # Merge the (static) pending order with the running jobs' current keys and select
-        # greedily under the GPU quota; stop once nothing else can be selected.
-        runs = running_sorted(t)
-        nr, npd = len(runs), len(pend)
-        min_pending = min((g for g, c in size_count.items() if c), default=cap + 1)
-        quota = cap
-        sel = []
-        ip = ir = 0
-        while ip < npd or ir < nr:
-            if ir < nr and (ip >= npd or runs[ir] < pend[ip]):
-                j = runs[ir][-1]
-                ir += 1
+            ip, ir, quota, sel = quick
+        # Merge the (static) pending order with the running jobs' current keys from (ip, ir)
+        # on and select greedily under the GPU quota; stop once nothing else can be selected.
+        # Running jobs before ir are selected (they fit, see quick_pass); the others are
+        # preempted unless selected here.
+        runs, _, exact = running_view(t)
+        tail = runs[ir:] if exact else [key(st, e[-1], t) for e in runs[ir:]]
+        nr, npd = len(tail), len(pend)
+        least = min_pending()
+        keep: set[int] = set()
+        k = 0
+        while ip < npd or k < nr:
+            if k < nr and (ip >= npd or tail[k] < pend[ip]):
+                j = tail[k][-1]
+                k += 1
             else:
                 j = pend[ip][-1]
                 ip += 1
             g = gpus[j]
             if g <= quota:
                 quota -= g
-                sel.append(j)
+                if running[j]:
+                    keep.add(j)
+                else:
+                    sel.append(j)
                 if quota == 0:
                     break
             elif hol:
                 break
-            if ir == nr and quota < min_pending:
+            if k == nr and quota < least:
                 break
-        chosen = set(sel)
-        for j in sorted(run_set - chosen):
+        for j in sorted(e[-1] for e in tail if e[-1] not in keep):
             left = rem[j] - (t - resume[j])
             stop(j, t)
             o = overhead(gpus[j])
@@ -556,13 +612,12 @@ def run_preemptive(
             enqueue(j, t)
         ok = True
         for j in sel:
-            if not running[j]:
-                g = gpus[j]
-                a = place(g) if g <= placer.free_total else None
-                if a is None:
-                    ok = False
-                else:
-                    start(j, t, a)
+            g = gpus[j]
+            a = place(g) if g <= placer.free_total else None
+            if a is None:
+                ok = False
+            else:
+                start(j, t, a)
         return ok
 
     consistent = True
@@ -595,9 +650,8 @@ def run_preemptive(
                 # quota and it keeps fitting, so the selection cannot change.
                 k = key(st, j, t)
                 if static_run:
-                    del runk[bisect.bisect_left(runk, rkey[j])]
-                    rkey[j] = k
-                    bisect.insort(runk, k)
+                    run_remove(j)
+                    run_insert(j, k)
                 if not dirty and pend and pend[0] < k:
                     dirty = True
                 c = policy.next_change(st, j, t)
@@ -637,11 +691,8 @@ def run_preemptive(
                 # One newcomer that does not fit the free GPUs: it is selected only if the
                 # running jobs ranked before it leave it enough quota. If not, skipping it
                 # leaves everybody else's selection unchanged and no pass is needed.
-                kj = pkey[new_from]
-                before = 0
-                for k in running_sorted(t):
-                    if k < kj:
-                        before += gpus[k[-1]]
+                runs, rg, exact = running_view(t)
+                before = gpus_before(rg, rank_of(runs, exact, pkey[new_from], t))  # type: ignore[arg-type]
                 if gpus[new_from] > cap - before:
                     continue
             consistent = full_pass(t)

@@ -133,6 +133,10 @@ class PreemptivePolicy(Policy):
     #: True if a running job's key changes only at the times :meth:`next_change` reports; the
     #: engine then keeps running keys in a sorted list instead of recomputing them every pass.
     static_running_keys = False
+    #: True if :meth:`running_order` gives a key that is fixed while a job runs and orders
+    #: running jobs exactly as :meth:`key` does at every ``t`` (SRTF: the expected finish time);
+    #: the engine then keeps running jobs sorted by it and computes keys only where needed.
+    ordered_running = False
 
     def key(self, st: VCState, j: int, t: float) -> tuple:
         """Priority key of job ``j`` at ``t`` (smaller runs first); must end with ``j``.
@@ -147,6 +151,15 @@ class PreemptivePolicy(Policy):
         """Keys of the running ``jobs`` at ``t`` (override to batch :meth:`key` for speed)."""
         key = self.key
         return [key(st, j, t) for j in jobs]
+
+    def running_order(self, st: VCState, j: int) -> tuple:
+        """Time-invariant rank key of running job ``j`` (see :attr:`ordered_running`)."""
+        raise TypeError(f"policy {self.name!r} does not define running_order()")
+
+    def pending_order(self, k: tuple, t: float) -> tuple:
+        """A pending job's key ``k`` mapped to :meth:`running_order` space at ``t`` (a hint
+        for bisection; the engine settles ties and rounding with exact keys)."""
+        raise TypeError(f"policy {self.name!r} does not define pending_order()")
 
     def next_change(self, st: VCState, j: int, t: float) -> float | None:
         """Time after ``t`` at which running job ``j``'s priority class changes, or ``None``."""

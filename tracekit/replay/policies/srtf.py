@@ -29,6 +29,9 @@ class SRTF(PreemptivePolicy):
         self.predicted = predicted
         self.name = "srtf-pred" if predicted else "srtf"
         self.needs_prediction = predicted
+        # True remaining times of running jobs all shrink at rate 1, so their order is that of
+        # their expected finish times (the predicted variant's floor breaks this).
+        self.ordered_running = not predicted
 
     def key(self, st: VCState, j: int, t: float) -> tuple[float, int]:
         """(remaining time at ``t``, submit order)."""
@@ -39,6 +42,14 @@ class SRTF(PreemptivePolicy):
         if st.running[j]:
             return (st.rem[j] - (t - st.resume[j]), j)
         return (st.rem[j], j)
+
+    def running_order(self, st: VCState, j: int) -> tuple[float, int]:
+        """(expected finish time, submit order) of a running job (true remaining time only)."""
+        return (st.resume[j] + st.rem[j], j)
+
+    def pending_order(self, k: tuple, t: float) -> tuple:
+        """(finish time if started at ``t``, submit order) for the pending key ``k``."""
+        return (t + k[0], k[1])
 
     def running_keys(self, st: VCState, jobs: list[int], t: float) -> list[tuple[float, int]]:
         """Batched :meth:`key` for running jobs (hot path of every scheduling pass)."""

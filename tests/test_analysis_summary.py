@@ -1,0 +1,42 @@
+"""Notebook helpers in analysis.summary: the data banner and the study cluster."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import tracekit as tk
+from tracekit.analysis import summary
+from tracekit.sources import ingest as ingest_trace
+
+FIXTURES = Path(__file__).parent / "fixtures" / "helios"
+
+
+@pytest.fixture
+def real_store(tmp_path: Path) -> tk.Store:
+    ingest_trace("helios", FIXTURES, tmp_path / "s")
+    return tk.open_store(tmp_path / "s")
+
+
+def test_banner_real_and_missing(real_store: tk.Store) -> None:
+    present, missing = summary.select_traces(real_store, "helios,pai")
+    assert present == ["helios"] and missing == ["pai"]
+    banner = summary.data_banner(real_store, missing)
+    assert "SYNTHETIC" not in banner and "skipped): pai" in banner
+
+
+def test_banner_synthetic(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    shutil.copytree(FIXTURES, raw)
+    (raw / "SYNTHETIC.json").write_text('{"synthetic": true}')
+    ingest_trace("helios", raw, tmp_path / "s")
+    assert "SYNTHETIC DATA" in summary.data_banner(tk.open_store(tmp_path / "s"))
+
+
+def test_main_cluster(real_store: tk.Store) -> None:
+    assert summary.main_cluster(real_store, "helios") == "Venus"  # 10 jobs vs Earth's 1
+    assert summary.main_cluster(real_store, "helios", ["Mars", "Earth"]) == "Earth"
+    with pytest.raises(ValueError, match="no jobs"):
+        summary.main_cluster(real_store, "pai")
