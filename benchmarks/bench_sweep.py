@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 
 from benchmarks._common import peak_rss, report
-from tracekit.replay.sweep import configs_from_toml, ensure_sample_store, sweep
+from tracekit.replay.sweep import configs_from_toml, sweep
+from tracekit.reports import ensure_sample_store
 
 EXAMPLE = Path(__file__).with_name("sweep_example.toml")
 

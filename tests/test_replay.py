@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, date, datetime
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -12,6 +14,7 @@ from tracekit.replay import (
     Cluster,
     Consolidate,
     FirstFit,
+    ReplayResult,
     Spread,
     Tiresias,
     cluster_from_capacity,
@@ -337,3 +340,87 @@ def test_tiresias_demotion_at_large_times_terminates() -> None:
     for preset in ("tiresias", "lucid", "pollux"):
         res = simulate(jobs, {"v": (4, 8)}, "tiresias", policy_options={"preset": preset})
         assert res.jobs["end_time"].is_not_null().all()
+
+
+# ---- golden digests of the preemptive policies (issue 9) -----------------------------------
+# Recorded with the engine before the issue-9 speed-up (running keys recomputed and sorted at
+# every pass); the incremental engine must reproduce every start, end, preemption count,
+# overhead and run segment bit for bit.
+GOLDEN_SIZES = [1, 1, 1, 1, 2, 4, 8, 8, 16, 24]
+
+
+def golden_trace(kind: str, n: int = 1500) -> tuple[pl.DataFrame, dict[str, tuple[int, int]]]:
+    """A seeded, overloaded two-VC trace: ``int`` (whole seconds) or ``float`` times."""
+    rng = np.random.default_rng(7 if kind == "int" else 11)
+    submit = np.sort(rng.integers(0, 12_000, n)).astype(np.float64)
+    short = rng.integers(1, 60, n).astype(np.float64)
+    long = np.exp(rng.uniform(0.0, 8.5, n))
+    duration = np.where(rng.random(n) < 0.4, short, long)
+    if kind == "int":
+        duration = np.ceil(duration)
+    else:
+        submit = submit + rng.uniform(0.0, 1.0, n).round(3)
+    vc = rng.choice(["a", "b"], n)
+    gpus = rng.choice(GOLDEN_SIZES, n)
+    gpus = np.where(vc == "b", np.minimum(gpus, 8), gpus)
+    jobs = pl.DataFrame(
+        {
+            "job_id": np.arange(n).astype(str),
+            "vc": vc,
+            "submit_time": submit,
+            "duration": duration,
+            "num_gpus": gpus.astype(np.int64),
+            "pred_duration": duration * rng.lognormal(0.0, 1.0, n),
+        }
+    )
+    return jobs, {"a": (4, 8), "b": (2, 8)}
+
+
+GOLDEN_CONFIGS: dict[str, tuple[str, dict]] = {
+    "srtf-int": ("srtf", {}),
+    "srtf-float": ("srtf", {}),
+    "srtf-hol-int": ("srtf", {"backfill": "none"}),
+    "srtf-helios-float": ("srtf", {"ckpt_overhead": "helios"}),
+    "srtf-first-fit-float": ("srtf", {"placement": "first_fit", "ckpt_overhead": 5.5}),
+    "srtf-pred-float": ("srtf-pred", {}),
+    "tiresias-int": ("tiresias", {}),
+    "tiresias-float": ("tiresias", {}),
+    "tiresias-hol-float": ("tiresias", {"backfill": "none"}),
+    "tiresias-time-float": ("tiresias", {"policy_options": {"service": "time"}}),
+    "tiresias-lucid-int": ("tiresias", {"policy_options": {"preset": "lucid"}}),
+    "tiresias-compat-int": ("tiresias", {"compat": "helios"}),
+}
+GOLDEN_TRACE_OF = {name: "int" if name.endswith("-int") else "float" for name in GOLDEN_CONFIGS}
+
+GOLDEN = {
+    "srtf-int": "098f7f304f1287df",
+    "srtf-float": "fb717358ddabb478",
+    "srtf-hol-int": "bb2e9e1a3a498079",
+    "srtf-helios-float": "4db093f193e17720",
+    "srtf-first-fit-float": "6aae6a647744523a",
+    "srtf-pred-float": "8e4446ef13703240",
+    "tiresias-int": "c980e19d72b1f1ad",
+    "tiresias-float": "cb7c5a7499d45377",
+    "tiresias-hol-float": "dba5f12bf5daf740",
+    "tiresias-time-float": "55ae5941823ed915",
+    "tiresias-lucid-int": "8228bed4693b08f4",
+    "tiresias-compat-int": "03ed33002c6b6f11",
+}
+
+
+def exact_digest(res: ReplayResult) -> str:
+    """SHA-256 (16 hex digits) of per-job times at full precision and of all run segments."""
+    h = hashlib.sha256()
+    cols = ["job_id", "start_time", "end_time", "preemptions", "overhead_s"]
+    h.update(res.jobs.select(cols).write_csv(float_precision=None).encode())
+    h.update(res.segments.write_csv().encode())
+    return h.hexdigest()[:16]
+
+
+@pytest.mark.parametrize("name", list(GOLDEN_CONFIGS))
+def test_preemptive_digest_unchanged(name: str) -> None:
+    policy, options = GOLDEN_CONFIGS[name]
+    jobs, cluster = golden_trace(GOLDEN_TRACE_OF[name])
+    res = simulate(jobs, cluster, policy, **options)
+    assert res.jobs["preemptions"].sum() > 0 or options.get("backfill") == "none"
+    assert exact_digest(res) == GOLDEN[name]

@@ -248,3 +248,25 @@ def test_policy_predictor_grid_and_sensitivity() -> None:
         ["oracle"], [0], engine="sharing",
     )  # fmt: skip
     assert shared["colocated_share"][0] > 0
+
+
+def test_sweep_toml_asks_the_hook_for_the_sample(tmp_path: Path) -> None:
+    from tracekit.reports import ensure_sample_store
+
+    toml = tmp_path / "s.toml"
+    toml.write_text(
+        '[sweep]\nstore = "st"\nsample = { scale = 0.002, seed = 5, traces = ["helios"] }\n'
+        '[grid]\ntrace_cluster = ["helios/Venus"]\npolicy = ["fifo"]\n'
+    )
+    calls = []
+
+    def hook(store: Path, scale: float, seed: int, traces: list[str]) -> Path:
+        calls.append((store, scale, seed, traces))
+        return ensure_sample_store(store, scale, seed, traces)
+
+    out = sweep_toml(toml, executor="sequential", progress=False, prepare_store=hook)
+    assert calls == [(tmp_path / "st", 0.002, 5, ["helios"])]
+    assert out.height == 1 and out["jct_mean_s"][0] > 0
+    # a second call finds the traces in the store and generates nothing
+    assert ensure_sample_store(tmp_path / "st", 0.002, 5, ["helios"]) == tmp_path / "st"
+    assert not (tmp_path / "st-raw" / "philly").exists()

@@ -246,8 +246,9 @@ def sweep(
 ) -> None:
     """Run a grid of replay configurations locally or on a dask.distributed cluster."""
     from tracekit.replay.sweep import SUMMARY_COLUMNS, sweep_toml
+    from tracekit.reports import ensure_sample_store
 
-    results = sweep_toml(config, scheduler=scheduler)
+    results = sweep_toml(config, scheduler=scheduler, prepare_store=ensure_sample_store)
     if out is not None:
         results.write_csv(out)
     shown = [c for c in SUMMARY_COLUMNS if c in results.columns]

@@ -101,6 +101,29 @@ def prepare_store(raw_paths: dict[str, Path], store: Path, log: StepLog) -> None
         log.done(f"ingest_{trace}", t0)
 
 
+def ensure_sample_store(
+    store: str | Path, scale: float, seed: int, traces: Sequence[str]
+) -> Path:
+    """Generate and ingest the synthetic sample into ``store`` unless it has those traces.
+
+    The raw sample goes to ``<store>-raw`` beside the store. Used by ``tracekit sweep`` when the
+    sweep's TOML asks for the sample.
+    """
+    from tracekit.sample import generate
+    from tracekit.sources import ingest
+    from tracekit.store import read_manifest
+
+    store = Path(store)
+    present = {p["trace"] for p in read_manifest(store, missing_ok=True)["partitions"].values()}
+    missing = [t for t in traces if t not in present]
+    if missing:
+        raw = store.parent / f"{store.name}-raw"
+        generate(raw, traces=missing, scale=scale, seed=seed)
+        for trace in missing:
+            ingest(trace, raw / trace, store)
+    return store
+
+
 def prepare_predictions(store: Path, traces: Sequence[str], log: StepLog, seed: int) -> None:
     """Train the duration predictors the replay notebook compares (LightGBM and baselines)."""
     from tracekit.predict import run_predict

@@ -26,7 +26,7 @@ import os
 import time
 import tomllib
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, fields
 from multiprocessing import get_context
@@ -463,25 +463,6 @@ def _make_config(spec: dict[str, Any], root: Path, path: Path) -> SweepConfig:
     return SweepConfig(**spec)
 
 
-def ensure_sample_store(store: str | Path, scale: float, seed: int, traces: Iterable[str]) -> Path:
-    """Generate and ingest the synthetic sample into ``store`` unless it has those traces."""
-    from tracekit.sample import generate
-    from tracekit.sources import ingest
-    from tracekit.store import read_manifest
-
-    store = Path(store)
-    traces = list(traces)
-    have = read_manifest(store, missing_ok=True) or {}
-    present = {p.get("trace") for p in (have.get("partitions") or {}).values()}
-    missing = [t for t in traces if t not in present]
-    if missing:
-        raw = store.parent / f"{store.name}-raw"
-        generate(raw, traces=missing, scale=scale, seed=seed)
-        for t in missing:
-            ingest(t, raw / t, store)
-    return store
-
-
 def sweep_toml(
     path: str | Path,
     scheduler: str | None = None,
@@ -490,21 +471,24 @@ def sweep_toml(
     executor: Executor | Any | str | None = None,
     workers: int | None = None,
     progress: bool = True,
+    prepare_store: Callable[[Path, float, int, list[str]], Any] | None = None,
 ) -> pl.DataFrame:
     """Run the sweep described by a TOML file (see :func:`configs_from_toml`).
 
-    ``[sweep] sample = {scale, seed, traces}`` generates the synthetic sample into the store
-    first if the store lacks those traces. ``[sweep] workers`` sets the local pool size.
-    Results are also written to ``[sweep] out`` (CSV, relative to the TOML) when given.
+    ``[sweep] sample = {scale, seed, traces}`` asks for the synthetic sample in the store:
+    ``prepare_store(store, scale, seed, traces)`` is called first when given (the CLI passes
+    :func:`tracekit.reports.ensure_sample_store`; replay itself only reads stores).
+    ``[sweep] workers`` sets the local pool size. Results are also written to ``[sweep] out``
+    (CSV, relative to the TOML) when given.
     """
     path = Path(path)
     with open(path, "rb") as fh:
         head = tomllib.load(fh).get("sweep", {})
     root = Path(store) if store is not None else _resolve(path, head.get("store", "data/parquet"))
-    if "sample" in head:
+    if "sample" in head and prepare_store is not None:
         s = head["sample"]
-        ensure_sample_store(root, float(s.get("scale", 0.005)), int(s.get("seed", 7)),
-                            s.get("traces", ["philly", "helios", "pai"]))  # fmt: skip
+        prepare_store(root, float(s.get("scale", 0.005)), int(s.get("seed", 7)),
+                      list(s.get("traces", ["philly", "helios", "pai"])))  # fmt: skip
     configs = configs_from_toml(path, store=root)
     out = sweep(configs, executor, workers=workers or head.get("workers"), scheduler=scheduler,
                 progress=progress)  # fmt: skip

@@ -115,7 +115,10 @@ class Tiresias(PreemptivePolicy):
 
     def key(self, st: VCState, j: int, t: float) -> tuple[int, int]:
         """(queue index, submit order): FIFO inside a queue."""
-        return (bisect.bisect_right(self.thresholds, self._attained(st, j, t) + _EPS), j)
+        # Inlined _attained (hot path); the same float operations in the same order.
+        done = st.executed[j] + (t - st.resume[j]) if st.running[j] else st.executed[j]
+        att = done * st.gpus[j] if self.service == "gpu_time" else done
+        return (bisect.bisect_right(self.thresholds, att + _EPS), j)
 
     def running_keys(self, st: VCState, jobs: list[int], t: float) -> list[tuple[int, int]]:
         """Batched :meth:`key` for running jobs (hot path of every scheduling pass)."""
@@ -132,10 +135,15 @@ class Tiresias(PreemptivePolicy):
 
     def next_change(self, st: VCState, j: int, t: float) -> float | None:
         """Time at which running job ``j`` crosses its next threshold."""
-        att = self._attained(st, j, t)
-        k = bisect.bisect_right(self.thresholds, att + _EPS)
-        if k >= len(self.thresholds):
+        thr = self.thresholds
+        if not thr:
             return None
-        rate = st.gpus[j] if self.service == "gpu_time" else 1
+        done = st.executed[j] + (t - st.resume[j]) if st.running[j] else st.executed[j]
+        gpu = self.service == "gpu_time"
+        att = done * st.gpus[j] if gpu else done
+        k = bisect.bisect_right(thr, att + _EPS)
+        if k >= len(thr):
+            return None
+        rate = st.gpus[j] if gpu else 1
         when = max(t + (self.thresholds[k] - att) / rate, t + _MIN_STEP_S)
         return float(math.ceil(when)) if self.round_up else when
