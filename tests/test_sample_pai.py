@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 
 from tracekit.sample.pai import TIME_ORIGIN_S, generate_pai, hex_ids, measure_pai
@@ -235,6 +236,12 @@ def test_round_trip_through_the_reader(sample: tuple[Path, dict], tmp_path: Path
     assert set(jobs["status"].unique()) == {"completed", "failed", "censored"}
     manifest = json.loads((tmp_path / "store" / "manifest.json").read_text())
     assert manifest["partitions"]["pai/pai"]["synthetic"] is True
+    # `tracekit sample --check` on the ingested store: every PAI target within tolerance
+    from tracekit.sample import check
+
+    pai_rows = check(tmp_path / "store").filter(pl.col("trace") == "pai")
+    assert pai_rows.height == 11
+    assert pai_rows["ok"].all(), pai_rows.filter(~pl.col("ok"))
 
 
 def test_hex_ids_are_unique_and_stable() -> None:

@@ -540,11 +540,17 @@ def run_preemptive(
         least = min_pending()
         sel: list[int] = []
         used = 0
+        nr = len(runs)
+        bisect_left = bisect.bisect_left
         for ip, kp in enumerate(pend):
             j = kp[-1]
             g = gpus[j]
-            i = rank_of(runs, exact, kp, t)
-            quota = cap - gpus_before(rg, i) - used
+            # rank_of + gpus_before, inlined for the exact case (hot loop)
+            i = bisect_left(runs, kp) if exact else rank_of(runs, exact, kp, t)
+            if i + i <= nr:
+                quota = cap - sum(rg[:i]) - used
+            else:
+                quota = cap - run_total + sum(rg[i:]) - used
             if quota < least:
                 break  # quotas only shrink along the order: nobody later can be selected
             if g <= quota:
