@@ -20,6 +20,9 @@ engine selects them greedily under the VC's GPU quota (``"greedy"``: skipping jo
 fit, as the artifacts do; ``"none"``: stopping at the first), preempts running jobs that were not
 selected (charging ``ckpt_overhead(gpus)`` to their remaining work) and places the selected
 pending ones; a selected job whose placement fails stays pending (as in the artifacts).
+Running jobs are kept in rank order incrementally (Tiresias: exact keys; SRTF: the expected
+finish time as a time-invariant proxy), so a pass costs bisections and C-speed prefix sums per
+pending job looked at and per preempted job, not a re-sort of all running jobs.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import math
 from array import array
 from collections.abc import Callable
 from heapq import heapify, heappop, heappush
+from itertools import accumulate
 
 import numpy as np
 
@@ -407,6 +411,7 @@ def run_preemptive(
     pend: list[tuple] = []
     pkey: list[tuple | None] = [None] * n
     size_count: dict[int, int] = {}
+    psizes: list[int] = []  # sorted GPU counts with a pending job (min_pending in O(1))
     ev: list[tuple[float, int, int, int]] = []  # (time, kind 0 finish/1 change/2 tick, j, ver)
     has_change = type(policy).next_change is not PreemptivePolicy.next_change
     key = policy.key
@@ -449,7 +454,10 @@ def run_preemptive(
         else:
             bisect.insort(pend, k)
         g = gpus[j]
-        size_count[g] = size_count.get(g, 0) + 1
+        c = size_count.get(g, 0)
+        size_count[g] = c + 1
+        if not c:
+            bisect.insort(psizes, g)
 
     def start(j: int, t: float, a: Alloc) -> None:
         nonlocal run_total
@@ -459,6 +467,8 @@ def run_preemptive(
         pkey[j] = None
         g = gpus[j]
         size_count[g] -= 1
+        if not size_count[g]:
+            psizes.remove(g)
         run_total += g
         if math.isnan(first[j]):
             first[j] = t
@@ -525,7 +535,7 @@ def run_preemptive(
         return run_total - sum(rg[i:])
 
     def min_pending() -> int:
-        return min((g for g, c in size_count.items() if c), default=cap + 1)
+        return psizes[0] if psizes else cap + 1
 
     def quick_pass(t: float) -> bool | tuple[int, int, int, list[int]]:
         # Greedy selection assuming no running job is preempted: a pending job's quota is the
@@ -577,37 +587,56 @@ def run_preemptive(
             if not isinstance(quick, tuple):
                 return quick
             ip, ir, quota, sel = quick
-        # Merge the (static) pending order with the running jobs' current keys from (ip, ir)
-        # on and select greedily under the GPU quota; stop once nothing else can be selected.
-        # Running jobs before ir are selected (they fit, see quick_pass); the others are
-        # preempted unless selected here.
-        runs, _, exact = running_view(t)
-        tail = runs[ir:] if exact else [key(st, e[-1], t) for e in runs[ir:]]
-        nr, npd = len(tail), len(pend)
+        # Merge the (static) pending order with the running jobs' order from (ip, ir) on and
+        # select greedily under the GPU quota (running jobs before ir are selected, see
+        # quick_pass). Running jobs between two pending jobs form a chunk: prefix sums over the
+        # chunk's GPUs (C speed) find the jobs that keep their quota in bulk, and each running
+        # job that does not fit is preempted. Only pending jobs need a rank lookup.
+        runs, rg, exact = running_view(t)
+        nr, npd = len(runs), len(pend)
         least = min_pending()
-        keep: set[int] = set()
-        k = 0
-        while ip < npd or k < nr:
-            if k < nr and (ip >= npd or tail[k] < pend[ip]):
-                j = tail[k][-1]
-                k += 1
+        drop: list[int] = []  # running jobs not selected: preempted
+        while ir < nr or ip < npd:
+            if ip < npd and (hol or quota >= least):
+                nxt = rank_of(runs, exact, pend[ip], t)
             else:
+                # No pending job can be selected any more (quotas only shrink): finish the
+                # running jobs. (Under HOL a pending job that does not fit stops the pass.)
+                nxt, ip = nr, npd
+            stopped = False
+            if ir < nxt:
+                acc = list(accumulate(rg[ir:nxt]))
+                x, off = ir, 0  # off = GPUs of rg[ir:x]
+                while x < nxt:
+                    m = bisect.bisect_right(acc, quota + off, x - ir) + ir
+                    if m > x:  # runs[x:m] keep their quota
+                        kept = acc[m - 1 - ir] - off
+                        quota -= kept
+                        off += kept
+                        x = m
+                        if x == nxt:
+                            break
+                    drop.append(runs[x][-1])
+                    off += rg[x]
+                    x += 1
+                    if hol:
+                        stopped = True
+                        break
+                if stopped:
+                    drop.extend(e[-1] for e in runs[x:])
+                    break
+                ir = nxt
+            if ip < npd:
                 j = pend[ip][-1]
                 ip += 1
-            g = gpus[j]
-            if g <= quota:
-                quota -= g
-                if running[j]:
-                    keep.add(j)
-                else:
+                g = gpus[j]
+                if g <= quota:
+                    quota -= g
                     sel.append(j)
-                if quota == 0:
+                elif hol:
+                    drop.extend(e[-1] for e in runs[ir:])
                     break
-            elif hol:
-                break
-            if k == nr and quota < least:
-                break
-        for j in sorted(e[-1] for e in tail if e[-1] not in keep):
+        for j in sorted(drop):
             left = rem[j] - (t - resume[j])
             stop(j, t)
             o = overhead(gpus[j])
@@ -645,20 +674,31 @@ def run_preemptive(
             if v != ver[j]:
                 continue
             if kind == 0:
+                kf = rkey[j]
                 stop(j, t)
                 rem[j] = 0.0
                 end[j] = t
                 active.discard(j)
-                dirty = dirty or len(active) > len(run_set)
+                if not dirty and pend:
+                    # Only pending jobs ranked after the finished job gain quota (its GPUs).
+                    # With exact running keys (Tiresias) that is checked; otherwise assumed.
+                    dirty = not static_run or pend[-1] > kf
             else:
-                # A running job's key grew (e.g. Tiresias demotion). If every pending job still
-                # ranks after its new key, only running jobs move ahead of it: they keep their
-                # quota and it keeps fitting, so the selection cannot change.
+                # A running job's key changed (e.g. Tiresias demotion). Only pending jobs
+                # ranked between its old and its new key, when it moves back, gain quota (by
+                # its GPUs); everybody else keeps their quota or gains some while selected, or
+                # loses some while not selected. Without such pending jobs the selection cannot
+                # change. (Without the old key: any pending job ranked before the new key.)
                 k = key(st, j, t)
                 if static_run:
+                    old_k = rkey[j]
                     run_remove(j)
                     run_insert(j, k)
-                if not dirty and pend and pend[0] < k:
+                    if not dirty and pend:
+                        i = bisect.bisect_left(pend, old_k)
+                        if i < len(pend) and pend[i] < k:
+                            dirty = True
+                elif not dirty and pend and pend[0] < k:
                     dirty = True
                 c = policy.next_change(st, j, t)
                 if c is not None:
