@@ -557,6 +557,26 @@ def _pai_status(status: str) -> Callable[[_Context], Any]:
 
 
 # ---- the catalogue ------------------------------------------------------------------------------
+def _single_cluster_adder(
+    out: list[Finding], trace: str, cluster: str
+) -> Callable[[str, str, str, float | None, str, str, float, Callable[[_Context], Any]], None]:
+    """An ``add(fid, metric, statement, pub, unit, src, tol, fn)`` for a one-cluster trace."""
+
+    def add(
+        fid: str,
+        metric: str,
+        statement: str,
+        pub: float | None,
+        unit: str,
+        src: str,
+        tol: float,
+        fn: Callable[[_Context], Any],
+    ) -> None:
+        out.append(Finding(fid, trace, cluster, metric, statement, pub, unit, src, tol, fn))
+
+    return add
+
+
 def _helios_findings() -> list[Finding]:
     out: list[Finding] = []
     t = "helios"
@@ -899,17 +919,7 @@ def _philly_findings() -> list[Finding]:
     out: list[Finding] = []
     t, c = "philly", "philly"
 
-    def add(
-        fid: str,
-        metric: str,
-        statement: str,
-        pub: float | None,
-        unit: str,
-        src: str,
-        tol: float,
-        fn: Callable[[_Context], Any],
-    ) -> None:
-        out.append(Finding(fid, t, c, metric, statement, pub, unit, src, tol, fn))
+    add = _single_cluster_adder(out, t, c)
 
     add(
         "P1",
@@ -1121,17 +1131,7 @@ def _pai_findings() -> list[Finding]:
     out: list[Finding] = []
     t, c = "pai", "pai"
 
-    def add(
-        fid: str,
-        metric: str,
-        statement: str,
-        pub: float | None,
-        unit: str,
-        src: str,
-        tol: float,
-        fn: Callable[[_Context], Any],
-    ) -> None:
-        out.append(Finding(fid, t, c, metric, statement, pub, unit, src, tol, fn))
+    add = _single_cluster_adder(out, t, c)
 
     add(
         "A1",
