@@ -176,7 +176,8 @@ def parse_log(data: bytes, name: str, quality: QualityCounter | None = None) -> 
         out[col] = parsed
     for col in _TIME_COLUMNS:
         text = raw[col]
-        parsed = text.str.to_datetime(TIME_FORMAT, time_unit="us", strict=False)
+        # cache=False: second-resolution times are nearly all distinct, so a cache only costs.
+        parsed = text.str.to_datetime(TIME_FORMAT, time_unit="us", strict=False, cache=False)
         wrong = parsed.is_null() & text.is_not_null() & (text != "") & (text != "None")
         if col == "submit_time":
             wrong = wrong | text.is_null() | (text == "")
