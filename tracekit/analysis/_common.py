@@ -57,6 +57,12 @@ SIZE_BUCKETS: dict[str, tuple[tuple[str, float, float], ...]] = {
 }
 
 
+def gpu_time() -> pl.Expr:
+    """GPU seconds of a job: ``gpu_time_s``, recomputed as ``num_gpus x duration_s`` when null
+    (a reader may leave it out, e.g. for censored jobs)."""
+    return pl.coalesce(pl.col("gpu_time_s"), pl.col("num_gpus") * pl.col("duration_s"))
+
+
 def lazy(frame: Frame) -> pl.LazyFrame:
     """Return ``frame`` as a LazyFrame."""
     return frame.lazy() if isinstance(frame, pl.DataFrame) else frame

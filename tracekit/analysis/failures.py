@@ -17,6 +17,7 @@ from tracekit.analysis._common import (
     QUANTILES,
     Frame,
     gpu_jobs,
+    gpu_time,
     grid_cdf,
     group_cols,
     lazy,
@@ -25,10 +26,6 @@ from tracekit.analysis._common import (
 )
 from tracekit.analysis.jobs import with_bucket_rank
 from tracekit.schema import STATUSES
-
-
-def _gt() -> pl.Expr:
-    return pl.coalesce(pl.col("gpu_time_s"), pl.col("num_gpus") * pl.col("duration_s"))
 
 
 def status_shares(
@@ -48,7 +45,8 @@ def status_shares(
     per = (
         lf.group_by([*keys, "status"])
         .agg(
-            pl.len().cast(pl.Int64).alias("n_jobs"), _gt().fill_null(0.0).sum().alias("gpu_time_s")
+            pl.len().cast(pl.Int64).alias("n_jobs"),
+            gpu_time().fill_null(0.0).sum().alias("gpu_time_s"),
         )
         .collect()
     )
@@ -118,7 +116,7 @@ def wasted_gpu_time(jobs: Frame, by: str | Sequence[str] | None = GROUP) -> pl.D
         ``not_completed_job_share``.
     """
     keys = group_cols(by)
-    lf = gpu_jobs(jobs).filter(pl.col("status") != "censored").with_columns(_gt().alias("_g"))
+    lf = gpu_jobs(jobs).filter(pl.col("status") != "censored").with_columns(gpu_time().alias("_g"))
     bad = pl.col("status").is_in(["canceled", "failed"])
     aggs = [
         pl.col("_g").sum().alias("gpu_time_s"),

@@ -18,17 +18,13 @@ from tracekit.analysis._common import (
     Frame,
     bucket_order,
     gpu_jobs,
+    gpu_time,
     grid_cdf,
     group_cols,
     lazy,
     quantiles,
     size_bucket,
 )
-
-
-def _gpu_time() -> pl.Expr:
-    # Recompute when the column is null (e.g. a reader that left it out for censored jobs).
-    return pl.coalesce(pl.col("gpu_time_s"), pl.col("num_gpus") * pl.col("duration_s"))
 
 
 def with_bucket_rank(df: pl.DataFrame, scheme: str) -> pl.DataFrame:
@@ -64,7 +60,7 @@ def size_pmf(
         ``job_cdf`` and ``gpu_time_cdf`` (cumulative shares in size order).
     """
     keys = group_cols(by)
-    lf = gpu_jobs(jobs).with_columns(_gpu_time().alias("_gt"))
+    lf = gpu_jobs(jobs).with_columns(gpu_time().alias("_gt"))
     label = (
         size_bucket(scheme)
         if scheme

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from tracekit.analysis._common import GROUP, Frame, group_cols, lazy
+from tracekit.analysis._common import gpu_time as gpu_time_expr
 from tracekit.store import Store
 
 
@@ -33,7 +34,7 @@ def overview(jobs: Frame, by: str | Sequence[str] | None = GROUP) -> pl.DataFram
         pl.col("submit_time").min().alias("first_submit"),
         pl.col("submit_time").max().alias("last_submit"),
     ]
-    gpu_time = pl.coalesce(pl.col("gpu_time_s"), pl.col("num_gpus") * pl.col("duration_s"))
+    gpu_time = gpu_time_expr()
     gpu_aggs = [
         pl.len().cast(pl.Int64).alias("n_gpu_jobs"),
         pl.col("num_gpus").mean().alias("mean_gpus"),

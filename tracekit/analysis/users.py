@@ -11,14 +11,14 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from tracekit.analysis._common import GROUP, Frame, gpu_jobs, group_cols, lazy
+from tracekit.analysis._common import GROUP, Frame, gpu_jobs, gpu_time, group_cols, lazy
 
 TOP_PCTS: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 25.0, 50.0)
 
 
 def _value_expr(value: str) -> pl.Expr:
     if value == "gpu_time_s":
-        return pl.coalesce(pl.col("gpu_time_s"), pl.col("num_gpus") * pl.col("duration_s"))
+        return gpu_time()
     return pl.col(value)
 
 
