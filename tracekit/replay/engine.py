@@ -405,7 +405,7 @@ def run_preemptive(
     seg_j, seg_s, seg_e, rec = out.seg_job, out.seg_start, out.seg_end, out.nodes
     ver = [0] * n
     allocs: list[Alloc | None] = [None] * n
-    active: set[int] = set()
+    n_active = 0  # jobs arrived and not finished
     run_set: set[int] = set()
     # Pending jobs sorted by their key, which (policy contract) is fixed while a job waits.
     pend: list[tuple] = []
@@ -433,6 +433,12 @@ def run_preemptive(
     cap = placer.capacity
     hol = backfill == "none"
     tick_at = INF
+    # Pre-bound callables of the hot start/stop bookkeeping (saves attribute lookups per job).
+    bisect_left, insort = bisect.bisect_left, bisect.insort
+    next_change = policy.next_change
+    isnan = math.isnan
+    seg_j_add, seg_s_add, seg_e_add = seg_j.append, seg_s.append, seg_e.append
+    run_add, run_discard = run_set.add, run_set.discard
 
     def run_insert(j: int, k: tuple) -> None:
         rkey[j] = k
@@ -452,59 +458,68 @@ def run_preemptive(
         if not pend or k > pend[-1]:
             pend.append(k)
         else:
-            bisect.insort(pend, k)
+            insort(pend, k)
         g = gpus[j]
         c = size_count.get(g, 0)
         size_count[g] = c + 1
         if not c:
-            bisect.insort(psizes, g)
+            insort(psizes, g)
 
-    def start(j: int, t: float, a: Alloc) -> None:
+    def start(j: int, t: float, a: Alloc, queued: bool = True) -> None:
+        # queued=False: a newcomer started on arrival, never put in the pending list
         nonlocal run_total
-        k = pkey[j]
-        i = bisect.bisect_left(pend, k)
-        del pend[i]
-        pkey[j] = None
         g = gpus[j]
-        size_count[g] -= 1
-        if not size_count[g]:
-            psizes.remove(g)
+        if queued:
+            del pend[bisect_left(pend, pkey[j])]
+            pkey[j] = None
+            c = size_count[g] - 1
+            size_count[g] = c
+            if not c:
+                psizes.remove(g)
         run_total += g
-        if math.isnan(first[j]):
+        if isnan(first[j]):
             first[j] = t
         resume[j] = t
         running[j] = True
-        run_set.add(j)
-        ver[j] += 1
+        run_add(j)
+        v = ver[j] + 1
+        ver[j] = v
         allocs[j] = a
-        if static_run:
-            run_insert(j, key(st, j, t))
-        elif proxy:
-            run_insert(j, order(st, j))
-        heappush(ev, (t + rem[j], 0, j, ver[j]))
+        if keep_run:
+            # run_insert, inlined (hot path)
+            k = key(st, j, t) if static_run else order(st, j)
+            rkey[j] = k
+            i = bisect_left(runk, k)
+            runk.insert(i, k)
+            rung.insert(i, g)
+        heappush(ev, (t + rem[j], 0, j, v))
         if has_change:
-            c = policy.next_change(st, j, t)
+            c = next_change(st, j, t)
             if c is not None:
-                heappush(ev, (c, 1, j, ver[j]))
+                heappush(ev, (c, 1, j, v))
 
     def stop(j: int, t: float) -> None:
         nonlocal run_total
-        ran = t - resume[j]
-        executed[j] += ran
+        r0 = resume[j]
+        executed[j] += t - r0
         running[j] = False
-        run_set.discard(j)
+        run_discard(j)
         run_total -= gpus[j]
         ver[j] += 1
         if keep_run:
-            run_remove(j)
+            # run_remove, inlined (hot path)
+            i = bisect_left(runk, rkey[j])
+            del runk[i]
+            del rung[i]
+            rkey[j] = None
         a = allocs[j]
         release(a)  # type: ignore[arg-type]
         allocs[j] = None
-        seg_j.append(j)
-        seg_s.append(resume[j])
-        seg_e.append(t)
+        seg_j_add(j)
+        seg_s_add(r0)
+        seg_e_add(t)
         if rec is not None:
-            rec.append((j, resume[j], t, a))  # type: ignore[arg-type]
+            rec.append((j, r0, t, a))  # type: ignore[arg-type]
 
     def running_view(t: float) -> tuple[list[tuple], list[int], bool]:
         # (running jobs in rank order, their GPUs, whether the first list holds exact keys)
@@ -545,13 +560,15 @@ def run_preemptive(
         # return the merge state at that job (pend index, running rank, quota, selected) and
         # let full_pass continue from there. Exact: with everything selected fitting the
         # capacity, no running job loses its quota, so the merge up to that job is this walk.
-        runs, rg, exact = running_view(t)
+        if keep_run:  # running_view and min_pending, inlined (one call per pass)
+            runs, rg, exact = runk, rung, static_run
+        else:
+            runs, rg, exact = running_view(t)
         free = cap - run_total
-        least = min_pending()
+        least = psizes[0] if psizes else cap + 1
         sel: list[int] = []
         used = 0
         nr = len(runs)
-        bisect_left = bisect.bisect_left
         for ip, kp in enumerate(pend):
             j = kp[-1]
             g = gpus[j]
@@ -678,7 +695,7 @@ def run_preemptive(
                 stop(j, t)
                 rem[j] = 0.0
                 end[j] = t
-                active.discard(j)
+                n_active -= 1
                 if not dirty and pend:
                     # Only pending jobs ranked after the finished job gain quota (its GPUs).
                     # With exact running keys (Tiresias) that is checked; otherwise assumed.
@@ -695,19 +712,23 @@ def run_preemptive(
                     run_remove(j)
                     run_insert(j, k)
                     if not dirty and pend:
-                        i = bisect.bisect_left(pend, old_k)
+                        i = bisect_left(pend, old_k)
                         if i < len(pend) and pend[i] < k:
                             dirty = True
                 elif not dirty and pend and pend[0] < k:
                     dirty = True
-                c = policy.next_change(st, j, t)
+                c = next_change(st, j, t)
                 if c is not None:
                     heappush(ev, (c, 1, j, ver[j]))
         new_from = ai
         while ai < n and sub[ai] <= t:
-            active.add(ai)
-            enqueue(ai, t)
             ai += 1
+        n_active += ai - new_from
+        # Newcomers join the pending list here, except on the fast path below, where those that
+        # start at once skip the list (their key at t is the same whenever it is computed).
+        if interval is not None or dirty:
+            for j in range(new_from, ai):
+                enqueue(j, t)
         if interval is not None:
             if dirty or ai > new_from:
                 nt = math.ceil(t / interval - 1e-9) * interval
@@ -732,7 +753,9 @@ def run_preemptive(
         need = 0
         for j in range(new_from, ai):
             need += gpus[j]
-        if need > placer.free_total or (hol and len(active) > len(run_set) + (ai - new_from)):
+        if need > placer.free_total or (hol and n_active > len(run_set) + (ai - new_from)):
+            for j in range(new_from, ai):
+                enqueue(j, t)
             if not hol and ai - new_from == 1:
                 # One newcomer that does not fit the free GPUs: it is selected only if the
                 # running jobs ranked before it leave it enough quota. If not, skipping it
@@ -747,9 +770,10 @@ def run_preemptive(
             a = place(gpus[j])
             if a is None:
                 # Still selected (the quota argument holds), but fragmentation blocks it.
+                enqueue(j, t)
                 consistent = False
                 continue
-            start(j, t, a)
-    if active:
-        raise _stuck(view, min(active), placer)
+            start(j, t, a, False)
+    if n_active:
+        raise _stuck(view, next(j for j in range(n) if math.isnan(end[j])), placer)
     return out
