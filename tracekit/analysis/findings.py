@@ -222,17 +222,6 @@ def _size_share(
     return f
 
 
-def _gt8_gpu_time(trace: str, cluster: str) -> Callable[[_Context], Any]:
-    def f(ctx: _Context) -> float | None:
-        df = ctx.cached(
-            ("pmf", trace, "philly", cluster == "all"),
-            lambda: jobs.size_pmf(ctx.jobs(trace), _keys(cluster), scheme="philly"),
-        )
-        return _pct(_pick(df, "gpu_time_share", size_bucket=">8", **_where(cluster)))
-
-    return f
-
-
 def _gpu_stat(trace: str, cluster: str, col: str) -> Callable[[_Context], Any]:
     def f(ctx: _Context) -> float | None:
         df = ctx.cached(
@@ -691,7 +680,7 @@ def _helios_findings() -> list[Finding]:
             "%",
             "VEC",
             5.0,
-            _gt8_gpu_time(t, c),
+            _size_share(t, c, ">8", "gpu_time_share", scheme="philly"),
         )
     mg = dict(zip(HELIOS_CLUSTERS, (6.74, 2.10, 4.01, 4.04), strict=True)) | {"all": 3.72}
     cp = dict(zip(HELIOS_CLUSTERS, (1.12, 2.48, 1.88, 2.18), strict=True)) | {"all": 2.00}
