@@ -18,13 +18,12 @@ from tracekit.analysis._common import (
     Frame,
     gpu_jobs,
     gpu_time,
-    grid_cdf,
     group_cols,
     lazy,
     quantiles,
     size_bucket,
 )
-from tracekit.analysis.jobs import with_bucket_rank
+from tracekit.analysis.jobs import duration_cdf_by_status, with_bucket_rank
 from tracekit.schema import STATUSES
 
 
@@ -159,17 +158,15 @@ def time_to_failure(
 def time_to_failure_cdf(
     jobs: Frame, by: str | Sequence[str] | None = GROUP, grid: Sequence[float] = LOG2_GRID_S
 ) -> pl.DataFrame:
-    """CDF of run time per final status (log2 grid).
+    """CDF of run time per final status (log2 grid): the failure view of
+    :func:`tracekit.analysis.jobs.duration_cdf_by_status`, which computes it.
 
     Returns
     -------
     polars.DataFrame
         ``by...``, ``status``, ``duration_s``, ``cdf``, ``n``.
     """
-    keys = group_cols(by)
-    return grid_cdf(gpu_jobs(jobs), "duration_s", [*keys, "status"], grid).sort(
-        [*keys, "status", "duration_s"]
-    )
+    return duration_cdf_by_status(jobs, by, grid)
 
 
 def attempt_stats(jobs: Frame, by: str | Sequence[str] | None = GROUP) -> pl.DataFrame:
