@@ -41,6 +41,9 @@ from tracekit.replay.policies.base import JobView, Policy, PreemptivePolicy, VCS
 
 INF = math.inf
 BACKFILL_MODES = ("none", "greedy", "easy")
+#: Run a full scheduling pass of the preemptive policies at every event, without the shortcuts
+#: that skip passes which cannot change anything (slow). Tests set it to check the shortcuts.
+PASS_AT_EVERY_EVENT = False
 
 
 def overhead_function(spec: str | float | Callable[[int], float] | None) -> Callable[[int], float]:
@@ -405,16 +408,6 @@ def run_preemptive(
     seg_j, seg_s, seg_e, rec = out.seg_job, out.seg_start, out.seg_end, out.nodes
     ver = [0] * n
     allocs: list[Alloc | None] = [None] * n
-    n_active = 0  # jobs arrived and not finished
-    run_set: set[int] = set()
-    # Pending jobs sorted by their key, which (policy contract) is fixed while a job waits.
-    pend: list[tuple] = []
-    pkey: list[tuple | None] = [None] * n
-    size_count: dict[int, int] = {}
-    psizes: list[int] = []  # sorted GPU counts with a pending job (min_pending in O(1))
-    ev: list[tuple[float, int, int, int]] = []  # (time, kind 0 finish/1 change/2 tick, j, ver)
-    has_change = type(policy).next_change is not PreemptivePolicy.next_change
-    key = policy.key
     # Running jobs in rank order, maintained incrementally when the policy allows it, so a pass
     # costs O(log R) per probe instead of recomputing and sorting R keys:
     # * static_run (Tiresias): a running key changes only at next_change events -> keep keys;
@@ -424,7 +417,20 @@ def run_preemptive(
     static_run = policy.static_running_keys
     proxy = not static_run and policy.ordered_running
     keep_run = static_run or proxy
+    n_active = 0  # jobs arrived and not finished
+    n_running = 0
+    # The set of running jobs is only needed when running keys are recomputed at every pass.
+    run_set: set[int] | None = None if keep_run else set()
+    # Pending jobs sorted by their key, which (policy contract) is fixed while a job waits.
+    pend: list[tuple] = []
+    pkey: list[tuple | None] = [None] * n
+    size_count: dict[int, int] = {}
+    psizes: list[int] = []  # sorted GPU counts with a pending job (min_pending in O(1))
+    ev: list[tuple[float, int, int, int]] = []  # (time, kind 0 finish/1 change/2 tick, j, ver)
+    has_change = type(policy).next_change is not PreemptivePolicy.next_change
+    key = policy.key
     order = policy.running_order
+    entry = policy.running_entry
     runk: list[tuple] = []  # sorted keys (static_run) or proxies (proxy)
     rung: list[int] = []  # GPUs of runk's jobs, same order (prefix sums by slicing)
     run_total = 0  # GPUs held by running jobs
@@ -434,11 +440,10 @@ def run_preemptive(
     hol = backfill == "none"
     tick_at = INF
     # Pre-bound callables of the hot start/stop bookkeeping (saves attribute lookups per job).
-    bisect_left, insort = bisect.bisect_left, bisect.insort
+    bisect_left, bisect_right, insort = bisect.bisect_left, bisect.bisect_right, bisect.insort
     next_change = policy.next_change
     isnan = math.isnan
     seg_j_add, seg_s_add, seg_e_add = seg_j.append, seg_s.append, seg_e.append
-    run_add, run_discard = run_set.add, run_set.discard
 
     def run_insert(j: int, k: tuple) -> None:
         rkey[j] = k
@@ -467,7 +472,7 @@ def run_preemptive(
 
     def start(j: int, t: float, a: Alloc, queued: bool = True) -> None:
         # queued=False: a newcomer started on arrival, never put in the pending list
-        nonlocal run_total
+        nonlocal run_total, n_running
         g = gpus[j]
         if queued:
             del pend[bisect_left(pend, pkey[j])]
@@ -481,29 +486,42 @@ def run_preemptive(
             first[j] = t
         resume[j] = t
         running[j] = True
-        run_add(j)
+        n_running += 1
         v = ver[j] + 1
         ver[j] = v
         allocs[j] = a
-        if keep_run:
-            # run_insert, inlined (hot path)
-            k = key(st, j, t) if static_run else order(st, j)
+        e = t + rem[j]
+        heappush(ev, (e, 0, j, v))
+        # A change at or after the finish would be stale when popped (finishes pop first).
+        if static_run:
+            # run_insert, inlined (hot path); key and next change computed together
+            k, c = entry(st, j, t)
             rkey[j] = k
             i = bisect_left(runk, k)
             runk.insert(i, k)
             rung.insert(i, g)
-        heappush(ev, (t + rem[j], 0, j, v))
+            if c is not None and c < e:
+                heappush(ev, (c, 1, j, v))
+            return
+        if proxy:
+            k = order(st, j)
+            rkey[j] = k
+            i = bisect_left(runk, k)
+            runk.insert(i, k)
+            rung.insert(i, g)
+        else:
+            run_set.add(j)  # type: ignore[union-attr]
         if has_change:
             c = next_change(st, j, t)
-            if c is not None:
+            if c is not None and c < e:
                 heappush(ev, (c, 1, j, v))
 
     def stop(j: int, t: float) -> None:
-        nonlocal run_total
+        nonlocal run_total, n_running
         r0 = resume[j]
         executed[j] += t - r0
         running[j] = False
-        run_discard(j)
+        n_running -= 1
         run_total -= gpus[j]
         ver[j] += 1
         if keep_run:
@@ -512,6 +530,8 @@ def run_preemptive(
             del runk[i]
             del rung[i]
             rkey[j] = None
+        else:
+            run_set.discard(j)  # type: ignore[union-attr]
         a = allocs[j]
         release(a)  # type: ignore[arg-type]
         allocs[j] = None
@@ -525,7 +545,7 @@ def run_preemptive(
         # (running jobs in rank order, their GPUs, whether the first list holds exact keys)
         if keep_run:
             return runk, rung, static_run
-        runs = policy.running_keys(st, list(run_set), t)
+        runs = policy.running_keys(st, list(run_set), t)  # type: ignore[arg-type]
         runs.sort()
         return runs, [gpus[k[-1]] for k in runs], True
 
@@ -552,7 +572,7 @@ def run_preemptive(
     def min_pending() -> int:
         return psizes[0] if psizes else cap + 1
 
-    def quick_pass(t: float) -> bool | tuple[int, int, int, list[int]]:
+    def quick_pass(t: float) -> int | tuple[int, int, int, list[int]]:
         # Greedy selection assuming no running job is preempted: a pending job's quota is the
         # capacity minus the running jobs ranked before it minus the pending jobs selected
         # before it. Only pending jobs are walked. If a job would be selected but does not fit
@@ -568,16 +588,24 @@ def run_preemptive(
         least = psizes[0] if psizes else cap + 1
         sel: list[int] = []
         used = 0
-        nr = len(runs)
+        # GPUs of the running jobs ranked before the current pending job: runs[:pos]. Ranks
+        # only grow along the pending order, so it is summed incrementally (C-speed slices).
+        pos = -1
+        before = 0
         for ip, kp in enumerate(pend):
             j = kp[-1]
             g = gpus[j]
             # rank_of + gpus_before, inlined for the exact case (hot loop)
-            i = bisect_left(runs, kp) if exact else rank_of(runs, exact, kp, t)
-            if i + i <= nr:
-                quota = cap - sum(rg[:i]) - used
+            if exact:
+                i = bisect_left(runs, kp, pos if pos > 0 else 0)
             else:
-                quota = cap - run_total + sum(rg[i:]) - used
+                i = rank_of(runs, exact, kp, t)
+            if pos < 0:
+                before = gpus_before(rg, i)
+            elif i > pos:
+                before += sum(rg[pos:i])
+            pos = i
+            quota = cap - before - used
             if quota < least:
                 break  # quotas only shrink along the order: nobody later can be selected
             if g <= quota:
@@ -585,23 +613,24 @@ def run_preemptive(
                     return ip, i, quota, sel
                 sel.append(j)
                 used += g
-        ok = True
+        unplaced = 0
         for j in sel:
             g = gpus[j]
             a = place(g) if g <= placer.free_total else None
             if a is None:
-                ok = False
+                unplaced += g
             else:
                 start(j, t, a)
-        return ok
+        return unplaced
 
-    def full_pass(t: float) -> bool:
+    def full_pass(t: float) -> int:
+        # Returns the GPUs of the jobs selected but not placed (fragmentation): 0 = consistent.
         ip = ir = 0
         quota = cap
         sel: list[int] = []
         if not hol:
             quick = quick_pass(t)
-            if not isinstance(quick, tuple):
+            if isinstance(quick, int):
                 return quick
             ip, ir, quota, sel = quick
         # Merge the (static) pending order with the running jobs' order from (ip, ir) on and
@@ -615,7 +644,10 @@ def run_preemptive(
         drop: list[int] = []  # running jobs not selected: preempted
         while ir < nr or ip < npd:
             if ip < npd and (hol or quota >= least):
-                nxt = rank_of(runs, exact, pend[ip], t)
+                # (ranks only grow along the pending order: bisect from ir)
+                nxt = (
+                    bisect_left(runs, pend[ip], ir) if exact else rank_of(runs, exact, pend[ip], t)
+                )
             else:
                 # No pending job can be selected any more (quotas only shrink): finish the
                 # running jobs. (Under HOL a pending job that does not fit stops the pass.)
@@ -625,7 +657,7 @@ def run_preemptive(
                 acc = list(accumulate(rg[ir:nxt]))
                 x, off = ir, 0  # off = GPUs of rg[ir:x]
                 while x < nxt:
-                    m = bisect.bisect_right(acc, quota + off, x - ir) + ir
+                    m = bisect_right(acc, quota + off, x - ir) + ir
                     if m > x:  # runs[x:m] keep their quota
                         kept = acc[m - 1 - ir] - off
                         quota -= kept
@@ -662,17 +694,22 @@ def run_preemptive(
             ovh[j] += o
             npre[j] += 1
             enqueue(j, t)
-        ok = True
+        unplaced = 0
         for j in sel:
             g = gpus[j]
             a = place(g) if g <= placer.free_total else None
             if a is None:
-                ok = False
+                unplaced += g
             else:
                 start(j, t, a)
-        return ok
+        return unplaced
 
-    consistent = True
+    # GPUs of the jobs the last pass selected but could not place (they stay pending). While it
+    # is > 0 the state is "inconsistent": some selected job does not run. Such a job can only be
+    # placed after GPUs are released (placement failure is monotone: taking GPUs never makes a
+    # job placeable), so without a release a pass would leave it pending again.
+    unplaced = 0
+    every_event = PASS_AT_EVERY_EVENT
     ai = 0
     while True:
         ta = sub[ai] if ai < n else INF
@@ -680,7 +717,8 @@ def run_preemptive(
         t = ta if ta <= te else te
         if t == INF:
             break
-        dirty = not consistent
+        dirty = every_event
+        released = False
         tick = False
         while ev and ev[0][0] <= t:
             _, kind, j, v = heappop(ev)
@@ -696,6 +734,7 @@ def run_preemptive(
                 rem[j] = 0.0
                 end[j] = t
                 n_active -= 1
+                released = True
                 if not dirty and pend:
                     # Only pending jobs ranked after the finished job gain quota (its GPUs).
                     # With exact running keys (Tiresias) that is checked; otherwise assumed.
@@ -706,8 +745,8 @@ def run_preemptive(
                 # its GPUs); everybody else keeps their quota or gains some while selected, or
                 # loses some while not selected. Without such pending jobs the selection cannot
                 # change. (Without the old key: any pending job ranked before the new key.)
-                k = key(st, j, t)
                 if static_run:
+                    k, c = entry(st, j, t)
                     old_k = rkey[j]
                     run_remove(j)
                     run_insert(j, k)
@@ -715,11 +754,15 @@ def run_preemptive(
                         i = bisect_left(pend, old_k)
                         if i < len(pend) and pend[i] < k:
                             dirty = True
-                elif not dirty and pend and pend[0] < k:
-                    dirty = True
-                c = next_change(st, j, t)
-                if c is not None:
+                else:
+                    k = key(st, j, t)
+                    if not dirty and pend and pend[0] < k:
+                        dirty = True
+                    c = next_change(st, j, t)
+                if c is not None and c < resume[j] + rem[j]:  # (as in start)
                     heappush(ev, (c, 1, j, ver[j]))
+        if released and unplaced:
+            dirty = True  # the unplaced jobs may fit now
         new_from = ai
         while ai < n and sub[ai] <= t:
             ai += 1
@@ -738,40 +781,47 @@ def run_preemptive(
                     tick_at = nt
                     heappush(ev, (nt, 2, -1, 0))
             if tick:
-                consistent = full_pass(t)
+                unplaced = full_pass(t)
             continue
         if dirty:
-            consistent = full_pass(t)
+            unplaced = full_pass(t)
             continue
-        # Fast path: the state is consistent (every selected job runs) and only arrivals
-        # happened. A newcomer that fits the free GPUs is selected whatever its rank and
-        # changes nobody else's selection (greedy quota), so it can start directly.
-        # All newcomers of this instant are checked together, so none is started and then
-        # preempted within the same instant.
+        # Fast path: nothing but arrivals changed the selection (stale events of preempted jobs
+        # change nothing). A newcomer that fits the GPUs nobody selected (free minus those of
+        # the unplaced selected jobs, so sum(selected) + its GPUs <= capacity) is selected
+        # whatever its rank and changes nobody else's selection (greedy quota), so it can start
+        # directly, on the node a pass would give it (the unplaced jobs still fail, see
+        # ``unplaced``). All newcomers of this instant are checked together, so none is started
+        # and then preempted within the same instant.
         if ai == new_from:
             continue
         need = 0
         for j in range(new_from, ai):
             need += gpus[j]
-        if need > placer.free_total or (hol and n_active > len(run_set) + (ai - new_from)):
+        if need > placer.free_total - unplaced or (hol and n_active > n_running + (ai - new_from)):
             for j in range(new_from, ai):
                 enqueue(j, t)
             if not hol and ai - new_from == 1:
                 # One newcomer that does not fit the free GPUs: it is selected only if the
-                # running jobs ranked before it leave it enough quota. If not, skipping it
-                # leaves everybody else's selection unchanged and no pass is needed.
+                # running jobs ranked before it leave it enough quota (the unplaced selected
+                # jobs before it leave even less). If not, skipping it leaves everybody else's
+                # selection unchanged and no pass is needed.
                 runs, rg, exact = running_view(t)
                 before = gpus_before(rg, rank_of(runs, exact, pkey[new_from], t))  # type: ignore[arg-type]
                 if gpus[new_from] > cap - before:
                     continue
-            consistent = full_pass(t)
+            unplaced = full_pass(t)
             continue
-        for j in range(new_from, ai):
+        # In rank order, as a pass places the jobs it selects (best fit depends on the order).
+        newcomers = range(new_from, ai)
+        if ai - new_from > 1:
+            newcomers = sorted(newcomers, key=lambda j: key(st, j, t))
+        for j in newcomers:
             a = place(gpus[j])
             if a is None:
                 # Still selected (the quota argument holds), but fragmentation blocks it.
                 enqueue(j, t)
-                consistent = False
+                unplaced += gpus[j]
                 continue
             start(j, t, a, False)
     if n_active:

@@ -164,3 +164,8 @@ class PreemptivePolicy(Policy):
     def next_change(self, st: VCState, j: int, t: float) -> float | None:
         """Time after ``t`` at which running job ``j``'s priority class changes, or ``None``."""
         return None
+
+    def running_entry(self, st: VCState, j: int, t: float) -> tuple[tuple, float | None]:
+        """``(key(st, j, t), next_change(st, j, t))`` of running job ``j``, used by the engine
+        when :attr:`static_running_keys` is set (override to compute both at once)."""
+        return self.key(st, j, t), self.next_change(st, j, t)

@@ -147,3 +147,16 @@ class Tiresias(PreemptivePolicy):
         rate = st.gpus[j] if gpu else 1
         when = max(t + (self.thresholds[k] - att) / rate, t + _MIN_STEP_S)
         return float(math.ceil(when)) if self.round_up else when
+
+    def running_entry(self, st: VCState, j: int, t: float) -> tuple[tuple[int, int], float | None]:
+        """:meth:`key` and :meth:`next_change` at once (the same float operations as both)."""
+        thr = self.thresholds
+        done = st.executed[j] + (t - st.resume[j]) if st.running[j] else st.executed[j]
+        gpu = self.service == "gpu_time"
+        att = done * st.gpus[j] if gpu else done
+        k = bisect.bisect_right(thr, att + _EPS)
+        if k >= len(thr):
+            return (k, j), None
+        rate = st.gpus[j] if gpu else 1
+        when = max(t + (thr[k] - att) / rate, t + _MIN_STEP_S)
+        return (k, j), float(math.ceil(when)) if self.round_up else when
