@@ -6,6 +6,11 @@ Helios/Lucid artifacts) of the same policy on a small slice of the trace; the en
 same slice and the ratio is baseline / engine. The slice is replayed in ``compat="helios"`` mode
 so that both see whole seconds, and FIFO's per-job start times are checked to be identical.
 
+Replays of at least ``tracekit.replay.simulator.PARALLEL_MIN_JOBS`` jobs spread their VCs over
+all CPUs (forked workers, ``simulate(workers=None)``); SRTF and Tiresias are also replayed in
+one process, so the CPU-bound figure is reported too. CPU seconds include the workers'; peak
+memory is this process's RSS plus the workers' unique memory.
+
 Run: ``python -m benchmarks.bench_replay [--scale S]`` (S = 1 is 1 M jobs).
 """
 
@@ -14,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import time
 from pathlib import Path
 
 import numpy as np
@@ -174,6 +178,12 @@ def tick_srtf(jobs: pl.DataFrame, cluster: Cluster) -> float:
     return total / max(count, 1)
 
 
+def _cpu_seconds() -> float:
+    """CPU seconds of this process and of its finished children (the forked VC workers)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def _slice(jobs: pl.DataFrame, hours: float, clip_h: float) -> pl.DataFrame:
     """Jobs submitted in the first ``hours``, durations clipped so 1-s ticking stays bounded."""
     return jobs.filter(pl.col("submit_time") < hours * 3600.0).with_columns(
@@ -186,6 +196,11 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--scale", type=float, default=1.0, help="1.0 = 1 M jobs")
     ap.add_argument("--policies", default="fifo,sjf,qssf,srtf,tiresias")
+    ap.add_argument(
+        "--single",
+        default="srtf,tiresias",
+        help="policies also replayed in one process (workers=1), for the CPU-bound figure",
+    )
     args = ap.parse_args(argv)
     n = int(1_000_000 * args.scale)
     # The window shrinks with the scale, so the cluster size and load stay those of 1 M jobs
@@ -194,22 +209,30 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{n} jobs, {len(cluster)} VCs, {cluster.total_gpus} GPUs")
     rows = []
     goals = {"fifo": 10, "sjf": 10, "qssf": 10, "srtf": 30, "tiresias": 30, "fifo+easy": 10}
-    for name in args.policies.split(","):
+    runs = [(name, None) for name in args.policies.split(",")]
+    runs += [(name, 1) for name in args.single.split(",") if name]
+    for name, workers in runs:
         policy, _, bf = name.partition("+")
         goal = goals.get(name, 30) * args.scale
-        cpu0 = time.process_time()
+        cpu0 = _cpu_seconds()
         with peak_rss() as mem:
-            wall, res = timed(lambda p=policy, b=bf: simulate(jobs, cluster, p, backfill=b or None))
-        cpu = time.process_time() - cpu0
+            wall, res = timed(
+                lambda p=policy, b=bf, w=workers: simulate(
+                    jobs, cluster, p, backfill=b or None, workers=w
+                )
+            )
+        cpu = _cpu_seconds() - cpu0
         summ = res.summary(by_vc=False).row(0, named=True)
+        used = res.config["workers"]
         rows.append(
             {
-                "figure": f"replay {name} {n / 1e6:g}M jobs",
-                "goal": f"<={goal:g}s",
+                "figure": f"replay {name} {n / 1e6:g}M jobs, {used} process(es)",
+                "goal": f"<={goal:g}s" if workers is None else "(one-process figure)",
                 "measured_s": wall,
                 "cpu_s": cpu,
+                "workers": used,
                 "peak_gb": mem["peak_gb"],
-                "ok": wall <= goal and mem["peak_gb"] <= 1.5,
+                "ok": (wall <= goal or workers is not None) and mem["peak_gb"] <= 1.5,
                 "jct_mean_s": summ["jct_mean_s"],
                 "queue_mean_s": summ["queue_mean_s"],
                 "preemptions": summ["preemptions"],

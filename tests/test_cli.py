@@ -81,3 +81,23 @@ def test_replay_csv(tmp_path: Path) -> None:
     # one 8-GPU node: a runs 0-100; SJF then picks c (10 s) before b (50 s)
     assert float(rows["c"][header.index("start_time")]) == 100
     assert float(rows["b"][header.index("start_time")]) == 110
+
+
+def test_replay_csv_workers_give_the_same_csv(tmp_path: Path) -> None:
+    jobs = tmp_path / "jobs.csv"
+    rows = [f"j{i},vc{i % 2},{i * 7},{(i * 37) % 500 + 1},{1 + i % 8}" for i in range(200)]
+    jobs.write_text("job_id,vc,submit_time,duration,num_gpus\n" + "\n".join(rows) + "\n")
+    vcs = tmp_path / "vcs.csv"
+    vcs.write_text("vc,nodes\nvc0,1\nvc1,2\n")
+    outs = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"out{workers}.csv"
+        result = runner.invoke(
+            app,
+            ["replay", "--jobs-csv", str(jobs), "--vcs-csv", str(vcs), "--policy", "srtf",
+             "--workers", workers, "--out", str(out)],
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        outs.append(out.read_text())
+    assert outs[0] == outs[1]
+    assert int(sum(int(r.split(",")[-1]) for r in outs[0].splitlines()[1:])) > 0  # preemptions

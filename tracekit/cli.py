@@ -212,6 +212,10 @@ def replay(
     ] = None,
     placement: Annotated[str, typer.Option(help="consolidate|first_fit|spread")] = "consolidate",
     compat: Annotated[str | None, typer.Option(help="'helios' for artifact conventions.")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Processes replaying VCs in parallel (default: all CPUs when large)."),
+    ] = None,
 ) -> None:
     """Replay jobs from plain CSV through the scheduler simulator."""
     from tracekit.errors import TracekitError
@@ -234,6 +238,7 @@ def replay(
         placement=placement,
         compat=compat,
         out_csv=out,
+        workers=workers,
     )
     _print_frame(summary, title=f"replay {policy}")
 

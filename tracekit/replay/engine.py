@@ -424,7 +424,7 @@ def run_preemptive(
     # Pending jobs sorted by their key, which (policy contract) is fixed while a job waits.
     pend: list[tuple] = []
     pkey: list[tuple | None] = [None] * n
-    size_count: dict[int, int] = {}
+    size_count = [0] * (max(placer.capacity, max(gpus)) + 1)  # pending jobs per GPU count
     psizes: list[int] = []  # sorted GPU counts with a pending job (min_pending in O(1))
     ev: list[tuple[float, int, int, int]] = []  # (time, kind 0 finish/1 change/2 tick, j, ver)
     has_change = type(policy).next_change is not PreemptivePolicy.next_change
@@ -465,7 +465,7 @@ def run_preemptive(
         else:
             insort(pend, k)
         g = gpus[j]
-        c = size_count.get(g, 0)
+        c = size_count[g]
         size_count[g] = c + 1
         if not c:
             insort(psizes, g)

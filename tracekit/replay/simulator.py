@@ -195,7 +195,8 @@ def simulate(
         record_nodes=record_nodes,
         seed=seed,
     )
-    runs = _run_vcs(plan, _resolve_workers(workers, plan))
+    n_workers = _resolve_workers(workers, plan)
+    runs = _run_vcs(plan, n_workers)
     starts = np.full(frame.height, np.nan)
     ends = np.full(frame.height, np.nan)
     npre = np.zeros(frame.height, dtype=np.int64)
@@ -280,6 +281,7 @@ def simulate(
         "interval": interval,
         "seed": seed,
         "pool": pool,
+        "workers": n_workers,
     }
     return ReplayResult(out, cl, config, quality, segments, time.perf_counter() - t0, node_log)
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from bisect import bisect_right
 from dataclasses import dataclass
 
 from tracekit.replay.policies.base import PreemptivePolicy, VCState
@@ -149,14 +150,21 @@ class Tiresias(PreemptivePolicy):
         return float(math.ceil(when)) if self.round_up else when
 
     def running_entry(self, st: VCState, j: int, t: float) -> tuple[tuple[int, int], float | None]:
-        """:meth:`key` and :meth:`next_change` at once (the same float operations as both)."""
+        """:meth:`key` and :meth:`next_change` at once (the same float operations as both;
+        this is the hot path of every start and demotion)."""
         thr = self.thresholds
         done = st.executed[j] + (t - st.resume[j]) if st.running[j] else st.executed[j]
-        gpu = self.service == "gpu_time"
-        att = done * st.gpus[j] if gpu else done
-        k = bisect.bisect_right(thr, att + _EPS)
+        if self.service == "gpu_time":
+            rate = st.gpus[j]
+            att = done * rate
+        else:
+            rate = 1
+            att = done
+        k = bisect_right(thr, att + _EPS)
         if k >= len(thr):
             return (k, j), None
-        rate = st.gpus[j] if gpu else 1
-        when = max(t + (thr[k] - att) / rate, t + _MIN_STEP_S)
+        when = t + (thr[k] - att) / rate
+        low = t + _MIN_STEP_S
+        if when < low:
+            when = low
         return (k, j), float(math.ceil(when)) if self.round_up else when
