@@ -167,3 +167,20 @@ def test_workers_resolution() -> None:
     assert _resolve_workers(3, plan(1000, 2)) == 2  # never more processes than VCs
     with pytest.raises(ValueError, match="workers must be >= 1"):
         _resolve_workers(0, plan(1000, 2))
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_an_unplaceable_job_is_reported_from_any_worker(workers: int) -> None:
+    # validate=False lets a 24-GPU job into a 2-node VC of 8-GPU nodes: the engine must stop
+    # with a message naming the job and the VC shape, also when the VC ran in a worker.
+    jobs = pl.DataFrame(
+        {
+            "job_id": ["ok", "huge", "fine"],
+            "vc": ["a", "b", "b"],
+            "submit_time": [0.0, 0.0, 5.0],
+            "duration": [10.0, 10.0, 10.0],
+            "num_gpus": [1, 24, 1],
+        }
+    )
+    with pytest.raises(RuntimeError, match=r"\(24 GPUs\) can never be placed on a VC of 2 nodes"):
+        simulate(jobs, {"a": (1, 8), "b": (2, 8)}, "srtf", validate=False, workers=workers)
