@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 import numpy as np
 import polars as pl
 import pytest
+from replay_helpers import jobs_frame
 
 from tracekit.errors import TraceFormatError
 from tracekit.replay import (
@@ -363,16 +364,7 @@ def golden_trace(kind: str, n: int = 1500) -> tuple[pl.DataFrame, dict[str, tupl
     vc = rng.choice(["a", "b"], n)
     gpus = rng.choice(GOLDEN_SIZES, n)
     gpus = np.where(vc == "b", np.minimum(gpus, 8), gpus)
-    jobs = pl.DataFrame(
-        {
-            "job_id": np.arange(n).astype(str),
-            "vc": vc,
-            "submit_time": submit,
-            "duration": duration,
-            "num_gpus": gpus.astype(np.int64),
-            "pred_duration": duration * rng.lognormal(0.0, 1.0, n),
-        }
-    )
+    jobs = jobs_frame(np.arange(n).astype(str), vc, submit, duration, gpus, rng)
     return jobs, {"a": (4, 8), "b": (2, 8)}
 
 

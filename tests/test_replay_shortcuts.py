@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
+from replay_helpers import jobs_frame
 
 from tracekit.replay import engine, simulate
 from tracekit.replay.policies import SRTF
@@ -29,16 +30,7 @@ def crowded_trace(seed: int, n: int = 700) -> tuple[pl.DataFrame, dict[str, tupl
     gpus = rng.choice([1, 1, 1, 2, 3, 4, 8, 12, 16], n)
     vc = rng.choice(["a", "b"], n, p=[0.6, 0.4])
     gpus = np.where(vc == "b", np.minimum(gpus, 8), gpus)
-    jobs = pl.DataFrame(
-        {
-            "job_id": [f"j{i}" for i in range(n)],
-            "vc": vc,
-            "submit_time": submit,
-            "duration": duration,
-            "num_gpus": gpus.astype(np.int64),
-            "pred_duration": duration * rng.lognormal(0.0, 1.0, n),
-        }
-    )
+    jobs = jobs_frame([f"j{i}" for i in range(n)], vc, submit, duration, gpus, rng)
     return jobs, {"a": (4, 8), "b": (3, 8)}
 
 
