@@ -159,26 +159,35 @@ def _pct(x: float | None) -> float | None:
 
 
 # ---- measure builders (each returns a closure over the context) ---------------------------------
-def _status_share(trace: str, cluster: str, status: str, col: str) -> Callable[[_Context], Any]:
+def _grouped(
+    tag: str,
+    compute: Callable[[pl.LazyFrame, list[str]], pl.DataFrame],
+    trace: str,
+    cluster: str,
+    col: str,
+    pct: bool = False,
+    **where: Any,
+) -> Callable[[_Context], Any]:
+    """Measure ``col`` of ``compute(jobs, keys)`` at ``cluster`` (pooled over the trace when
+    ``cluster == "all"``) in the rows matching ``where``; the frame is computed once per
+    (tag, trace, pooled) and shared by every finding that reads it."""
+
     def f(ctx: _Context) -> float | None:
         df = ctx.cached(
-            ("status", trace, cluster == "all"),
-            lambda: failures.status_shares(ctx.jobs(trace), _keys(cluster)),
+            (tag, trace, cluster == "all"), lambda: compute(ctx.jobs(trace), _keys(cluster))
         )
-        return _pct(_pick(df, col, status=status, **_where(cluster)))
+        value = _pick(df, col, **where, **_where(cluster))
+        return _pct(value) if pct else value
 
     return f
+
+
+def _status_share(trace: str, cluster: str, status: str, col: str) -> Callable[[_Context], Any]:
+    return _grouped("status", failures.status_shares, trace, cluster, col, pct=True, status=status)
 
 
 def _duration_stat(trace: str, cluster: str, col: str) -> Callable[[_Context], Any]:
-    def f(ctx: _Context) -> float | None:
-        df = ctx.cached(
-            ("dur", trace, cluster == "all"),
-            lambda: jobs.duration_summary(ctx.jobs(trace), _keys(cluster)),
-        )
-        return _pick(df, col, **_where(cluster))
-
-    return f
+    return _grouped("dur", jobs.duration_summary, trace, cluster, col)
 
 
 def _cpu_median(trace: str, cluster: str) -> Callable[[_Context], Any]:
@@ -199,60 +208,33 @@ def _cpu_median(trace: str, cluster: str) -> Callable[[_Context], Any]:
 
 
 def _duration_cdf_at(trace: str, cluster: str, x: float) -> Callable[[_Context], Any]:
-    def f(ctx: _Context) -> float | None:
-        df = ctx.cached(
-            ("durcdf", trace, cluster == "all"),
-            lambda: jobs.duration_cdf(ctx.jobs(trace), _keys(cluster)),
-        )
-        return _pct(_pick(df, "cdf", duration_s=float(x), **_where(cluster)))
-
-    return f
+    return _grouped(
+        "durcdf", jobs.duration_cdf, trace, cluster, "cdf", pct=True, duration_s=float(x)
+    )
 
 
 def _size_share(
     trace: str, cluster: str, bucket: str, col: str, scheme: str = "helios"
 ) -> Callable[[_Context], Any]:
-    def f(ctx: _Context) -> float | None:
-        df = ctx.cached(
-            ("pmf", trace, scheme, cluster == "all"),
-            lambda: jobs.size_pmf(ctx.jobs(trace), _keys(cluster), scheme=scheme),
-        )
-        return _pct(_pick(df, col, size_bucket=bucket, **_where(cluster)))
+    def pmf(lf: pl.LazyFrame, keys: list[str]) -> pl.DataFrame:
+        return jobs.size_pmf(lf, keys, scheme=scheme)
 
-    return f
+    return _grouped(f"pmf-{scheme}", pmf, trace, cluster, col, pct=True, size_bucket=bucket)
 
 
 def _gpu_stat(trace: str, cluster: str, col: str) -> Callable[[_Context], Any]:
-    def f(ctx: _Context) -> float | None:
-        df = ctx.cached(
-            ("gpus", trace, cluster == "all"),
-            lambda: jobs.gpu_size_stats(ctx.jobs(trace), _keys(cluster)),
-        )
-        return _pick(df, col, **_where(cluster))
-
-    return f
+    return _grouped("gpus", jobs.gpu_size_stats, trace, cluster, col)
 
 
 def _coupling(trace: str, cluster: str) -> Callable[[_Context], Any]:
-    def f(ctx: _Context) -> float | None:
-        df = ctx.cached(
-            ("corr", trace, cluster == "all"),
-            lambda: jobs.size_duration_correlation(ctx.jobs(trace), _keys(cluster), spearman=False),
-        )
-        return _pick(df, "coupling", **_where(cluster))
+    def pearson(lf: pl.LazyFrame, keys: list[str]) -> pl.DataFrame:
+        return jobs.size_duration_correlation(lf, keys, spearman=False)
 
-    return f
+    return _grouped("corr", pearson, trace, cluster, "coupling")
 
 
 def _queue_stat(trace: str, cluster: str, col: str) -> Callable[[_Context], Any]:
-    def f(ctx: _Context) -> float | None:
-        df = ctx.cached(
-            ("queue", trace, cluster == "all"),
-            lambda: queueing.queue_summary(ctx.jobs(trace), _keys(cluster)),
-        )
-        return _pick(df, col, **_where(cluster))
-
-    return f
+    return _grouped("queue", queueing.queue_summary, trace, cluster, col)
 
 
 def _top_share(trace: str, cluster: str, value: str, pct: float) -> Callable[[_Context], Any]:
@@ -480,34 +462,36 @@ def _pai_task_duration(stat: str) -> Callable[[_Context], Any]:
     return f
 
 
-def _pai_request_share(bucket: str) -> Callable[[_Context], Any]:
+def _pai_tasks(
+    tag: str,
+    compute: Callable[[pl.LazyFrame], pl.DataFrame],
+    col: str,
+    pct: bool = False,
+    **where: Any,
+) -> Callable[[_Context], Any]:
+    """Measure ``col`` of ``compute(PAI tasks)`` in the rows matching ``where`` (None without
+    a PAI ``tasks`` table)."""
+
     def f(ctx: _Context) -> float | None:
         if not ctx.has("tasks", "pai"):
             return None
-        df = ctx.cached(("a3",), lambda: utilization.pai_request_shares(ctx.scan("tasks", "pai")))
-        return _pct(_pick(df, "task_share", request=bucket))
+        df = ctx.cached((tag,), lambda: compute(ctx.scan("tasks", "pai")))
+        value = _pick(df, col, **where)
+        return _pct(value) if pct else value
 
     return f
+
+
+def _pai_request_share(bucket: str) -> Callable[[_Context], Any]:
+    return _pai_tasks("a3", utilization.pai_request_shares, "task_share", True, request=bucket)
 
 
 def _pai_type_share(gpu_type: str) -> Callable[[_Context], Any]:
-    def f(ctx: _Context) -> float | None:
-        if not ctx.has("tasks", "pai"):
-            return None
-        df = ctx.cached(("a4",), lambda: utilization.pai_gpu_type_shares(ctx.scan("tasks", "pai")))
-        return _pct(_pick(df, "task_share", gpu_type=gpu_type))
-
-    return f
+    return _pai_tasks("a4", utilization.pai_gpu_type_shares, "task_share", True, gpu_type=gpu_type)
 
 
 def _pai_wait(gpu_type: str, col: str) -> Callable[[_Context], Any]:
-    def f(ctx: _Context) -> float | None:
-        if not ctx.has("tasks", "pai"):
-            return None
-        df = ctx.cached(("a5",), lambda: queueing.pai_wait_by(ctx.scan("tasks", "pai")))
-        return _pick(df, col, gpu_type=gpu_type)
-
-    return f
+    return _pai_tasks("a5", queueing.pai_wait_by, col, gpu_type=gpu_type)
 
 
 def _pai_usage(col: str, pct: bool) -> Callable[[_Context], Any]:
