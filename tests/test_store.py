@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import polars as pl
@@ -12,6 +12,7 @@ import tracekit as tk
 from tracekit import store as store_mod
 from tracekit.errors import StoreError
 from tracekit.sources import ingest as ingest_trace
+from tracekit.timeutil import as_utc
 
 FIXTURES = Path(__file__).parent / "fixtures" / "helios"
 
@@ -158,3 +159,12 @@ def test_local_time_per_trace() -> None:
     out = tk.with_local_time(frame)
     assert out["local_hour"].to_list() == [9, 0]  # PDT = UTC-7, CST = UTC+8
     assert out["local_weekday"].to_list() == [2, 3]
+
+
+def test_as_utc_parses_text_dates_and_datetimes() -> None:
+    noon = datetime(2020, 8, 1, 12, tzinfo=UTC)
+    assert as_utc("2020-08-01T12:00") == noon and as_utc("2020-08-01T12:00").tzinfo == UTC
+    assert as_utc("2020-08-01T20:00+08:00") == noon  # an offset is honoured
+    assert as_utc(date(2020, 8, 1)) == noon - timedelta(hours=12)
+    shanghai = datetime(2020, 8, 1, 20, tzinfo=timezone(timedelta(hours=8)))
+    assert as_utc(shanghai) == noon and as_utc(shanghai).tzinfo == UTC

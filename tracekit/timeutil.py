@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import polars as pl
 
@@ -15,6 +15,18 @@ PAI_TIMEZONE = "Asia/Shanghai"
 _WEEK_S = 7 * 24 * 3600
 _PAI_NOMINAL_START = datetime(2020, 7, 1, tzinfo=UTC)
 PAI_SHIFT_S: int = (int(_PAI_NOMINAL_START.timestamp()) // _WEEK_S) * _WEEK_S
+
+
+def as_utc(when: str | date | datetime) -> datetime:
+    """An aware UTC datetime from ``YYYY-MM-DD[THH:MM[:SS]]`` text, a date or a datetime.
+
+    Text and datetimes without an offset are taken as UTC; a date is its midnight UTC.
+    """
+    if isinstance(when, str):
+        when = datetime.fromisoformat(when)
+    elif not isinstance(when, datetime):
+        when = datetime(when.year, when.month, when.day)
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 def timezone_of(trace: str) -> str:

@@ -10,7 +10,7 @@ they are predicted (every GPU job gets a prediction) and they count in the load 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -18,6 +18,7 @@ import polars as pl
 from sklearn.base import BaseEstimator, clone
 
 from tracekit.predict.features import MIN_DURATION_S
+from tracekit.timeutil import as_utc
 
 #: Relative-error thresholds (%) of the "share within" metrics.
 WITHIN_PCT: tuple[int, ...] = (10, 25, 50, 100)
@@ -34,15 +35,6 @@ _PRED_SCHEMA = {
     "pred_q90_s": pl.Float64,
     "trained_until": pl.Datetime("us", "UTC"),
 }
-
-
-def as_utc(when: str | date | datetime) -> datetime:
-    """Parse ``YYYY-MM-DD[THH:MM[:SS]]`` (UTC unless an offset is given) or pass a datetime."""
-    if isinstance(when, str):
-        when = datetime.fromisoformat(when)
-    elif not isinstance(when, datetime):
-        when = datetime(when.year, when.month, when.day)
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def regression_metrics(y_true: Any, y_pred: Any) -> dict[str, float]:

@@ -30,6 +30,7 @@ import polars as pl
 from tracekit.errors import TraceFormatError
 from tracekit.quality import QualityCounter
 from tracekit.replay.cluster import Cluster
+from tracekit.timeutil import as_utc
 
 REQUIRED = ("job_id", "vc", "submit_time", "duration", "num_gpus")
 OPTIONAL = ("pred_duration", "user")
@@ -268,22 +269,14 @@ def jobs_from_store(
     (polars.DataFrame, datetime or None)
         The job table of the module docstring, and the time origin (UTC).
     """
-    lf = store.scan("jobs", trace=trace, cluster=cluster)  # type: ignore[attr-defined]
-    lf = lf.filter((pl.col("num_gpus") > 0) & pl.col("duration_s").is_not_null())
-    if start is not None:
-        lf = lf.filter(pl.col("submit_time") >= _utc(start))
-    if end is not None:
-        lf = lf.filter(pl.col("submit_time") < _utc(end))
-    df = lf.select("job_id", "vc", "submit_time", "duration_s", "num_gpus", "user").collect()
-    if df.height == 0:
+    columns = ["job_id", "vc", "submit_time", "duration_s", "num_gpus", "user"]
+    df, origin = gpu_jobs_in_window(store, trace, cluster, start, end, columns)
+    if origin is None:
         return _empty_jobs(), None
-    origin = _utc(start) if start is not None else df["submit_time"].min()
     out = df.select(
         "job_id",
         pl.col("vc").fill_null("<none>"),
-        ((pl.col("submit_time") - pl.lit(origin)).dt.total_microseconds() / 1e6).alias(
-            "submit_time"
-        ),
+        seconds_since(origin),
         pl.col("duration_s").alias("duration"),
         "num_gpus",
         "user",
@@ -298,22 +291,50 @@ def jobs_from_store(
         if prediction_model is not None:
             if prediction_model not in models:
                 raise ValueError(f"no predictions of model {prediction_model!r}; have {models}")
-            p = (
-                preds.filter(pl.col("model") == prediction_model)
-                .select("job_id", pl.col("pred_duration_s").alias("pred_duration"))
-                .unique("job_id", keep="first")
-            )
+            p = predicted_durations(preds, prediction_model)
             out = out.join(p, on="job_id", how="left", maintain_order="left")
     elif prediction_model is not None:
         raise ValueError(f"store has no predictions for {trace}/{cluster}")
     return out, origin  # type: ignore[return-value]
 
 
-def _utc(value: datetime | str) -> datetime:
-    from datetime import UTC
+def gpu_jobs_in_window(
+    store: object,
+    trace: str,
+    cluster: str,
+    start: datetime | str | None,
+    end: datetime | str | None,
+    columns: list[str],
+) -> tuple[pl.DataFrame, datetime | None]:
+    """``columns`` of the GPU jobs with a duration submitted in ``[start, end)`` (UTC), and the
+    time origin: ``start``, or the first submit (None when there is no such job)."""
+    lf = store.scan("jobs", trace=trace, cluster=cluster)  # type: ignore[attr-defined]
+    lf = lf.filter((pl.col("num_gpus") > 0) & pl.col("duration_s").is_not_null())
+    if start is not None:
+        lf = lf.filter(pl.col("submit_time") >= as_utc(start))
+    if end is not None:
+        lf = lf.filter(pl.col("submit_time") < as_utc(end))
+    df = lf.select(columns).collect()
+    if df.height == 0:
+        return df, None
+    return df, as_utc(start) if start is not None else df["submit_time"].min()
 
-    ts = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+
+def seconds_since(origin: datetime) -> pl.Expr:
+    """``submit_time`` as float seconds from ``origin`` (the replay's time axis)."""
+    seconds = (pl.col("submit_time") - pl.lit(origin)).dt.total_microseconds() / 1e6
+    return seconds.alias("submit_time")
+
+
+def predicted_durations(preds: pl.LazyFrame | pl.DataFrame, model: str) -> pl.DataFrame:
+    """``job_id, pred_duration`` of one model of a ``predictions`` table (first row per job)."""
+    return (
+        preds.lazy()
+        .filter(pl.col("model") == model)
+        .select("job_id", pl.col("pred_duration_s").alias("pred_duration"))
+        .collect()
+        .unique("job_id", keep="first")
+    )
 
 
 def _empty_jobs() -> pl.DataFrame:

@@ -33,7 +33,6 @@ import zlib
 from bisect import bisect_left, insort
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import numpy as np
@@ -41,6 +40,7 @@ import polars as pl
 
 from tracekit.errors import TraceFormatError
 from tracekit.quality import QualityCounter
+from tracekit.replay.jobs import gpu_jobs_in_window, predicted_durations, seconds_since
 
 UNITS = 1000
 """Capacity units per GPU: shares are whole units, so sums never drift past one GPU."""
@@ -884,11 +884,6 @@ class _Engine:
         )
 
 
-def _utc(value: datetime | str) -> datetime:
-    ts = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
-
-
 def shared_jobs_from_store(
     store: Any,
     trace: str,
@@ -906,43 +901,25 @@ def shared_jobs_from_store(
     ``gpu_util_mean`` and ``user`` for :func:`fill_utilization`, and ``pred_duration`` from the
     ``predictions`` table when ``prediction_model`` is given.
     """
-    lf = store.scan("jobs", trace=trace, cluster=cluster)
-    lf = lf.filter((pl.col("num_gpus") > 0) & pl.col("duration_s").is_not_null())
-    if start is not None:
-        lf = lf.filter(pl.col("submit_time") >= _utc(start))
-    if end is not None:
-        lf = lf.filter(pl.col("submit_time") < _utc(end))
-    df = lf.select(
+    columns = [
         "job_id", "user", "vc", "gpu_type", "submit_time", "duration_s", "num_gpus",
         "gpu_util_mean",
-    ).collect()  # fmt: skip
+    ]  # fmt: skip
+    df, origin = gpu_jobs_in_window(store, trace, cluster, start, end, columns)
     if group_by == "auto":
         group_by = "gpu_type" if df["gpu_type"].null_count() < df.height else "vc"
-    if df.height == 0:
-        origin = None
-    else:
-        origin = _utc(start) if start is not None else df["submit_time"].min()
     out = df.sort("submit_time", "job_id").select(
         "job_id",
         "user",
         pl.col(group_by).alias("group"),
-        ((pl.col("submit_time") - pl.lit(origin)).dt.total_microseconds() / 1e6).alias(
-            "submit_time"
-        )
-        if origin is not None
-        else pl.col("submit_time").cast(pl.Float64),
+        seconds_since(origin) if origin is not None else pl.col("submit_time").cast(pl.Float64),
         pl.col("duration_s").alias("duration"),
         "num_gpus",
         "gpu_util_mean",
     )
     if prediction_model is not None:
         preds = store.scan("predictions", trace=trace, cluster=cluster)
-        p = (
-            preds.filter(pl.col("model") == prediction_model)
-            .select("job_id", pl.col("pred_duration_s").alias("pred_duration"))
-            .collect()
-            .unique("job_id", keep="first")
-        )
+        p = predicted_durations(preds, prediction_model)
         if p.height == 0:
             raise ValueError(f"no predictions of model {prediction_model!r} for {trace}/{cluster}")
         out = out.join(p, on="job_id", how="left", maintain_order="left")
