@@ -492,29 +492,22 @@ def run_preemptive(
         allocs[j] = a
         e = t + rem[j]
         heappush(ev, (e, 0, j, v))
-        # A change at or after the finish would be stale when popped (finishes pop first).
         if static_run:
-            # run_insert, inlined (hot path); key and next change computed together
-            k, c = entry(st, j, t)
-            rkey[j] = k
-            i = bisect_left(runk, k)
-            runk.insert(i, k)
-            rung.insert(i, g)
-            if c is not None and c < e:
-                heappush(ev, (c, 1, j, v))
-            return
-        if proxy:
-            k = order(st, j)
+            k, c = entry(st, j, t)  # key and next change computed together
+        else:
+            k = order(st, j) if proxy else None
+            c = next_change(st, j, t) if has_change else None
+        if k is not None:
+            # run_insert, inlined (hot path)
             rkey[j] = k
             i = bisect_left(runk, k)
             runk.insert(i, k)
             rung.insert(i, g)
         else:
             run_set.add(j)  # type: ignore[union-attr]
-        if has_change:
-            c = next_change(st, j, t)
-            if c is not None and c < e:
-                heappush(ev, (c, 1, j, v))
+        # A change at or after the finish would be stale when popped (finishes pop first).
+        if c is not None and c < e:
+            heappush(ev, (c, 1, j, v))
 
     def stop(j: int, t: float) -> None:
         nonlocal run_total, n_running

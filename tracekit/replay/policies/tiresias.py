@@ -136,22 +136,11 @@ class Tiresias(PreemptivePolicy):
 
     def next_change(self, st: VCState, j: int, t: float) -> float | None:
         """Time at which running job ``j`` crosses its next threshold."""
-        thr = self.thresholds
-        if not thr:
-            return None
-        done = st.executed[j] + (t - st.resume[j]) if st.running[j] else st.executed[j]
-        gpu = self.service == "gpu_time"
-        att = done * st.gpus[j] if gpu else done
-        k = bisect.bisect_right(thr, att + _EPS)
-        if k >= len(thr):
-            return None
-        rate = st.gpus[j] if gpu else 1
-        when = max(t + (self.thresholds[k] - att) / rate, t + _MIN_STEP_S)
-        return float(math.ceil(when)) if self.round_up else when
+        return self.running_entry(st, j, t)[1]
 
     def running_entry(self, st: VCState, j: int, t: float) -> tuple[tuple[int, int], float | None]:
-        """:meth:`key` and :meth:`next_change` at once (the same float operations as both;
-        this is the hot path of every start and demotion)."""
+        """:meth:`key` and the time of the next demotion (``None``: no threshold left) at once;
+        the engine's hot path at every start and demotion, and what :meth:`next_change` reads."""
         thr = self.thresholds
         done = st.executed[j] + (t - st.resume[j]) if st.running[j] else st.executed[j]
         if self.service == "gpu_time":
