@@ -130,6 +130,12 @@ def test_schema_is_enforced(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="cannot cast"):
         with tk.begin(tmp_path, "helios") as tx:
             tx.write("capacity", "Venus", _cap(8).with_columns(pl.lit("x").alias("num_gpus")))
+    # a cast Arrow does not implement at all (list -> integer) gets the same clear error
+    listed = _cap(8).with_columns(pl.Series("num_gpus", [[8]]))
+    with pytest.raises(StoreError, match="table 'capacity': cannot cast to the store schema"):
+        with tk.begin(tmp_path, "helios") as tx:
+            tx.write("capacity", "Venus", listed)
+    assert not (tmp_path / "capacity").exists()  # nothing was committed by the failed writes
 
 
 def test_filters_and_empty_scan(tmp_path: Path) -> None:
