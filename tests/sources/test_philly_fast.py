@@ -18,7 +18,7 @@ from tracekit.sources.philly.gpu_block import parse_gpu_block
 from tracekit.sources.philly.join_index import JoinIndex
 from tracekit.store import open_store
 
-RAW = Path(__file__).parent / "fixtures" / "philly" / "trace-data"
+RAW = Path(__file__).parents[1] / "fixtures" / "philly" / "trace-data"
 KEYS = ["time", "machine_id", "gpu"]
 
 

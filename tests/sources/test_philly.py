@@ -18,7 +18,7 @@ from tracekit.sources import philly
 from tracekit.sources import philly_official as off
 from tracekit.store import open_store
 
-FIXTURES = Path(__file__).parent / "fixtures" / "philly"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "philly"
 RAW = FIXTURES / "trace-data"
 J = "application_1506638472019_"
 

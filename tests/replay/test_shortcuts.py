@@ -13,26 +13,11 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
-from replay_helpers import jobs_frame
 
 from tracekit.replay import engine, simulate
 from tracekit.replay.policies import SRTF
 from tracekit.replay.policies.base import PreemptivePolicy, VCState
 from tracekit.replay.simulator import PARALLEL_MIN_JOBS, _Plan, _resolve_workers
-
-
-def crowded_trace(seed: int, n: int = 700) -> tuple[pl.DataFrame, dict[str, tuple[int, int]]]:
-    """Whole-second arrivals packed so that several jobs often arrive together, mixed sizes
-    (multi-node jobs fragment the nodes) and durations whose order differs from submit order."""
-    rng = np.random.default_rng(seed)
-    submit = np.sort(rng.integers(0, 4_000, n)).astype(np.float64)
-    duration = np.ceil(np.exp(rng.uniform(0.0, 8.0, n)))
-    gpus = rng.choice([1, 1, 1, 2, 3, 4, 8, 12, 16], n)
-    vc = rng.choice(["a", "b"], n, p=[0.6, 0.4])
-    gpus = np.where(vc == "b", np.minimum(gpus, 8), gpus)
-    jobs = jobs_frame([f"j{i}" for i in range(n)], vc, submit, duration, gpus, rng)
-    return jobs, {"a": (4, 8), "b": (3, 8)}
-
 
 CONFIGS = [
     ("srtf", {}),
@@ -57,7 +42,7 @@ def outcome(res) -> tuple[list, list]:  # noqa: ANN001 - ReplayResult
 @pytest.mark.parametrize("seed", [1, 2, 3])
 @pytest.mark.parametrize(("policy", "options"), CONFIGS)
 def test_shortcuts_match_a_pass_at_every_event(
-    policy: str, options: dict, seed: int, monkeypatch: pytest.MonkeyPatch
+    policy: str, options: dict, seed: int, monkeypatch: pytest.MonkeyPatch, crowded_trace
 ) -> None:
     jobs, cluster = crowded_trace(seed)
     fast = simulate(jobs, cluster, policy, record_nodes=True, workers=1, **options)
@@ -90,7 +75,7 @@ def test_simultaneous_newcomers_are_placed_in_rank_order() -> None:
 @pytest.mark.parametrize(
     ("policy", "options"), [CONFIGS[0], CONFIGS[5], ("fifo", {}), ("qssf", {})]
 )
-def test_parallel_vcs_give_the_same_output(policy: str, options: dict) -> None:
+def test_parallel_vcs_give_the_same_output(policy: str, options: dict, crowded_trace) -> None:
     jobs, cluster = crowded_trace(5, n=900)
     one = simulate(jobs, cluster, policy, record_nodes=True, workers=1, **options)
     two = simulate(jobs, cluster, policy, record_nodes=True, workers=2, **options)
@@ -118,7 +103,7 @@ class RandomTieSRTF(SRTF):
         return (round(left, -2), self.noise[j], j)
 
 
-def test_random_policy_is_seeded_per_vc_whatever_the_workers() -> None:
+def test_random_policy_is_seeded_per_vc_whatever_the_workers(crowded_trace) -> None:
     # prepare() is called once per VC with default_rng([seed, VC index]), in the process that
     # replays the VC, so a randomised policy gives the same output for any ``workers``.
     jobs, cluster = crowded_trace(4, n=600)

@@ -16,11 +16,11 @@ from tracekit.sources import pai
 from tracekit.store import open_store
 from tracekit.timeutil import PAI_SHIFT_S
 
-FIXTURES = Path(__file__).parent / "fixtures" / "pai"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "pai"
 # The real machine spec: the shared real-data folder next to the repository, else the byte-exact
 # copy bundled with the sample generator (so the test never silently skips).
-_SHARED_SPEC = Path(__file__).resolve().parents[2] / "shared/real/pai/pai_machine_spec.csv"
-_BUNDLED_SPEC = Path(__file__).resolve().parents[1] / "tracekit/sample/data/pai_machine_spec.csv"
+_SHARED_SPEC = Path(__file__).resolve().parents[3] / "shared/real/pai/pai_machine_spec.csv"
+_BUNDLED_SPEC = Path(__file__).resolve().parents[2] / "tracekit/sample/data/pai_machine_spec.csv"
 REAL_SPEC = _SHARED_SPEC if _SHARED_SPEC.is_file() else _BUNDLED_SPEC
 WORKER = "dddd" + "0" * 54 + "{:02d}"
 

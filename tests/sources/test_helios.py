@@ -16,9 +16,9 @@ from tracekit.quality import QualityCounter
 from tracekit.sources import helios
 from tracekit.sources import ingest as ingest_trace
 
-FIXTURES = Path(__file__).parent / "fixtures" / "helios"
-REAL = Path(__file__).resolve().parents[2] / "shared" / "real" / "helios"
-BUNDLED = Path(__file__).resolve().parents[1] / "tracekit" / "sample" / "data"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "helios"
+REAL = Path(__file__).resolve().parents[3] / "shared" / "real" / "helios"
+BUNDLED = Path(__file__).resolve().parents[2] / "tracekit" / "sample" / "data"
 # The shared real-data folder sits beside the repository; the sample bundles byte-exact copies.
 REAL_VENUS = REAL / "Venus" / "cluster_gpu_number.csv"
 REAL_EARTH = REAL / "Earth" / "Earth_gpu_number.csv"

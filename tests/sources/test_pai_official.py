@@ -12,7 +12,7 @@ import pytest
 from tracekit.sources import pai, pai_official
 from tracekit.store import open_store
 
-FIXTURES = Path(__file__).parent / "fixtures" / "pai"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "pai"
 NAN = np.nan
 
 

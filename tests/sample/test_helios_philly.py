@@ -212,7 +212,7 @@ def test_deterministic(tmp_path: Path) -> None:
 
 
 def test_real_capacity_files_are_kept_byte_for_byte() -> None:
-    real = Path(__file__).resolve().parents[1] / "tracekit/sample/data"
+    real = Path(__file__).resolve().parents[2] / "tracekit/sample/data"
     for cluster in ("Venus", "Earth"):
         *_, lines = capacity_table(cluster)
         assert "\n".join(lines) + "\n" == (real / f"{cluster}_cluster_gpu_number.csv").read_text()

@@ -11,7 +11,7 @@ import tracekit as tk
 from tracekit.analysis import summary
 from tracekit.sources import ingest as ingest_trace
 
-FIXTURES = Path(__file__).parent / "fixtures" / "helios"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "helios"
 
 
 @pytest.fixture

@@ -1,0 +1,133 @@
+"""Shared replay test inputs: seeded job tables and a CPU-independent per-job digest.
+
+Golden digests must hold on every machine (AMD, Intel with AVX-512, any libm). Two rules keep
+them portable:
+
+- inputs never carry transcendental-function bits: every float input is quantized to whole
+  milliseconds (``np.rint(x * 1000) / 1000``) after drawing, so ``np.exp`` or a lognormal draw
+  that differs in its last bits between CPUs gives the same job table;
+- the digest hashes times rounded to 1 microsecond, not full-precision floats.
+
+The engine itself only adds, subtracts, multiplies and compares, which IEEE 754 makes identical
+everywhere, so on these inputs the rounded digest is exact. Regenerate a golden value with
+``python -c`` on the test's own ``portable_digest(simulate(...))`` and say why it changed in
+the commit message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+import numpy as np
+import polars as pl
+import pytest
+
+Trace = tuple[pl.DataFrame, dict[str, tuple[int, int]]]
+
+#: Resolution of the digest (seconds): far above float noise, far below any event spacing.
+DIGEST_RESOLUTION_S = 1e-6
+
+
+def quantize_ms(x: np.ndarray) -> np.ndarray:
+    """``x`` rounded to whole milliseconds, so that last-bit float noise cannot reach a test."""
+    return np.rint(np.asarray(x, dtype=np.float64) * 1000.0) / 1000.0
+
+
+def jobs_frame(
+    job_ids: list[str] | np.ndarray,
+    vc: np.ndarray,
+    submit: np.ndarray,
+    duration: np.ndarray,
+    gpus: np.ndarray,
+    rng: np.random.Generator,
+) -> pl.DataFrame:
+    """A replay job table; ``pred_duration`` is the duration times LogNormal(0, 1) noise."""
+    return pl.DataFrame(
+        {
+            "job_id": job_ids,
+            "vc": vc,
+            "submit_time": quantize_ms(submit),
+            "duration": quantize_ms(duration),
+            "num_gpus": gpus.astype(np.int64),
+            "pred_duration": quantize_ms(duration * rng.lognormal(0.0, 1.0, len(submit))),
+        }
+    )
+
+
+GOLDEN_SIZES = [1, 1, 1, 1, 2, 4, 8, 8, 16, 24]
+
+
+def _golden_trace(kind: str, n: int = 1500) -> Trace:
+    """A seeded, overloaded two-VC trace: ``int`` (whole seconds) or ``float`` times."""
+    rng = np.random.default_rng(7 if kind == "int" else 11)
+    submit = np.sort(rng.integers(0, 12_000, n)).astype(np.float64)
+    short = rng.integers(1, 60, n).astype(np.float64)
+    long = np.exp(rng.uniform(0.0, 8.5, n))
+    duration = np.where(rng.random(n) < 0.4, short, long)
+    if kind == "int":
+        # Whole seconds: ceil() of exp() is the same integer on every CPU.
+        duration = np.ceil(duration)
+    else:
+        submit = submit + rng.uniform(0.0, 1.0, n).round(3)
+    vc = rng.choice(["a", "b"], n)
+    gpus = rng.choice(GOLDEN_SIZES, n)
+    gpus = np.where(vc == "b", np.minimum(gpus, 8), gpus)
+    jobs = jobs_frame(np.arange(n).astype(str), vc, submit, duration, gpus, rng)
+    return jobs, {"a": (4, 8), "b": (2, 8)}
+
+
+def _crowded_trace(seed: int, n: int = 700) -> Trace:
+    """Whole-second arrivals packed so that several jobs often arrive together, mixed sizes
+    (multi-node jobs fragment the nodes) and durations whose order differs from submit order."""
+    rng = np.random.default_rng(seed)
+    submit = np.sort(rng.integers(0, 4_000, n)).astype(np.float64)
+    duration = np.ceil(np.exp(rng.uniform(0.0, 8.0, n)))
+    gpus = rng.choice([1, 1, 1, 2, 3, 4, 8, 12, 16], n)
+    vc = rng.choice(["a", "b"], n, p=[0.6, 0.4])
+    gpus = np.where(vc == "b", np.minimum(gpus, 8), gpus)
+    jobs = jobs_frame([f"j{i}" for i in range(n)], vc, submit, duration, gpus, rng)
+    return jobs, {"a": (4, 8), "b": (3, 8)}
+
+
+def _portable_digest(res) -> str:  # noqa: ANN001 - ReplayResult
+    """SHA-256 (16 hex digits) of per-job times rounded to 1 µs and of all run segments."""
+    h = hashlib.sha256()
+    times = ["start_time", "end_time", "overhead_s"]
+    jobs = res.jobs.select(
+        "job_id",
+        *[(pl.col(c) / DIGEST_RESOLUTION_S).round(0).cast(pl.Int64).alias(c) for c in times],
+        "preemptions",
+    )
+    h.update(jobs.write_csv().encode())
+    seg = res.segments
+    floats = [c for c, t in seg.schema.items() if t.is_float()]
+    seg = seg.with_columns(
+        (pl.col(c) / DIGEST_RESOLUTION_S).round(0).cast(pl.Int64) for c in floats
+    )
+    h.update(seg.write_csv().encode())
+    return h.hexdigest()[:16]
+
+
+@pytest.fixture(scope="session")
+def make_jobs() -> Callable[..., pl.DataFrame]:
+    """:func:`jobs_frame`: a replay job table from arrays (inputs quantized to 1 ms)."""
+    return jobs_frame
+
+
+@pytest.fixture(scope="session")
+def golden_trace() -> Callable[..., Trace]:
+    """Factory of the seeded golden traces (``"int"`` or ``"float"``)."""
+    return _golden_trace
+
+
+@pytest.fixture(scope="session")
+def crowded_trace() -> Callable[..., Trace]:
+    """Factory of crowded traces (simultaneous arrivals, fragmenting sizes)."""
+    return _crowded_trace
+
+
+@pytest.fixture(scope="session")
+def portable_digest() -> Callable[..., str]:
+    """The per-job digest that holds on every CPU (times rounded to 1 µs)."""
+    return _portable_digest
