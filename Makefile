@@ -16,21 +16,29 @@ OPTS = --data $(DATA) --raw $(RAW) --sample $(SAMPLE) --store $(STORE) --seed $(
        --traces $(TRACES) $(if $(SCALE),--scale $(SCALE))
 export PLOTLY_RENDERER ?= plotly_mimetype+notebook
 
-.PHONY: setup sample ingest reports test bench lint lab data clean
+.PHONY: setup lock sample ingest reports test bench lint lab data clean
 
-# uv makes the venv and installs the project with all extras; uv itself is bootstrapped with pip.
-$(VENV)/.installed: pyproject.toml
-	@UV=$$(command -v uv || echo $(UV_LOCAL)); \
+# uv installs exactly the versions in uv.lock (all extras) into .venv; uv itself is bootstrapped
+# with pip at a pinned version. `make lock` is the only target that changes uv.lock.
+UV_VERSION ?= 0.13.9
+UV_FIND = UV=$$(command -v uv || echo $(UV_LOCAL)); \
 	if [ ! -x "$$UV" ]; then \
-	  echo "setup: bootstrapping uv with pip"; \
-	  $(PY_SYS) -m pip install --quiet --user uv || $(PY_SYS) -m pip install --quiet uv; \
+	  echo "setup: bootstrapping uv $(UV_VERSION) with pip"; \
+	  $(PY_SYS) -m pip install --quiet --user "uv==$(UV_VERSION)" \
+	    || $(PY_SYS) -m pip install --quiet "uv==$(UV_VERSION)"; \
 	  UV=$$(command -v uv || echo $(UV_LOCAL)); \
-	fi; \
-	test -x $(PY) || $$UV venv --quiet --python $(PY_SYS) $(VENV); \
-	$$UV pip install --quiet --python $(PY) -e '.[notebooks,distributed,dev]'
+	fi
+
+$(VENV)/.installed: pyproject.toml uv.lock
+	@$(UV_FIND); \
+	$$UV sync --quiet --locked --all-extras --python $(PY_SYS)
 	@touch $@
 
 setup: $(VENV)/.installed
+
+# Upgrade the pinned versions on purpose (then commit uv.lock).
+lock:
+	@$(UV_FIND); $$UV lock --upgrade
 
 sample: setup
 	$(TK) sample --out $(SAMPLE) --seed $(SEED) --traces $(TRACES) $(if $(SCALE),--scale $(SCALE))

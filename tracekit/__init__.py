@@ -13,9 +13,9 @@ The public API is re-exported here (see README.md and docs/):
 
 from __future__ import annotations
 
-import importlib
-from pathlib import Path
-from typing import Any
+import importlib as _importlib
+from pathlib import Path as _Path
+from typing import Any as _Any
 
 __version__ = "0.1.0"
 
@@ -29,18 +29,23 @@ _LAZY_MODULES = ("analysis", "plots", "predict", "replay", "sample", "download",
 
 
 def generate_sample(
-    out: str | Path, traces: tuple[str, ...] = ("philly", "helios", "pai"), **kwargs: Any
-) -> dict[str, Any]:
+    out: str | _Path, traces: tuple[str, ...] = ("philly", "helios", "pai"), **kwargs: _Any
+) -> dict[str, _Any]:
     """Write the calibrated SYNTHETIC sample in raw formats (:func:`tracekit.sample.generate`)."""
     from tracekit.sample import generate
 
-    return generate(Path(out), traces=traces, **kwargs)
+    return generate(_Path(out), traces=traces, **kwargs)
 
 
-def __getattr__(name: str) -> Any:
+def __dir__() -> list[str]:
+    # The lazy submodules are part of the API: list them, and only the public names.
+    return sorted(__all__)
+
+
+def __getattr__(name: str) -> _Any:
     # Heavy submodules (lightgbm, plotly, dask) load only when used.
     if name in _LAZY_MODULES:
-        return importlib.import_module(f"tracekit.{name}")
+        return _importlib.import_module(f"tracekit.{name}")
     raise AttributeError(f"module 'tracekit' has no attribute {name!r}")
 
 

@@ -1,0 +1,116 @@
+"""What every command shares: consoles, common options, table printing and the one error path."""
+
+from __future__ import annotations
+
+import functools
+import os
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import polars as pl
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from tracekit.errors import TracekitError
+
+console = Console()
+# Errors are printed unwrapped so a long path and line number stay on one greppable line.
+err_console = Console(stderr=True, soft_wrap=True, highlight=False)
+
+StoreOpt = Annotated[Path, typer.Option("--store", help="Store directory.")]
+DEFAULT_STORE = Path("data/parquet")
+#: The one default seed of every command, the Makefile and the notebooks.
+DEFAULT_SEED = 7
+
+#: Exceptions that mean "the input or the request is wrong" (exit code 2). Anything else is a
+#: defect in tracekit: still one line, exit code 1, and the traceback with ``--debug``.
+EXPECTED_ERRORS: tuple[type[BaseException], ...] = (
+    TracekitError,
+    ValueError,  # includes json.JSONDecodeError and UnicodeDecodeError
+    OSError,  # missing files, permissions, read-only stores
+    KeyError,
+    pl.exceptions.PolarsError,
+)
+_MAX_MESSAGE = 600
+
+
+class _State:
+    """Process-wide CLI switches set by the root callback (``--debug``)."""
+
+    debug: bool = os.environ.get("TRACEKIT_DEBUG", "") not in ("", "0")
+
+
+state = _State()
+
+
+def split_list(value: str | None) -> list[str] | None:
+    """``"a, b,c"`` -> ``["a", "b", "c"]``; ``None`` or ``""`` -> ``None``."""
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+def print_frame(frame: pl.DataFrame, title: str | None = None, limit: int = 60) -> None:
+    """Print a polars frame as a rich table (floats to 4 significant digits)."""
+    table = Table(title=title, show_lines=False)
+    for col in frame.columns:
+        table.add_column(col, justify="right" if frame[col].dtype.is_numeric() else "left")
+    for row in frame.head(limit).iter_rows():
+        table.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
+    console.print(table)
+    if frame.height > limit:
+        console.print(f"... {frame.height - limit} more rows")
+
+
+def one_line(exc: BaseException) -> str:
+    """The exception's message on one line (multi-line library messages joined with ' | ')."""
+    if isinstance(exc, KeyError) and exc.args:
+        text = f"missing key {exc.args[0]!r}"
+    else:
+        text = str(exc) or type(exc).__name__
+    parts = [p.strip() for p in text.splitlines() if p.strip()]
+    text = " | ".join(parts)
+    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print ``error: message`` in red on stderr and exit with ``code``."""
+    err_console.print(f"[bold red]error:[/] {escape(message)}")
+    raise typer.Exit(code=code)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def guarded(command: F) -> F:
+    """Wrap a command so that any exception becomes one red line instead of a traceback.
+
+    Expected errors (:data:`EXPECTED_ERRORS`) exit with code 2; anything else is reported as
+    an internal error with code 1. ``tracekit --debug`` (or ``TRACEKIT_DEBUG=1``) re-raises
+    instead, showing the full traceback.
+    """
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except (typer.Exit, typer.Abort):
+            raise
+        except KeyboardInterrupt:
+            err_console.print("[bold red]interrupted[/]")
+            raise typer.Exit(code=130) from None
+        except Exception as exc:
+            if state.debug:
+                traceback.print_exc()
+                raise typer.Exit(code=2 if isinstance(exc, EXPECTED_ERRORS) else 1) from exc
+            if isinstance(exc, EXPECTED_ERRORS):
+                fail(one_line(exc), code=2)
+            fail(
+                f"internal error ({type(exc).__name__}): {one_line(exc)} "
+                "(run `tracekit --debug ...` for the traceback and please report it)",
+                code=1,
+            )
+
+    return wrapper  # type: ignore[return-value]
