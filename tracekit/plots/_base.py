@@ -1,0 +1,199 @@
+"""The theme, axis titles, the SYNTHETIC mark and the grouping rules every chart shares."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import plotly.graph_objects as go
+import plotly.io as pio
+import polars as pl
+from plotly.subplots import make_subplots
+
+PALETTE: tuple[str, ...] = (
+    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+    "#bcbd22", "#17becf",
+)
+STATUS_COLORS: dict[str, str] = {
+    "completed": "#2ca02c", "canceled": "#ff7f0e", "failed": "#d62728", "censored": "#7f7f7f",
+}
+WEEKDAY_NAMES: tuple[str, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+#: More legend entries than this and a chart splits into panels (or a selector).
+MAX_LEGEND = 8
+#: Panels per row when a chart is split into facets.
+FACET_WRAP = 3
+
+#: Human axis titles (with units) for the analysis frames' column names.
+AXIS_TITLES: dict[str, str] = {
+    "duration_s": "duration (s)",
+    "queue_s": "queueing delay (s)",
+    "delay_s": "queueing delay (s)",
+    "util_pct": "utilization (%)",
+    "util": "allocated GPUs / capacity (%)",
+    "gpu_pct": "% of one GPU",
+    "time": "date",
+    "month": "month",
+    "local_hour": "local hour of day",
+    "vc": "virtual cluster",
+    "cluster": "cluster",
+    "size_bucket": "job size (GPUs)",
+    "n_jobs": "jobs",
+    "n_users": "users",
+    "bin_lo": "GPU-job completion rate (%, bin from)",
+    "threshold_pct": "error threshold (% of true duration)",
+    "share": "share of jobs (%)",
+    "share_pct": "share (%)",
+    "jct_mean_s": "mean JCT (s)",
+    "queue_mean_s": "mean queueing delay (s)",
+    "mean_s": "mean queueing delay (s)",
+    "feature": "feature",
+    "policy": "policy",
+    "sigma": "prediction error σ (log-normal)",
+    "jct_gain": "1 − JCT(QSSF) / JCT(FIFO)",
+}
+
+TEMPLATE = go.layout.Template(
+    layout=go.Layout(
+        font={"family": "Inter, Helvetica, Arial, sans-serif", "size": 13, "color": "#222"},
+        title={"x": 0.02, "xanchor": "left", "font": {"size": 16}},
+        colorway=list(PALETTE),
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+        xaxis={"showgrid": True, "gridcolor": "#e6e6e6", "zeroline": False, "linecolor": "#444",
+               "ticks": "outside", "showline": True, "automargin": True},
+        yaxis={"showgrid": True, "gridcolor": "#e6e6e6", "zeroline": False, "linecolor": "#444",
+               "ticks": "outside", "showline": True, "automargin": True},
+        legend={"bgcolor": "rgba(255,255,255,0.8)", "borderwidth": 0},
+        margin={"l": 70, "r": 30, "t": 70, "b": 60},
+        hovermode="closest",
+    )
+)  # fmt: skip
+pio.templates["tracekit"] = TEMPLATE
+
+
+class _Mark:
+    """What every figure says about its data (set once per notebook by :func:`mark_synthetic`)."""
+
+    synthetic: bool = False
+
+
+_MARK = _Mark()
+SYNTHETIC_TEXT = "SYNTHETIC sample"
+
+
+def mark_synthetic(on: bool = True) -> None:
+    """Mark every figure made from now on as drawn from synthetic data (or stop marking).
+
+    The mark is an annotation in the figure itself, so it stays on a chart copied out of a
+    page or exported as PNG. Notebooks call ``plots.mark_synthetic(store.is_synthetic())``.
+    """
+    _MARK.synthetic = bool(on)
+
+
+def axis_title(column: str, given: str | None = None) -> str:
+    """``given``, or the human title (with unit) of an analysis column."""
+    if given:
+        return given
+    return AXIS_TITLES.get(column, column.replace("_", " "))
+
+
+def finish(fig: go.Figure, title: str, height: int = 440) -> go.Figure:
+    """Apply the theme and title; add the SYNTHETIC mark when :func:`mark_synthetic` is on."""
+    fig.update_layout(template="tracekit", title=title, height=height)
+    if _MARK.synthetic:
+        fig.add_annotation(
+            text=SYNTHETIC_TEXT, xref="paper", yref="paper", x=1.0, y=1.0, yshift=34,
+            xanchor="right", yanchor="bottom", showarrow=False,
+            font={"size": 12, "color": "#8a6d00"}, bgcolor="#fff3cd",
+        )  # fmt: skip
+    return fig
+
+
+def fmt_value(v: Any) -> str:
+    """A category label: ``8`` not ``8.0``; floats to 6 significant digits."""
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        if v.is_integer():
+            return str(int(v))
+        return f"{v:.6g}"
+    return str(v)
+
+
+def label(row: Sequence[Any]) -> str:
+    """Group label of a row of key values (``"helios / Venus"``)."""
+    return " / ".join(fmt_value(v) for v in row)
+
+
+def groups(df: pl.DataFrame, cols: Sequence[str]) -> list[tuple[str, pl.DataFrame]]:
+    """Split ``df`` by ``cols`` in order of first appearance (one entry per line)."""
+    cols = [c for c in cols if c in df.columns]
+    if not cols:
+        return [("", df)]
+    parts = df.partition_by(cols, maintain_order=True, as_dict=True)
+    return [(label(k), part) for k, part in parts.items()]
+
+
+def as_list(cols: Sequence[str] | str | None) -> list[str]:
+    """``"a"`` -> ``["a"]``; ``None`` -> ``[]``."""
+    return [cols] if isinstance(cols, str) else list(cols or [])
+
+
+def split_legend(
+    df: pl.DataFrame, color: list[str], facet: str | None
+) -> tuple[list[str], str | None]:
+    """Keep legends short: with more than :data:`MAX_LEGEND` groups, facet by the first key.
+
+    Returns the (colour keys, facet key) to draw with.
+    """
+    color = [c for c in color if c in df.columns]
+    if facet is None and len(color) >= 2:
+        n = df.select(color).unique().height
+        if n > MAX_LEGEND:
+            return color[1:], color[0]
+    return color, facet
+
+
+def is_temporal(df: pl.DataFrame, column: str) -> bool:
+    """True for date/datetime columns (drawn on ``type="date"`` axes)."""
+    return column in df.columns and df.schema[column].is_temporal()
+
+
+def axis_type(values: Sequence[float], log: bool | str) -> str:
+    """``"log"`` or ``"linear"``; ``"auto"`` picks log only for positive values spanning 2+
+    decades (close values stay linear so small differences are not magnified)."""
+    if log == "auto":
+        pos = [v for v in values if v is not None and math.isfinite(v)]
+        if pos and min(pos) > 0 and max(pos) / min(pos) >= 100:
+            return "log"
+        return "linear"
+    return "log" if log else "linear"
+
+
+def panels_figure(
+    titles: Sequence[str], shared_y: bool = True, vertical_spacing: float | None = None
+) -> tuple[go.Figure, list[tuple[int, int]]]:
+    """Subplots for ``titles`` wrapped :data:`FACET_WRAP` per row; returns (fig, cells)."""
+    n = max(1, len(titles))
+    cols = min(n, FACET_WRAP)
+    rows = math.ceil(n / cols)
+    fig = make_subplots(
+        rows=rows, cols=cols, shared_yaxes=shared_y, subplot_titles=list(titles) or None,
+        horizontal_spacing=0.05, vertical_spacing=vertical_spacing or min(0.12, 0.5 / rows),
+    )  # fmt: skip
+    cells = [(1 + i // cols, 1 + i % cols) for i in range(n)]
+    return fig, cells
+
+
+def panel_height(n_panels: int, base: int = 440, per_row: int = 300) -> int:
+    """Figure height for ``n_panels`` facets wrapped :data:`FACET_WRAP` per row."""
+    rows = math.ceil(max(1, n_panels) / FACET_WRAP)
+    return base if rows == 1 else 120 + per_row * rows
+
+
+def color_for(name: str, seen: dict[str, str]) -> str:
+    """A stable colour per group name (status names keep their own colours)."""
+    if name not in seen:
+        seen[name] = STATUS_COLORS.get(name) or PALETTE[len(seen) % len(PALETTE)]
+    return seen[name]
