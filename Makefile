@@ -14,7 +14,6 @@ SCALE ?=
 TRACES ?= philly,helios,pai
 OPTS = --data $(DATA) --raw $(RAW) --sample $(SAMPLE) --store $(STORE) --seed $(SEED) \
        --traces $(TRACES) $(if $(SCALE),--scale $(SCALE))
-export PLOTLY_RENDERER ?= plotly_mimetype+notebook
 
 .PHONY: setup lock sample ingest reports test bench lint lab data clean
 
@@ -44,10 +43,11 @@ sample: setup
 	$(TK) sample --out $(SAMPLE) --seed $(SEED) --traces $(TRACES) $(if $(SCALE),--scale $(SCALE))
 
 ingest: setup
-	$(PY) -m tracekit.reports ingest $(OPTS)
+	$(TK) reports --ingest-only $(OPTS)
 
+# Pages, findings.csv, replay_study.csv, PNGs (skipped, and said so, without chromium), index.
 reports: setup
-	$(PY) -m tracekit.reports all $(OPTS) --out reports
+	$(TK) reports $(OPTS) --out reports
 
 test: setup
 	$(PY) -m pytest -n 2 -q
@@ -58,8 +58,9 @@ bench: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 
+# The notebooks open as notebooks (jupytext pairs each .py with an untracked .ipynb).
 lab: setup
-	$(VENV)/bin/jupytext --set-formats ipynb,py:percent notebooks/*.py
+	$(VENV)/bin/jupytext --quiet --set-formats ipynb,py:percent notebooks/*.py
 	$(VENV)/bin/jupyter lab notebooks/
 
 data: setup
@@ -67,4 +68,5 @@ data: setup
 
 clean:
 	rm -rf $(VENV) $(STORE) $(SAMPLE) reports/*.html reports/*.csv reports/*.json reports/_build \
+	  reports/assets reports/figures reports/*.parquet \
 	  .pytest_cache

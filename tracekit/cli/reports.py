@@ -1,4 +1,4 @@
-"""``tracekit reports``: regenerate the HTML reports (what `make reports` runs)."""
+"""``tracekit reports``: regenerate the HTML reports (what ``make reports`` runs)."""
 
 from __future__ import annotations
 
@@ -7,15 +7,34 @@ from typing import Annotated
 
 import typer
 
-from tracekit.cli._common import DEFAULT_STORE, StoreOpt
+from tracekit.cli._common import DEFAULT_SEED, DEFAULT_STORE, StoreOpt, split_list
 
 
 def command(
-    data: Annotated[str, typer.Option(help="'sample' or 'real'.")] = "sample",
+    data: Annotated[str, typer.Option(help="'sample' (synthetic) or 'real' (downloads).")] = "sample",
     store: StoreOpt = DEFAULT_STORE,
     out: Annotated[Path, typer.Option(help="Reports folder.")] = Path("reports"),
+    raw: Annotated[Path, typer.Option(help="Real raw traces (DATA=real).")] = Path("data/raw"),
+    sample: Annotated[Path, typer.Option(help="Synthetic sample folder.")] = Path("data/sample"),
+    scale: Annotated[float | None, typer.Option(help="Sample scale (default: the sample's).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the sample, models and replays.")] = DEFAULT_SEED,
+    traces: Annotated[str, typer.Option(help="Comma-separated traces.")] = "philly,helios,pai",
+    notebooks: Annotated[
+        str | None, typer.Option(help="Only these notebooks (stems or numbers, comma-separated).")
+    ] = None,
+    workers: Annotated[int, typer.Option(help="Notebooks executed at once.")] = 2,
+    figures: Annotated[bool, typer.Option(help="Static PNGs (needs chromium).")] = True,
+    ingest_only: Annotated[
+        bool, typer.Option("--ingest-only", help="Only bring the data into the store.")
+    ] = False,
 ) -> None:
-    """Regenerate the HTML reports (same as `make reports`)."""
-    from tracekit.reports import run_all
+    """Regenerate the HTML reports, findings.csv and replay_study.csv (same as `make reports`)."""
+    from tracekit.reports import run_all, run_ingest
 
-    run_all(data=data, store=store, out=out)
+    trace_list = split_list(traces) or []
+    if ingest_only:
+        run_ingest(data, store, raw, sample, scale, seed, trace_list)
+        return
+    run_all(data=data, store=store, out=out, raw=raw, sample_dir=sample, scale=scale, seed=seed,
+            traces=trace_list, notebooks=split_list(notebooks), workers=workers,
+            figures=figures)  # fmt: skip

@@ -58,7 +58,7 @@ def table(
     if labels:
         gt = gt.cols_label(**{k: v for k, v in labels.items() if k in df.columns})
     return gt.tab_options(table_font_size="13px", data_row_padding="3px",
-                          container_overflow_x=True)  # fmt: skip
+                          container_overflow_x="auto")  # fmt: skip
 
 
 FINDING_COLUMNS: tuple[str, ...] = (
