@@ -13,14 +13,18 @@
 # %% [markdown]
 # # 03 — Utilization: three different things
 #
-# * **Helios** — *allocation*: running GPUs / capacity per minute (official definition: minutes
-#   truncated, start ≤ t ≤ end inclusive, clipped at the day's capacity), computed by an event
-#   sweep and averaged per hour, weekday, month and VC.
-# * **Philly** — nvidia-smi utilization per GPU-minute by final status × job size, dedicated vs
-#   shared servers, and host CPU / memory.
-# * **PAI** — per-task GPU request vs measured usage, fractional requests, GPU types.
+# How busy are the GPUs, and how much of what jobs ask for do they use? Helios measures
+# *allocation* (GPUs held by running jobs / capacity), Philly measures what nvidia-smi saw per
+# GPU-minute, and PAI compares what each task requested with what its instances used (GPU, CPU
+# and memory), plus the machines' own metrics.
 #
-# Never compare these numbers across traces: they measure different things.
+# * **Helios**: allocated GPUs / capacity per minute (minutes truncated, start ≤ t ≤ end,
+#   clipped at the day's capacity), averaged per day, hour, month and VC.
+# * **Philly**: nvidia-smi utilization per GPU-minute by final status × job size, dedicated vs
+#   shared servers, and host CPU / memory.
+# * **PAI**: per-task request vs measured usage; machine CPU, GPU and network metrics.
+#
+# These numbers measure different things: never compare them across traces.
 
 # %% tags=["parameters"]
 store = "data/parquet"
@@ -28,6 +32,7 @@ traces = None
 clusters = None
 
 # %%
+import polars as pl
 from IPython.display import Markdown, display
 
 import tracekit
@@ -35,6 +40,7 @@ from tracekit import plots
 from tracekit.analysis import findings, findings_table, summary, utilization
 
 st = tracekit.open_store(store)
+plots.mark_synthetic(st.is_synthetic())
 present, missing = summary.select_traces(st, traces)
 display(Markdown(summary.data_banner(st, missing)))
 
@@ -46,8 +52,21 @@ def has(trace: str, table: str) -> bool:
     return trace in present and sel.height > 0
 
 
+def quantile_curves(frame: pl.DataFrame, columns: dict[str, str]) -> pl.DataFrame:
+    """Empirical CDF of each column (as 101 quantiles): ``measure, value, cdf``."""
+    qs = [q / 100 for q in range(101)]
+    parts = []
+    for col, name in columns.items():
+        values = frame[col].drop_nulls()
+        parts.append(pl.DataFrame({"measure": name, "value": [values.quantile(q) for q in qs],
+                                   "cdf": qs}))
+    return pl.concat(parts)
+
+
 # %% [markdown]
-# ## Helios: allocation utilization
+# ## Helios: allocation over time
+#
+# Helios (Fig. 2a) reports 72–84 % mean allocation over six months, per cluster.
 
 # %%
 if has("helios", "capacity"):
@@ -55,71 +74,164 @@ if has("helios", "capacity"):
     hcap = st.scan("capacity", trace="helios", cluster=clusters)
     hourly = utilization.allocation_series(hj, hcap, freq="1h")
     daily = utilization.allocation_series(hj, hcap, freq="1d")
-    plots.allocation_timeseries(daily, title="Helios: allocated GPUs / capacity (daily)").show()
-    display(utilization.allocation_profile(hourly, "all"))
+    plots.allocation_timeseries(daily, title="Helios: allocated GPUs / capacity (daily mean)").show()
+    mean = utilization.allocation_profile(hourly, "all")
+    display(plots.table(mean, title="Helios: mean allocation over the window"))
 else:
-    display(Markdown("_No Helios jobs + capacity in this store — section skipped._"))
+    display(Markdown("_No Helios jobs + capacity in this store: section skipped._"))
 
 # %%
 if has("helios", "capacity"):
     prof = utilization.allocation_profile(hourly, "hour")
     plots.hourly_profile(prof, "util", title="Helios: allocation by local hour",
-                         y_title="allocation (%)", percent_y=True).show()
-    display(utilization.allocation_profile(hourly, "month").pivot(
-        on="cluster", index="month", values="util"))
+                         y_title="allocated GPUs / capacity (%)", percent_y=True).show()
+
+# %% [markdown]
+# ### Monthly allocation and who holds it (Helios Fig. 3)
+#
+# Helios found monthly allocation between 70 % and 90 %, and multi-GPU jobs holding 61–84 % of
+# the capacity against 1–12 % for single-GPU jobs.
 
 # %%
 if has("helios", "capacity"):
+    monthly = utilization.allocation_profile(hourly, "month")
+    plots.lines(monthly.sort("cluster", "month"), "month", "util", "cluster", percent_y=True,
+                markers=True, title="Helios: mean allocation per month",
+                y_title="allocated GPUs / capacity (%)").show()
     split = utilization.allocation_series(hj, hcap, by="size_class", freq="1d")
-    plots.allocation_timeseries(split, color=["cluster", "size_class"],
+    plots.allocation_timeseries(split, color=["size_class"], facet="cluster",
                                 title="Helios: capacity used by single- vs multi-GPU jobs").show()
+    by_class = utilization.allocation_profile(split, "all", by="size_class")
+    display(Markdown("Here multi-GPU jobs hold " + ", ".join(
+        f"{c} {100 * u:.0f} %" for c, u in by_class.filter(pl.col("size_class") != "single")
+        .select("cluster", "util").rows()) + " of the capacity."))
+
+# %% [markdown]
+# ### Per-VC allocation (Helios Fig. 4)
+#
+# Helios' Earth cluster in May 2020: mean VC allocation ranged from about 1 % to 94 %, the
+# largest VC sat at 93 %, and several VCs were nearly idle. The boxes show each VC's daily mean
+# allocation over the window.
+
+# %%
+if has("helios", "capacity"):
     vc = utilization.allocation_series(hj, hcap, by="vc", freq="1d")
+    main = "Earth" if "Earth" in vc["cluster"].unique().to_list() else vc["cluster"][0]
+    vc_main = vc.filter(pl.col("cluster") == main)
+    order = (vc_main.group_by("vc").agg(pl.col("capacity_gpus").max())
+             .sort("capacity_gpus", descending=True)["vc"].to_list())
+    plots.box(vc_main.sort(pl.col("vc").replace_strict({v: i for i, v in enumerate(order)})),
+              "vc", "util", title=f"Helios {main}: daily allocation per VC (largest VC first)",
+              y_title="allocated GPUs / VC capacity (%)", percent_y=True).show()
     vc_mean = utilization.allocation_profile(vc, "all", by="vc")
-    plots.bars(vc_mean, "vc", "util", "cluster", title="Helios: mean allocation per VC").show()
+    lo, hi = vc_mean.filter(pl.col("cluster") == main)["util"].min(), vc_mean.filter(
+        pl.col("cluster") == main)["util"].max()
+    display(Markdown(f"Here {main}'s VC means range from {100 * lo:.0f} % to {100 * hi:.0f} %."))
+    plots.bars(vc_mean, "vc", "util", "cluster", percent_y=True, log_y=False,
+               title="Helios: mean allocation per VC",
+               y_title="allocated GPUs / VC capacity (%)").show()
 
 # %% [markdown]
 # ## Philly: GPU utilization per GPU-minute
+#
+# The Philly notebook (Fig. 5): GPUs of passed jobs are about half busy, killed jobs idle most.
 
 # %%
 if has("philly", "job_gpu_minutes"):
     pj = st.scan("jobs", trace="philly")
     gm = st.scan("job_gpu_minutes", trace="philly")
     att = st.scan("attempts", trace="philly") if has("philly", "attempts") else None
-    display(utilization.philly_gpu_util(gm, pj))
+    display(plots.table(utilization.philly_gpu_util(gm, pj),
+                        title="Philly: GPU utilization by status and size"))
     plots.util_cdf(utilization.philly_gpu_util_cdf(gm, pj),
                    title="Philly: per-GPU-minute utilization by status × size").show()
-    display(utilization.philly_placement_util(gm, pj, att))
+    display(plots.table(utilization.philly_placement_util(gm, pj, att),
+                        title="Philly: dedicated vs shared servers"))
 else:
-    display(Markdown("_No Philly GPU-minute table in this store — section skipped._"))
+    display(Markdown("_No Philly GPU-minute table in this store: section skipped._"))
 
 # %%
 if has("philly", "host_util"):
     host = st.scan("host_util", trace="philly")
-    display(utilization.host_util_summary(host))
+    display(plots.table(utilization.host_util_summary(host), title="Philly: host utilization"))
     plots.util_cdf(utilization.host_util_cdf(host), color="metric", facet=None,
                    title="Philly: host CPU and memory utilization").show()
 
 # %% [markdown]
 # ## PAI: GPU request vs usage
+#
+# PAI (NSDI'22): the median task requests a whole GPU and uses about 3 % of one.
 
 # %%
 if has("pai", "tasks"):
     tasks = st.scan("tasks", trace="pai")
-    display(utilization.pai_request_shares(tasks))
-    display(utilization.pai_gpu_type_shares(tasks))
+    display(plots.table(utilization.pai_request_shares(tasks), title="PAI: GPU requests"))
+    display(plots.table(utilization.pai_gpu_type_shares(tasks), title="PAI: GPU types"))
     if has("pai", "sensors"):
         sensors = st.scan("sensors", trace="pai")
-        display(utilization.pai_request_usage_summary(tasks, sensors))
+        display(plots.table(utilization.pai_request_usage_summary(tasks, sensors),
+                            title="PAI: GPU request vs usage per task"))
         plots.cdf(utilization.pai_request_usage_cdf(tasks, sensors), "gpu_pct",
                   color="measure", title="PAI: per-task GPU request vs usage",
-                  x_title="% of one GPU (log)").show()
+                  x_title="% of one GPU (log scale)").show()
 else:
-    display(Markdown("_No PAI tasks in this store — section skipped._"))
+    display(Markdown("_No PAI tasks in this store: section skipped._"))
+
+# %% [markdown]
+# ### CPU and memory: request vs usage (PAI notebook Fig. 6)
+#
+# The PAI analysis found CPU and memory over-requested too, though less than GPUs: plans exceed
+# usage for 84 % of tasks (CPU) and 96 % (memory). Per instance: requested cores vs cores used,
+# requested GB vs mean GB used.
+
+# %%
+if has("pai", "tasks") and has("pai", "sensors"):
+    inst = (st.scan("sensors", trace="pai")
+            .join(st.scan("tasks", trace="pai").select("job_name", "task_name", "plan_cpu",
+                                                       "plan_mem_gb"),
+                  on=["job_name", "task_name"], how="inner")
+            .select("plan_cpu", (pl.col("cpu_usage") / 100).alias("cpu_used"), "plan_mem_gb",
+                    "avg_mem")
+            .collect())
+    for cols, what, unit in (({"plan_cpu": "requested", "cpu_used": "used"}, "CPU", "cores"),
+                             ({"plan_mem_gb": "requested", "avg_mem": "used"}, "memory", "GB")):
+        curves = quantile_curves(inst, cols).filter(pl.col("value") > 0)
+        plots.cdf(curves, "value", color="measure",
+                  title=f"PAI: {what} requested vs used per instance",
+                  x_title=f"{what} ({unit}, log scale)").show()
+    over_cpu = (inst["plan_cpu"] > inst["cpu_used"]).mean()
+    over_mem = (inst["plan_mem_gb"] > inst["avg_mem"]).mean()
+    display(Markdown(f"Here the plan exceeds usage for {100 * over_cpu:.0f} % of instances (CPU) "
+                     f"and {100 * over_mem:.0f} % (memory)."))
+
+# %% [markdown]
+# ### Machine metrics (PAI notebook Fig. 8)
+#
+# PAI's machines are rarely I/O-bound: median CPU iowait ≈ 0.003 %, user CPU ≈ 31 % (p90 ≈ 49 %),
+# kernel CPU ≈ 9 %, and per-instance network receive p50 ≈ 0.3 Gbps.
+
+# %%
+if has("pai", "machine_metric"):
+    mm = st.scan("machine_metric", trace="pai").collect()
+    cpu = quantile_curves(mm, {"machine_cpu_usr": "user CPU", "machine_cpu_kernel": "kernel CPU",
+                               "machine_cpu_iowait": "I/O wait", "machine_gpu": "GPU"})
+    plots.cdf(cpu, "value", color="measure", log_x=False,
+              title="PAI: machine utilization (per machine and interval)",
+              x_title="utilization (%)").show()
+    net = quantile_curves(mm.with_columns(pl.col("machine_net_receive") * 8 / 1e9),
+                          {"machine_net_receive": "network receive"}).filter(pl.col("value") > 0)
+    plots.cdf(net, "value", color="measure", title="PAI: machine network receive",
+              x_title="receive rate (Gbit/s, log scale)").show()
+    med = mm.select(pl.col("machine_cpu_usr", "machine_cpu_kernel", "machine_cpu_iowait")
+                    .median()).row(0)
+    display(Markdown(f"Here the median machine shows {med[0]:.0f} % user CPU, {med[1]:.1f} % "
+                     f"kernel CPU and {med[2]:.3f} % I/O wait."))
+else:
+    display(Markdown("_No PAI machine metrics in this store: section skipped._"))
 
 # %% [markdown]
 # ## Published vs measured
 
 # %%
 ft = findings_table(st, traces=present, ids=findings.SECTIONS["utilization"])
-plots.findings(ft, title="Utilization: published vs measured").show()
-ft.select("finding_id", "cluster", "metric", "published", "source", "measured", "agreement")
+plots.findings_table(ft, title="Utilization: published vs measured")

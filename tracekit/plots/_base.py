@@ -100,13 +100,11 @@ def axis_title(column: str, given: str | None = None) -> str:
 
 def finish(fig: go.Figure, title: str, height: int = 440) -> go.Figure:
     """Apply the theme and title; add the SYNTHETIC mark when :func:`mark_synthetic` is on."""
-    fig.update_layout(template="tracekit", title=title, height=height)
+    head: dict[str, Any] = {"text": title}
     if _MARK.synthetic:
-        fig.add_annotation(
-            text=SYNTHETIC_TEXT, xref="paper", yref="paper", x=1.0, y=1.0, yshift=34,
-            xanchor="right", yanchor="bottom", showarrow=False,
-            font={"size": 12, "color": "#8a6d00"}, bgcolor="#fff3cd",
-        )  # fmt: skip
+        # in the figure itself, so a chart copied out of a page or exported as PNG keeps it
+        head["subtitle"] = {"text": SYNTHETIC_TEXT, "font": {"color": "#8a6d00", "size": 12}}
+    fig.update_layout(template="tracekit", title=head, height=height)
     return fig
 
 

@@ -28,11 +28,11 @@ CSS = """
 :root{--ink:#222;--muted:#666;--line:#e3e3e3;--accent:#1f4e8c}
 *{box-sizing:border-box}
 body{margin:0;font:15px/1.5 Inter,Helvetica,Arial,sans-serif;color:var(--ink);background:#fafafa}
-header.bar{position:sticky;top:0;z-index:50;display:flex;gap:16px;align-items:center;
+header .bar{display:flex;gap:16px;align-items:center;
   padding:6px 20px;background:#fff;border-bottom:1px solid var(--line);font-size:14px}
-header.bar a{color:var(--accent);text-decoration:none;font-weight:600}
-header.bar .spacer{flex:1}
-header.bar button{font:inherit;padding:2px 10px;border:1px solid #bbb;border-radius:4px;
+header .bar a{color:var(--accent);text-decoration:none;font-weight:600}
+header .bar .spacer{flex:1}
+header .bar button{font:inherit;padding:2px 10px;border:1px solid #bbb;border-radius:4px;
   background:#f4f4f4;cursor:pointer}
 .synthetic{background:#fff3cd;border-bottom:2px solid #d39e00;color:#5c4300;font-weight:600;
   padding:5px 20px}
