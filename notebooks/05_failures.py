@@ -115,7 +115,7 @@ else:
 
 # %%
 hist = users.completion_rate_histogram(jf)
-plots.bars(hist.with_columns(pl.col("bin_lo") * (100 if hist["bin_lo"].max() <= 1 else 1)),
+plots.bars(hist.with_columns(pl.col("bin_lo") * 100),
            "bin_lo", "n_users", ["trace", "cluster"], log_y=False,
            title="Users by GPU-job completion rate",
            x_title="GPU-job completion rate (%, bin from)", y_title="users").show()
