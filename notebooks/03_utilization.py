@@ -74,7 +74,8 @@ if has("helios", "capacity"):
     hcap = st.scan("capacity", trace="helios", cluster=clusters)
     hourly = utilization.allocation_series(hj, hcap, freq="1h")
     daily = utilization.allocation_series(hj, hcap, freq="1d")
-    plots.allocation_timeseries(daily, title="Helios: allocated GPUs / capacity (daily mean)").show()
+    plots.allocation_timeseries(daily,
+                                title="Helios: allocated GPUs / capacity (daily mean)").show()
     mean = utilization.allocation_profile(hourly, "all")
     display(plots.table(mean, title="Helios: mean allocation over the window"))
 else:

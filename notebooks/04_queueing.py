@@ -148,7 +148,8 @@ if "philly" in present and "attempts" in tables:
 # %%
 if "pai" in present and "tasks" in tables:
     tasks = st.scan("tasks", trace="pai")
-    display(plots.table(queueing.pai_wait_by(tasks, "gpu_type"), title="PAI: task wait by GPU type (s)"))
+    display(plots.table(queueing.pai_wait_by(tasks, "gpu_type"),
+                        title="PAI: task wait by GPU type (s)"))
     display(plots.table(queueing.pai_wait_by(tasks, "request"),
                         title="PAI: task wait by GPU request (s)"))
 else:

@@ -78,7 +78,8 @@ for trace, res in results.items():
 
 # %%
 # Each trace beside its own paper's profile (PAI's is per instance of recurring tasks).
-PUBLISHED = {"helios": ("helios_published", "Helios SC'21"), "pai": ("pai_published", "PAI NSDI'22")}
+PUBLISHED = {"helios": ("helios_published", "Helios SC'21"),
+             "pai": ("pai_published", "PAI NSDI'22")}
 for trace, res in results.items():
     scored = res["scored"]
     profile = predict.error_profile(scored["duration_s"], scored["pred_lgbm"])

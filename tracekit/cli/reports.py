@@ -11,13 +11,13 @@ from tracekit.cli._common import DEFAULT_SEED, DEFAULT_STORE, StoreOpt, split_li
 
 
 def command(
-    data: Annotated[str, typer.Option(help="'sample' (synthetic) or 'real' (downloads).")] = "sample",
+    data: Annotated[str, typer.Option(help="'sample' (synthetic) or 'real'.")] = "sample",
     store: StoreOpt = DEFAULT_STORE,
     out: Annotated[Path, typer.Option(help="Reports folder.")] = Path("reports"),
     raw: Annotated[Path, typer.Option(help="Real raw traces (DATA=real).")] = Path("data/raw"),
     sample: Annotated[Path, typer.Option(help="Synthetic sample folder.")] = Path("data/sample"),
-    scale: Annotated[float | None, typer.Option(help="Sample scale (default: the sample's).")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the sample, models and replays.")] = DEFAULT_SEED,
+    scale: Annotated[float | None, typer.Option(help="Sample scale (default: its own).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of sample, models, replays.")] = DEFAULT_SEED,
     traces: Annotated[str, typer.Option(help="Comma-separated traces.")] = "philly,helios,pai",
     notebooks: Annotated[
         str | None, typer.Option(help="Only these notebooks (stems or numbers, comma-separated).")

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import polars as pl
 from great_tables import GT, loc, style
 
-from tracekit.plots._base import SYNTHETIC_TEXT, _MARK
+from tracekit.plots._base import _MARK, SYNTHETIC_TEXT
 
 __all__ = ["VERDICT_COLORS", "findings_table", "table"]
 

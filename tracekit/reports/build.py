@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from tracekit.cli._common import DEFAULT_SEED
 from tracekit.reports.figures import chromium_path, write_static_figures
 from tracekit.reports.index import report_card, write_index
 from tracekit.reports.notebooks import notebook_sources, run_notebooks
@@ -23,8 +24,6 @@ from tracekit.reports.pipeline import (
 from tracekit.schema import TRACES
 
 __all__ = ["build_pages", "run_all", "run_ingest"]
-
-DEFAULT_SEED = 7  # the one default seed of tracekit (tracekit.cli._common.DEFAULT_SEED)
 
 
 def run_ingest(
