@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,7 +69,8 @@ def report_card(executed: Path) -> ReportCard:
                         break
                     if nxt.strip():
                         para.append(nxt.strip())
-                question = " ".join(para)
+                # the card is plain text: drop markdown emphasis and code marks
+                question = re.sub(r"[*`]", "", " ".join(para))
                 break
         break
     return ReportCard(executed.stem, title, question)
