@@ -104,3 +104,15 @@ def test_size_shares_panels_and_box() -> None:
                          "time": [date(2020, 5, d) for d in (1, 2, 3)] * 2})
     box = plots.box(util, "vc", "util", percent_y=True)
     assert isinstance(box.data[0], go.Box) and max(box.data[0].y) == pytest.approx(90.0)
+
+
+def test_facet_key_leaves_the_legend() -> None:
+    df = pl.DataFrame({
+        "status": [s for s in ("Pass", "Failed", "Killed") for _ in range(8)],
+        "num_gpus": [float(g) for _ in range(3) for g in (1, 1, 4, 4, 8, 8, 16, 16)],
+        "util_pct": [0.0, 100.0] * 12, "cdf": [0.3, 1.0] * 12,
+    })  # fmt: skip
+    fig = plots.util_cdf(df)
+    assert {t.name for t in fig.data} == {"1", "4", "8", "16"}
+    assert fig.layout.legend.title.text == "GPUs"
+    assert fig.layout.xaxis.type == "linear" and fig.layout.xaxis3.type == "linear"

@@ -72,9 +72,11 @@ def lines(
     With more than :data:`~tracekit.plots.MAX_LEGEND` colour groups the first colour key becomes
     the facet. A datetime ``x`` is drawn on a date axis.
     """
-    colors, facet = split_legend(df, as_list(color), facet)
+    colors, facet = split_legend(df, [c for c in as_list(color) if c != facet], facet)
     panels = groups(df, [facet]) if facet else [("", df)]
     fig, cells = panels_figure([p[0] for p in panels] if facet else [])
+    if colors:
+        fig.update_layout(legend_title_text=" / ".join(axis_title(c) for c in colors))
     seen: dict[str, str] = {}
     shown: set[str] = set()
     for (_, panel), (r, c) in zip(panels, cells, strict=True):
