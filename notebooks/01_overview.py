@@ -27,7 +27,7 @@ from IPython.display import Markdown, display
 
 import tracekit
 from tracekit import plots
-from tracekit.analysis import failures, findings_table, summary
+from tracekit.analysis import failures, findings, findings_table, summary
 
 st = tracekit.open_store(store)
 plots.mark_synthetic(st.is_synthetic())
@@ -85,9 +85,12 @@ plots.status_bars(shares, "gpu_time_share", x=["trace", "cluster"],
 # %% [markdown]
 # ## Published vs measured: every measurable finding
 #
-# One row per finding and cluster. The verdict compares the measured value with the published
-# one by the rule documented in the analysis guide (`docs/analysis.md`): *agree*, *close* or
-# *differs*; *n/a* when nothing can be measured from this store.
+# One row per finding and cluster. One rule gives every verdict (`docs/analysis.md`): on the
+# ratio measured / published, *agree* within the finding's tolerance, *close* within 1.5× (never
+# beyond), else *differs*; for percentages and clock hours the same on the difference, with
+# *close* up to 1.5× the tolerance. *n/a*: nothing published, or nothing measurable in this store.
+# The `source` tag says where the published number comes from (defined below); `reference` names
+# the paper's figure or table.
 
 # %%
 ft = findings_table(st, traces=present)
@@ -98,3 +101,6 @@ plots.table(counts.pivot(on=verdict, index="trace", values="len").fill_null(0),
 
 # %%
 plots.findings_table(ft, title="All findings: published vs measured")
+
+# %%
+plots.table(findings.source_tags(), title="Source tags: where each published number comes from")

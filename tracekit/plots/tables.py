@@ -62,8 +62,8 @@ def table(
 
 
 FINDING_COLUMNS: tuple[str, ...] = (
-    "finding_id", "cluster", "metric", "published", "measured", "unit", "ratio", "source",
-    "reference", "data", "verdict", "agreement",
+    "finding_id", "cluster", "metric", "published", "measured", "unit", "source", "reference",
+    "verdict", "agreement", "note",
 )  # fmt: skip
 
 
