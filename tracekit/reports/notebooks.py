@@ -69,6 +69,8 @@ def execute_notebook(
         cwd=str(Path.cwd()),
         progress_bar=False,
         execution_timeout=timeout_s,
+        # the kernel's own start-up warnings are not report progress
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
     )
     src_ipynb.unlink(missing_ok=True)
     return done_ipynb
