@@ -22,6 +22,20 @@ VERDICT_COLORS: dict[str, str] = {
 }  # fmt: skip
 
 
+def _number(v: float | None, sigfig: int) -> str:
+    """``sigfig`` significant digits, thousands separators, no trailing zeros (0, not 0.000)."""
+    if v is None or v != v:
+        return "–"
+    if v == 0:
+        return "0"
+    if abs(v) >= 10 ** (sigfig - 1):
+        return f"{v:,.0f}"
+    text = f"{v:#.{sigfig}g}"
+    if "e" in text:
+        return f"{v:.{sigfig - 1}e}"
+    return text.rstrip("0").rstrip(".")
+
+
 def table(
     df: pl.DataFrame,
     title: str | None = None,
@@ -47,7 +61,7 @@ def table(
     ints = [c for c, t in df.schema.items() if t.is_integer()]
     gt = GT(df)
     if floats:
-        gt = gt.fmt_number(columns=floats, n_sigfig=sigfig, drop_trailing_zeros=True)
+        gt = gt.fmt(lambda v: _number(v, sigfig), columns=floats)
     if ints:
         gt = gt.fmt_integer(columns=ints)
     gt = gt.sub_missing(missing_text="–")
