@@ -70,7 +70,7 @@ def execute_notebook(
         progress_bar=False,
         execution_timeout=timeout_s,
         # the kernel's own start-up warnings are not report progress
-        extra_arguments=["--IPKernelApp.log_level=ERROR"],
+        extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
     )
     src_ipynb.unlink(missing_ok=True)
     return done_ipynb
