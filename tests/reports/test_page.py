@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from tracekit.errors import TracekitError
 from tracekit.reports import export_page, write_assets
 from tracekit.reports.index import report_card
+from tracekit.reports.notebooks import execute_notebook
 from tracekit.reports.page import PLOTLY_JS, figure_payload
 
 
@@ -44,3 +48,11 @@ def test_assets_written_once(tmp_path: Path) -> None:
 def test_report_card_reads_title_and_question(executed_notebook: Path) -> None:
     card = report_card(executed_notebook)
     assert card.title == "99 — A test report" and card.question == "What does it answer?"
+
+
+def test_a_failing_notebook_is_one_clear_error(tmp_path: Path) -> None:
+    source = tmp_path / "97_broken.py"
+    source.write_text('# %% tags=["parameters"]\nstore = "x"\n\n# %%\nraise ValueError("no such '
+                      'table: sensors")\n')
+    with pytest.raises(TracekitError, match=r"97_broken.py: cell \[\d+\] raised ValueError: no such table"):
+        execute_notebook(source, tmp_path / "_build", {"store": "y"})

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from tracekit.errors import TracekitError
 from tracekit.reports.pipeline import StepLog
 
 __all__ = ["NOTEBOOK_DIR", "execute_notebook", "notebook_sources", "run_notebooks"]
@@ -48,6 +49,11 @@ def execute_notebook(
     """Execute one jupytext notebook; returns the executed ``.ipynb`` in ``build``.
 
     Only the parameters the notebook declares (its cell tagged ``parameters``) are injected.
+
+    Raises
+    ------
+    TracekitError
+        A cell raised: the message names the notebook, the cell and the error.
     """
     import jupytext
     import nbformat
@@ -61,17 +67,23 @@ def execute_notebook(
     done_ipynb = build / f"{source.stem}.ipynb"
     nbformat.write(nb, src_ipynb)
     declared = papermill.inspect_notebook(str(src_ipynb))
-    papermill.execute_notebook(
-        str(src_ipynb),
+    try:
+        papermill.execute_notebook(
+            str(src_ipynb),
         str(done_ipynb),
-        parameters={k: v for k, v in parameters.items() if k in declared},
-        kernel_name="python3",
-        cwd=str(Path.cwd()),
-        progress_bar=False,
-        execution_timeout=timeout_s,
-        # the kernel's own start-up warnings are not report progress
-        extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
-    )
+            parameters={k: v for k, v in parameters.items() if k in declared},
+            kernel_name="python3",
+            cwd=str(Path.cwd()),
+            progress_bar=False,
+            execution_timeout=timeout_s,
+            # the kernel's own start-up warnings are not report progress
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+        )
+    except papermill.PapermillExecutionError as exc:
+        raise TracekitError(
+            f"{source}: cell [{exc.exec_count}] raised {exc.ename}: {exc.evalue} "
+            f"(the executed notebook is {done_ipynb})"
+        ) from exc
     src_ipynb.unlink(missing_ok=True)
     return done_ipynb
 
