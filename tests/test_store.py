@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -20,7 +20,7 @@ import tracekit as tk
 from tracekit import store as store_mod
 from tracekit.errors import ManifestError, StoreError
 from tracekit.sources import ingest as ingest_trace
-from tracekit.store import _sweep, _write
+from tracekit.store import _write
 from tracekit.timeutil import as_utc
 
 FIXTURES = Path(__file__).parent / "fixtures" / "helios"
@@ -440,28 +440,12 @@ def test_damaged_manifest_names_the_file_and_the_rebuild(
     assert _on_disk(tmp_path) - {"manifest.broken"} == _listed(tmp_path)
 
 
-def make_read_only(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make ``root`` unwritable: by its mode bits, and for root (who ignores them) by refusing
-    to open files for writing there, as the kernel does for everyone else."""
-    root.chmod(0o555)
-    if os.geteuid() == 0:
-        def refuse(path, mode="r", *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
-            if Path(path).parent == root and any(c in mode for c in "wax+"):
-                raise PermissionError(errno.EACCES, "Permission denied", str(path))
-            return open(path, mode, *args, **kwargs)
-
-        monkeypatch.setattr(_sweep, "open", refuse, raising=False)
-
-
 def test_read_only_store_is_one_clear_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, read_only: Callable[[Path], None]
 ) -> None:
     ingest_trace("helios", FIXTURES, tmp_path)
-    make_read_only(tmp_path, monkeypatch)
-    try:
-        with pytest.raises(StoreError, match=rf"^{tmp_path}: cannot write to the store "
-                           r"\(Permission denied: .*\); pass a writable --store folder"):
-            ingest_trace("helios", FIXTURES, tmp_path)
-    finally:
-        tmp_path.chmod(0o755)
+    read_only(tmp_path)
+    with pytest.raises(StoreError, match=rf"^{tmp_path}: cannot write to the store "
+                       r"\(Permission denied: .*\); pass a writable --store folder"):
+        ingest_trace("helios", FIXTURES, tmp_path)
     assert tk.open_store(tmp_path).verify().is_empty()
