@@ -262,29 +262,34 @@ def test_a_write_removes_what_interrupted_writes_left(tmp_path: Path) -> None:
     shutil.copy(venus, venus.with_name("part-orphan-1.parquet"))
     (tmp_path / ".manifest.json.0badf00d.tmp").write_text("{")
     (tmp_path / "capacity" / "trace=pai" / "cluster=pai").mkdir(parents=True)
-    scratch = tmp_path / ".philly-k1ll3d"
+    scratch = tmp_path / ".philly-k1ll3d_0"
     (scratch / "bucket").mkdir(parents=True)
     _age(scratch, 3600)
-    (tmp_path / "notes.txt").write_text("mine")  # not the store's: left alone
+    # not the store's, so left alone: a file of the user's, one in a table folder, and an old
+    # hidden folder that only looks like a reader's scratch
+    (tmp_path / "notes.txt").write_text("mine")
+    (tmp_path / "jobs" / "trace=helios" / "notes.csv").write_text("mine")
+    (tmp_path / ".python-eggs").mkdir()
+    _age(tmp_path / ".python-eggs", 3600)
+    mine = {"notes.txt", "jobs/trace=helios/notes.csv", ".python-eggs/"}
     found = tk.open_store(tmp_path).leftovers()
     assert (len(found.staging), len(found.orphans), found.scratch) == (1, 2, [scratch.name])
     ingest_trace("helios", FIXTURES, tmp_path)
-    assert _on_disk(tmp_path) - {"notes.txt"} == _listed(tmp_path)
-    assert (tmp_path / "notes.txt").read_text() == "mine"
+    assert _on_disk(tmp_path) == _listed(tmp_path) | mine
     assert not (tmp_path / ".staging").exists() and not scratch.exists()
     assert len(tk.open_store(tmp_path).leftovers()) == 0
 
 
 def test_cleanup_spares_live_writers_and_fresh_scratch(tmp_path: Path) -> None:
     ingest_trace("helios", FIXTURES, tmp_path)
-    old = tmp_path / ".philly-old"  # a reader's folder from before the slow write began
+    old = tmp_path / ".philly-old_0000"  # a reader's folder from before the slow write began
     old.mkdir()
     _age(old, 3600)
     with tk.begin(tmp_path, "pai") as slow:  # a live writer in the middle of staging
         slow.write("capacity", "pai", _cap(4))
         scratch = slow.scratch_dir()
         (scratch / "spill.bin").write_bytes(b"x")
-        fresh = tmp_path / ".philly-fresh"  # a reader's folder made while the slow write runs
+        fresh = tmp_path / ".philly-fresh000"  # a reader's folder made while the slow write runs
         fresh.mkdir()
         ingest_trace("helios", FIXTURES, tmp_path)  # sweeps before and after its own commit
         assert store_mod.sweep(tmp_path).staging == []

@@ -42,7 +42,9 @@ def _resolve(wanted: list[str], present: list[str], what: str, where: str) -> li
             out.append(name)
             continue
         folded = [p for p in present if p.casefold() == name.casefold()]
-        if len(folded) != 1:
+        if len(folded) > 1:
+            raise StoreError(f"{where}: {what} {name!r} is ambiguous; say one of {folded}")
+        if not folded:
             raise StoreError(
                 f"{where}: no {what} {name!r}; present: {', '.join(present) or 'none'}"
             )

@@ -14,15 +14,18 @@ from pathlib import Path
 from typing import Any
 
 from tracekit.errors import StoreError
-from tracekit.schema import SCHEMAS
+from tracekit.schema import SCHEMAS, TRACES
 from tracekit.store._manifest import MANIFEST, manifest_files, read_manifest
 
 STAGING = ".staging"
 LOCK = ".lock"
 ALIVE = ".alive"
-#: Scratch folders readers created with :func:`tempfile.mkdtemp` at the store's top
-#: (``.philly-xxxx``) before :meth:`~tracekit.store.Transaction.scratch_dir` existed.
-_READER_SCRATCH_RE = re.compile(r"^\.[a-z][a-z0-9_]*-[A-Za-z0-9_]+$")
+#: Where the store's own Parquet files live inside a table folder.
+_PART_GLOB = "trace=*/cluster=*/part-*.parquet"
+#: Scratch folders readers create with :func:`tempfile.mkdtemp` at the store's top
+#: (``.philly-`` and 8 random characters); new readers use
+#: :meth:`~tracekit.store.Transaction.scratch_dir` instead.
+_READER_SCRATCH_RE = re.compile(rf"^\.(?:{'|'.join(TRACES)}|extract)-[a-z0-9_]{{8}}$")
 #: What the manifest swap leaves behind if killed between writing and renaming.
 _MANIFEST_TMP_RE = re.compile(r"^\.manifest\.json\.[0-9a-f]+\.tmp$")
 
@@ -108,9 +111,10 @@ def leftovers(
         top = root / table
         if not top.is_dir():
             continue
-        for path in sorted(top.rglob("*")):
+        # Only names the store itself gives: a user's own files in a table folder stay.
+        for path in sorted(top.glob(_PART_GLOB)):
             rel = path.relative_to(root).as_posix()
-            if (path.is_file() or path.is_symlink()) and rel not in listed:
+            if not path.is_dir() and rel not in listed:
                 found.orphans.append(rel)
     for entry in sorted(root.iterdir()):
         if _MANIFEST_TMP_RE.match(entry.name):
@@ -131,9 +135,10 @@ def _remove_empty_dirs(root: Path) -> None:
         top = root / table
         if not top.is_dir():
             continue
-        for d in sorted((p for p in top.rglob("*") if p.is_dir()), reverse=True):
-            with contextlib.suppress(OSError):
-                d.rmdir()  # only succeeds when empty
+        for pattern in ("trace=*/cluster=*", "trace=*"):
+            for d in top.glob(pattern):
+                with contextlib.suppress(OSError):
+                    d.rmdir()  # only succeeds when empty
         with contextlib.suppress(OSError):
             top.rmdir()
     with contextlib.suppress(OSError):
