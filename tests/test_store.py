@@ -368,6 +368,25 @@ def test_kill_9_then_one_ingest_leaves_exactly_the_listed_files(
     assert tk.open_store(root).verify().is_empty()
 
 
+def test_concurrent_ingests_keep_each_other_and_leave_nothing(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    raws = {"helios": FIXTURES, "philly": PHILLY, "pai": FIXTURES.parent / "pai"}
+    code = "import sys; from tracekit.sources import ingest; ingest(*sys.argv[1:4])"
+    for _ in range(2):  # the second round replaces every partition while the others write
+        procs = [
+            subprocess.Popen([sys.executable, "-c", code, trace, str(raw), str(root)],
+                             stderr=subprocess.PIPE, text=True)
+            for trace, raw in raws.items()
+        ]
+        for proc in procs:
+            _, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0, err
+        st = tk.open_store(root)
+        assert st.traces == ["helios", "pai", "philly"]
+        assert st.verify().is_empty()
+        assert_exactly_listed(root)
+
+
 # ---- stale readers and verification -------------------------------------------------------------
 def test_store_held_open_across_a_reingest(tmp_path: Path) -> None:
     ingest_trace("helios", FIXTURES, tmp_path)
