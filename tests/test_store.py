@@ -473,3 +473,12 @@ def test_read_only_store_is_one_clear_error(
                        r"\(Permission denied: .*\); pass a writable --store folder"):
         ingest_trace("helios", FIXTURES, tmp_path)
     assert tk.open_store(tmp_path).verify().is_empty()
+
+
+@pytest.mark.parametrize(("trace", "cluster"), [("helios", "../up"), ("a/b", "Venus"),
+                                                ("helios", "")])
+def test_names_that_cannot_be_partition_folders(tmp_path: Path, trace: str, cluster: str) -> None:
+    with pytest.raises(StoreError, match="name .* cannot name a partition folder"):
+        with tk.begin(tmp_path, trace) as tx:
+            tx.write("capacity", cluster, _cap(8))
+    assert _on_disk(tmp_path) == set()

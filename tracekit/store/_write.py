@@ -80,6 +80,14 @@ class _Partition:
     may_be_empty: set[str] = field(default_factory=set)
 
 
+def _check_name(what: str, name: str) -> None:
+    """A trace or cluster name becomes a folder name (``cluster=<name>``): keep it one."""
+    if not isinstance(name, str) or not name.strip() or name in (".", "..") or any(
+        c in name for c in "/\\\0"
+    ):
+        raise StoreError(f"{what} name {name!r} cannot name a partition folder")
+
+
 class TableWriter:
     """Streams record batches of one table into a staged Parquet file.
 
@@ -123,6 +131,7 @@ class Transaction:
     ) -> None:
         if mode not in ("ingest", "update"):
             raise ValueError(f"mode must be 'ingest' or 'update', got {mode!r}")
+        _check_name("trace", trace)
         self.root = root
         self.trace = trace
         self.mode = mode
@@ -156,6 +165,7 @@ class Transaction:
     # -- building ---------------------------------------------------------------------------
     def _part(self, cluster: str) -> _Partition:
         if cluster not in self._parts:
+            _check_name("cluster", cluster)
             self._parts[cluster] = _Partition(self.trace, cluster)
         return self._parts[cluster]
 
