@@ -154,11 +154,11 @@ class Store:
         key = f"{part['trace']}/{part['cluster']}"
         return StoreError(
             f"{path}: listed in the manifest for {key} but missing (deleted by hand?); rewrite "
-            f"the partition with {self.fix(part['trace'], part['cluster'], table)}; "
+            f"the partition with {self.rewrite_command(part['trace'], part['cluster'], table)}; "
             "`tracekit info --verify` checks every file"
         )
 
-    def fix(self, trace: str, cluster: str, table: str) -> str:
+    def rewrite_command(self, trace: str, cluster: str, table: str) -> str:
         """The command that rewrites ``table`` of a (trace, cluster) partition."""
         if table in DERIVED_TABLES:
             return f"`tracekit predict --trace {trace} --cluster {cluster} --store {self.path}`"
@@ -303,7 +303,7 @@ class Store:
     ) -> dict[str, str | None]:
         return {
             "trace": part["trace"], "cluster": part["cluster"], "table": table, "file": rel,
-            "problem": issue, "fix": self.fix(part["trace"], part["cluster"], table),
+            "problem": issue, "fix": self.rewrite_command(part["trace"], part["cluster"], table),
         }
 
     def leftovers(self) -> SweepResult:
