@@ -302,11 +302,14 @@ class Transaction:
             manifest["tracekit_version"] = tracekit_version()
             manifest["updated_at"] = datetime.now(UTC).isoformat(timespec="seconds")
             write_json_atomic(self.root / MANIFEST, manifest)
+            # Committed. Tidying up may fail (a file someone locked, odd permissions) without
+            # undoing that: whatever is left, the next write's sweep removes.
             for rel in old_files:
-                with contextlib.suppress(FileNotFoundError):
+                with contextlib.suppress(OSError):
                     (self.root / rel).unlink()
             self._cleanup()
-            sweep_locked(self.root, manifest, scratch_cutoff(self.root, self.started))
+            with contextlib.suppress(OSError):
+                sweep_locked(self.root, manifest, scratch_cutoff(self.root, self.started))
 
     def _merge_entry(self, previous: dict[str, Any] | None, part: _Partition) -> dict[str, Any]:
         now = datetime.now(UTC).isoformat(timespec="seconds")
