@@ -84,3 +84,14 @@ def test_cluster_summary_pools_other_traces(tmp_path: Path, jobs: pl.LazyFrame) 
     assert ids == ["Helios", "Kalos", "Seren"]
     helios = _row(acme.cluster_summary(both), id="Helios")
     assert helios["job_num"] == 21  # Seren and Kalos rows relabelled, pooled into one id
+
+
+def test_published_vs_measured(jobs: pl.LazyFrame) -> None:
+    table = acme.published_vs_measured(jobs)
+    assert {"id", "published", "measured", "source", "reference"} <= set(table.columns)
+    row = _row(table, id="acme-kalos-gpu_job_num")
+    assert row["published"] == 19907 and row["measured"] == 7
+    # no Philly in this store: its summary rows are published only
+    philly = table.filter(pl.col("trace") == "philly")
+    assert philly.height > 0 and philly["measured"].null_count() == philly.height
+    assert _row(table, id="acme-kalos-pretrain_gpu_time_share")["published"] is None

@@ -257,3 +257,14 @@ def test_fgd_leaves_fewer_gpus_unallocated_than_best_fit_on_the_real_trace(
     assert 0 < share["fgd"] < share["best-fit"]
     gpus = 6212
     assert (share["best-fit"] - share["fgd"]) * gpus >= 20  # at least 20 more GPUs allocated
+
+
+def test_published_vs_measured(real: tk.Store) -> None:
+    placement = pl.DataFrame({"policy": ["fgd", "best-fit"], "unallocated_share": [0.05, 0.08]})
+    table = openb.published_vs_measured(
+        real.jobs("openb"), real.scan("pod_specs", "openb"), real.machines("openb"), placement
+    )
+    got = dict(zip(table["id"], table["measured"], strict=True))
+    assert got["openb-pods"] == 8152 and got["openb-nodes"] == 1523 and got["openb-gpus"] == 6212
+    assert got["openb-gpuspec-share"] == pytest.approx(0.338, abs=0.001)
+    assert got["openb-fgd-reduction"] == pytest.approx(0.375)
