@@ -10,6 +10,7 @@ import pytest
 
 import tracekit as tk
 from tracekit.analysis import acme
+from tracekit.analysis.findings import findings_table
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "acme"
 
@@ -32,11 +33,11 @@ def test_status_shares(jobs: pl.LazyFrame) -> None:
     shares = acme.status_shares(jobs)
     # Kalos GPU jobs: 2 completed, 2 canceled, 3 failed (FAILED, NODE_FAIL, TIMEOUT)
     kalos_failed = _row(shares, cluster="Kalos", status="failed")
-    assert kalos_failed["jobs"] == 3 and kalos_failed["job_share"] == pytest.approx(3 / 7)
+    assert kalos_failed["n_jobs"] == 3 and kalos_failed["job_share"] == pytest.approx(3 / 7)
     assert kalos_failed["gpu_time_s"] == 512 + 120 + 32 * 86400
     # Seren: the RUNNING job is censored and left out: 10 GPU jobs with a final state
     seren = shares.filter(pl.col("cluster") == "Seren")
-    assert seren["jobs"].sum() == 10
+    assert seren["n_jobs"].sum() == 10
     assert seren["gpu_time_share"].sum() == pytest.approx(1.0)
     canceled = _row(shares, cluster="Seren", status="canceled")
     assert canceled["gpu_time_s"] == 2 * 600  # the never-started job adds nothing
@@ -86,12 +87,14 @@ def test_cluster_summary_pools_other_traces(tmp_path: Path, jobs: pl.LazyFrame) 
     assert helios["job_num"] == 21  # Seren and Kalos rows relabelled, pooled into one id
 
 
-def test_published_vs_measured(jobs: pl.LazyFrame) -> None:
-    table = acme.published_vs_measured(jobs)
-    assert {"id", "published", "measured", "source", "reference"} <= set(table.columns)
-    row = _row(table, id="acme-kalos-gpu_job_num")
-    assert row["published"] == 19907 and row["measured"] == 7
-    # no Philly in this store: its summary rows are published only
-    philly = table.filter(pl.col("trace") == "philly")
-    assert philly.height > 0 and philly["measured"].null_count() == philly.height
-    assert _row(table, id="acme-kalos-pretrain_gpu_time_share")["published"] is None
+def test_findings_rows(jobs: pl.LazyFrame, tmp_path: Path) -> None:
+    tk.ingest("acme", FIXTURES, tmp_path)
+    table = findings_table(tk.open_store(tmp_path), traces="acme", detail=True)
+    assert set(table["finding_id"]) >= {"AC1", "AC2", "AC3", "AC4", "AC5", "AC7"}
+    row = _row(table, finding_id="AC2", cluster="Kalos", metric="max_gpu")
+    assert row["measured"] == 1024 and row["agreement"] == "agree"
+    failed = _row(table, finding_id="AC3", cluster="Kalos", metric="fail_rate_gpu")
+    assert failed["measured"] == pytest.approx(100 * 3 / 7) and failed["published"] == 39.7
+    pretrain = _row(table, finding_id="AC7", cluster="Kalos")
+    assert pretrain["published"] is None and pretrain["agreement"] == "n/a"
+    assert pretrain["measured"] > 99

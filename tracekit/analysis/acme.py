@@ -12,10 +12,10 @@ NODE_FAIL count as failed), so censored jobs are left out.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import polars as pl
 
+from tracekit.analysis import failures
 from tracekit.analysis._common import GROUP, Frame, gpu_time, lazy
 
 FINAL_STATUSES: tuple[str, ...] = ("completed", "canceled", "failed")
@@ -38,26 +38,17 @@ def _by(by: str | Sequence[str]) -> list[str]:
 
 
 def status_shares(jobs: Frame, by: str | Sequence[str] = GROUP) -> pl.DataFrame:
-    """Share of GPU jobs and of their GPU time by final status.
+    """Share of GPU jobs and of their GPU time by final status (censored jobs left out).
 
     Returns
     -------
     polars.DataFrame
-        ``by..., status, jobs, gpu_time_s, job_share, gpu_time_share``.
+        ``by..., status, n_jobs, job_share, gpu_time_s, gpu_time_share`` (as
+        :func:`tracekit.analysis.failures.status_shares`, without the censored status).
     """
-    keys = _by(by)
-    return (
-        lazy(jobs)
-        .filter((pl.col("num_gpus") > 0) & pl.col("status").is_in(list(FINAL_STATUSES)))
-        .group_by([*keys, "status"])
-        .agg(pl.len().alias("jobs"), gpu_time().fill_null(0).sum().alias("gpu_time_s"))
-        .with_columns(
-            (pl.col("jobs") / pl.col("jobs").sum().over(keys)).alias("job_share"),
-            (pl.col("gpu_time_s") / pl.col("gpu_time_s").sum().over(keys)).alias("gpu_time_share"),
-        )
-        .sort([*keys, "status"])
-        .collect()
-    )
+    final = lazy(jobs).filter(pl.col("status").is_in(list(FINAL_STATUSES)))
+    shares = failures.status_shares(final, _by(by), gpu_only=True)
+    return shares.filter(pl.col("status") != "censored")
 
 
 def gpu_job_stats(jobs: Frame, by: str | Sequence[str] = GROUP) -> pl.DataFrame:
@@ -175,49 +166,11 @@ def cluster_summary(jobs: Frame) -> pl.DataFrame:
     ).sort("id")  # fmt: skip
 
 
-# ---- published vs measured ----------------------------------------------------------------------
-PUBLISHED = Path(__file__).resolve().parent / "published" / "acme.csv"
-
-
-def published_vs_measured(jobs: Frame) -> pl.DataFrame:
-    """The rows of ``published/acme.csv`` with the value measured on ``jobs`` beside each.
-
-    The summary rows of Philly, Helios and PAI are measured on those traces when the frame holds
-    them (their clusters pooled, as the authors did); ``measured`` is null where the store lacks
-    the trace or the number.
-
-    Returns
-    -------
-    polars.DataFrame
-        The published columns plus ``measured``.
-    """
-    published = pl.read_csv(PUBLISHED, schema_overrides={"published": pl.Float64})
-    summary = cluster_summary(jobs).unpivot(index="id", variable_name="metric", value_name="m")
-    by_type = gpu_time_by_workload(jobs).filter(pl.col("workload") == "Pretrain")
-    pretrain = by_type.select(
-        pl.col("cluster").alias("id"),
-        pl.lit("pretrain_gpu_time_share").alias("metric"),
-        pl.col("gpu_time_share").alias("m"),
-    )
-    measured = pl.concat([summary, pretrain])
-    key = pl.when(pl.col("trace") == "acme").then(pl.col("cluster"))
-    for trace, name in SUMMARY_IDS.items():
-        key = key.when(pl.col("trace") == trace).then(pl.lit(name))
-    return (
-        published.with_columns(key.otherwise(pl.col("trace")).alias("id_"))
-        .join(measured, left_on=["id_", "metric"], right_on=["id", "metric"], how="left")
-        .rename({"m": "measured"})
-        .drop("id_")
-    )
-
-
 __all__ = [
     "FINAL_STATUSES",
-    "PUBLISHED",
     "SUMMARY_COLUMNS",
     "cluster_summary",
     "gpu_job_stats",
     "gpu_time_by_workload",
-    "published_vs_measured",
     "status_shares",
 ]

@@ -20,7 +20,6 @@ nodes, and the fragmentation rate is that sum over the cluster's unallocated GPU
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -310,68 +309,8 @@ def fragmentation(
     }
 
 
-# ---- published vs measured ----------------------------------------------------------------------
-PUBLISHED = Path(__file__).resolve().parent / "published" / "openb.csv"
-
-
-def published_vs_measured(
-    jobs: Frame, pod_specs: Frame, machines: Frame, placement: pl.DataFrame | None = None
-) -> pl.DataFrame:
-    """The rows of ``published/openb.csv`` with the value measured on the store beside each.
-
-    Parameters
-    ----------
-    jobs, pod_specs, machines : polars frames
-        The store's tables for trace ``openb`` (any clusters).
-    placement : polars.DataFrame, optional
-        :func:`tracekit.analysis.openb_placement.unallocated_at` of a run on the ``default``
-        pods, for the FGD-versus-best-fit row (left null without it: the replay takes a while).
-
-    Returns
-    -------
-    polars.DataFrame
-        The published columns plus ``measured``.
-    """
-    published = pl.read_csv(PUBLISHED, schema_overrides={"published": pl.Float64})
-    counts = lazy(jobs).group_by("cluster").agg(pl.len().alias("pods")).collect()
-    nodes = (
-        lazy(machines)
-        .group_by("cluster")
-        .agg(pl.len().alias("nodes"), pl.col("num_gpus").sum().alias("gpus"))
-    )
-    rows = [
-        counts.unpivot(index="cluster", variable_name="metric", value_name="measured"),
-        nodes.collect().unpivot(index="cluster", variable_name="metric", value_name="measured"),
-        sharing_share(jobs).select(
-            "cluster",
-            pl.lit("sharing_share").alias("metric"),
-            pl.col("sharing_share").alias("measured"),
-        ),
-        gpu_constraint_share(pod_specs).select(
-            "cluster",
-            pl.lit("constrained_share").alias("metric"),
-            pl.col("constrained_share").alias("measured"),
-        ),
-    ]
-    if placement is not None:
-        share = dict(zip(placement["policy"], placement["unallocated_share"], strict=True))
-        if share.get("best-fit"):
-            reduction = (share["best-fit"] - share["fgd"]) / share["best-fit"]
-            rows.append(
-                pl.DataFrame(
-                    {"cluster": ["default"], "metric": ["fgd_unallocated_reduction"],
-                     "measured": [reduction]}
-                )
-            )  # fmt: skip
-    measured = pl.concat(
-        [r.with_columns(pl.col("measured").cast(pl.Float64)) for r in rows], how="vertical"
-    )
-    return published.join(measured, on=["cluster", "metric"], how="left")
-
-
 __all__ = [
     "GPU_MILLI",
-    "PUBLISHED",
     "Workload",
     "demand_by_qos",
     "fragmentation",
@@ -379,7 +318,6 @@ __all__ = [
     "gpu_milli_distribution",
     "node_fragmentation",
     "node_mix",
-    "published_vs_measured",
     "sharing_share",
     "workload_from_pods",
 ]

@@ -44,6 +44,10 @@ from tracekit.analysis.openb import (
 )
 
 POLICIES: tuple[str, ...] = ("best-fit", "packing", "load-balancing", "fgd")
+# The pod_specs columns the study reads.
+POD_COLUMNS: tuple[str, ...] = (
+    "job_id", "num_gpu", "gpu_milli", "gpu_spec", "cpu_milli", "memory_mib",
+)  # fmt: skip
 DEFAULT_SEED = 7
 _CACHE_LIMIT = 1_000_000  # distinct node states whose fragmentation FGD remembers
 
@@ -510,6 +514,7 @@ def unallocated_at(curve: pl.DataFrame, load: float = 1.0) -> pl.DataFrame:
 
 __all__ = [
     "DEFAULT_SEED",
+    "POD_COLUMNS",
     "POLICIES",
     "InflationResult",
     "Nodes",

@@ -2,7 +2,8 @@
 raw format of the AcmeTrace repository, marked SYNTHETIC.
 
 Calibrated per cluster to the authors' ``cluster_summary.csv`` (read from
-``tracekit/analysis/published/acme.csv``, the one copy of those numbers): GPU and CPU job counts
+``tracekit/analysis/published/acme.csv`` through :func:`published_table`, the one copy of
+those numbers): GPU and CPU job counts
 (times ``scale``), median and mean run time and queuing delay of GPU and CPU jobs, median and
 mean GPUs per GPU job, the largest job, the shares of jobs by final state and of GPU time by final
 state. How:
@@ -21,7 +22,6 @@ state. How:
 
 from __future__ import annotations
 
-import csv
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from tracekit.analysis.findings import published_table
 from tracekit.sample._common import (
     calibrate_tail,
     random_ids,
@@ -40,7 +41,6 @@ from tracekit.sample._common import (
 from tracekit.sources.acme.formats import CLUSTERS, FILES, HEADERS, JOB_TRACE_DIR, TIME_FORMAT
 
 TRACE_INDEX = 5  # seeds: philly 1, helios 2, pai 3, acme 5
-PUBLISHED = Path(__file__).resolve().parents[1] / "analysis" / "published" / "acme.csv"
 MIN_DAYS = 7
 # The trace windows: Seren March-August 2023, Kalos from mid-May (its first example job).
 WINDOWS: dict[str, tuple[datetime, int]] = {
@@ -75,10 +75,15 @@ _WORDS = ("complete", "cancel", "fail")
 
 
 def targets(cluster: str) -> dict[str, float]:
-    """The published ``cluster_summary.csv`` values of ``cluster`` (Seren or Kalos)."""
-    with open(PUBLISHED, newline="") as fh:
-        rows = [r for r in csv.DictReader(fh) if r["trace"] == "acme" and r["cluster"] == cluster]
-    return {r["metric"]: float(r["published"]) for r in rows if r["published"]}
+    """The published ``cluster_summary.csv`` values of ``cluster`` (Seren or Kalos), by the
+    summary's column names; shares as fractions."""
+    rows = published_table("acme").filter(
+        (pl.col("cluster") == cluster) & pl.col("published").is_not_null()
+    )
+    return {
+        m: v / 100.0 if unit == "%" else v
+        for m, v, unit in rows.select("metric", "published", "unit").iter_rows()
+    }
 
 
 def _lognormal(
@@ -347,4 +352,4 @@ def generate_acme(folder: str | Path, scale: float, seed: int) -> dict[str, Any]
     return info
 
 
-__all__ = ["PUBLISHED", "generate_acme", "targets"]
+__all__ = ["generate_acme", "targets"]
