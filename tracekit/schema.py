@@ -17,7 +17,7 @@ F32 = pa.float32()
 I32 = pa.int32()
 I64 = pa.int64()
 
-TRACES: tuple[str, ...] = ("philly", "helios", "pai", "openb", "acme")
+TRACES: tuple[str, ...] = ("philly", "helios", "pai")
 STATUSES: tuple[str, ...] = ("completed", "canceled", "failed", "censored")
 TIMEZONES: dict[str, str] = {
     "philly": "America/Los_Angeles",
