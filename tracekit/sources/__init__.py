@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-READERS: tuple[str, ...] = ("helios", "philly", "pai")
+READERS: tuple[str, ...] = ("helios", "philly", "pai", "openb", "acme")
 
 
 def ingest(trace: str, raw_path: str | Path, store: str | Path, **kwargs: Any) -> dict[str, Any]:
