@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 
 from tracekit.errors import StoreError
 from tracekit.quality import QualityCounter
-from tracekit.schema import DERIVED_TABLES, SCHEMA_VERSION, SCHEMAS, schema_for
+from tracekit.schema import DERIVED_TABLES, SCHEMA_VERSION, SCHEMAS, register_timezone, schema_for
 from tracekit.timeutil import timezone_of
 
 if TYPE_CHECKING:  # pandas is imported only when a pandas frame is actually involved
@@ -383,6 +383,9 @@ class Store:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.manifest = read_manifest(self.path)
+        for part in self.manifest["partitions"].values():
+            if part.get("timezone"):  # user-named traces: local time follows the manifest
+                register_timezone(part["trace"], part["timezone"])
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r}, partitions={sorted(self.manifest['partitions'])})"
