@@ -72,8 +72,9 @@ def read_raw(path: Path, mapping: Mapping) -> pl.DataFrame:
             path, separator=mapping.delimiter, quote_char=mapping.quote,
             comment_prefix=mapping.comment, has_header=mapping.header,
             new_columns=None if mapping.header else list(columns), infer_schema=False,
-            columns=None if not mapping.header else mapping.columns, raise_if_empty=False,
+            raise_if_empty=False,
         )  # fmt: skip
+        # Every column is read (not only the mapped ones): polars checks field counts only then.
     except pl.exceptions.ComputeError as exc:
         raise _read_error(path, mapping, exc) from exc
     nulls = list(mapping.nulls)
