@@ -139,38 +139,31 @@ def used_store(tmp_path: Path) -> Path:
     return store
 
 
-def test_missing_column_names_the_mapping_line_and_the_column(tmp_path, used_store):
-    mapping = _variant(tmp_path, 'submit_time = "Submit"', 'submit_time = "Submitted"')
+@pytest.mark.parametrize(
+    ("old", "new", "at", "message"),
+    [
+        # a missing column: the mapping's line and the column
+        ('submit_time = "Submit"', 'submit_time = "Submitted"', "mapping",
+         f"[columns] submit_time: column 'Submitted' is not in {SACCT.name}"),
+        # an unknown status word: the data file's line and column
+        ('"OUT_OF_MEMORY", ', "", "|OUT_OF_MEMORY|",
+         "column 'State': unknown status word 'OUT_OF_MEMORY'"),
+        # an unparseable time: the data file's line and column
+        ('format = "%Y-%m-%dT%H:%M:%S"', 'format = "%Y-%m-%d %H:%M:%S"', "2024-03-04T09:15:02",
+         "column 'Submit': not a time in format '%Y-%m-%d %H:%M:%S' (zone Europe/Berlin): "
+         "'2024-03-04T09:15:02'"),
+    ],
+)
+def test_a_bad_mapping_names_file_line_and_column_and_leaves_the_store(
+    tmp_path, used_store, old, new, at, message
+):
+    mapping = _variant(tmp_path, old, new)
     before = _snapshot(used_store)
     with pytest.raises(TraceFormatError) as err:
         tk.ingest("csv", SACCT, used_store, mapping=mapping)
-    line = _line_of(mapping, 'submit_time = "Submitted"')
-    assert str(err.value).startswith(f"{mapping}, line {line}: [columns] submit_time: column "
-                                     f"'Submitted' is not in {SACCT.name}")
-    assert _snapshot(used_store) == before
-
-
-def test_unknown_status_word_names_the_data_line_and_column(tmp_path, used_store):
-    mapping = _variant(tmp_path, '"OUT_OF_MEMORY", ', "")
-    before = _snapshot(used_store)
-    with pytest.raises(TraceFormatError) as err:
-        tk.ingest("csv", SACCT, used_store, mapping=mapping)
-    line = _line_of(SACCT, "|OUT_OF_MEMORY|")
-    assert str(err.value).startswith(
-        f"{SACCT}, line {line}: column 'State': unknown status word 'OUT_OF_MEMORY'"
-    )
-    assert _snapshot(used_store) == before
-
-
-def test_unparseable_time_names_the_data_line_and_column(tmp_path, used_store):
-    mapping = _variant(tmp_path, 'format = "%Y-%m-%dT%H:%M:%S"', 'format = "%Y-%m-%d %H:%M:%S"')
-    before = _snapshot(used_store)
-    with pytest.raises(TraceFormatError) as err:
-        tk.ingest("csv", SACCT, used_store, mapping=mapping)
-    assert str(err.value) == (
-        f"{SACCT}, line 2: column 'Submit': not a time in format '%Y-%m-%d %H:%M:%S' "
-        "(zone Europe/Berlin): '2024-03-04T09:15:02'"
-    )
+    path, line = (mapping, _line_of(mapping, new)) if at == "mapping" else (SACCT,
+                                                                           _line_of(SACCT, at))
+    assert str(err.value).startswith(f"{path}, line {line}: {message}")
     assert _snapshot(used_store) == before
 
 

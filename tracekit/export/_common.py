@@ -91,9 +91,25 @@ class Ledger:
         """Count ``n`` selected jobs left out of the files for ``reason``."""
         self.dropped[reason] = self.dropped.get(reason, 0) + int(n)
 
+    def drop_rows(self, frame: pl.DataFrame, mask: pl.Expr, reason: str) -> pl.DataFrame:
+        """``frame`` without the rows where ``mask`` holds, counted under ``reason``."""
+        self.drop(reason, self.count(frame, mask))
+        return frame.filter(~mask.fill_null(False))
+
     def change(self, reason: str, n: int) -> None:
         """Count ``n`` written jobs whose values the format could not carry exactly."""
         self.changed[reason] = self.changed.get(reason, 0) + int(n)
+
+    def changes(self, frame: pl.DataFrame, checks: dict[str, pl.Expr]) -> None:
+        """Count, in one pass, the rows of ``frame`` matching each ``reason: mask``."""
+        if frame.height == 0:
+            counts = dict.fromkeys(checks, 0)
+        else:
+            counts = frame.select(
+                m.fill_null(False).sum().alias(f"_{i}") for i, m in enumerate(checks.values())
+            ).row(0)
+        for reason, n in zip(checks, counts, strict=True):
+            self.change(reason, n)
 
     def wrote(self, name: str, rows: int) -> None:
         """Record a file written with ``rows`` data rows."""
@@ -122,6 +138,11 @@ def seconds_from(column: str, origin: datetime) -> pl.Expr:
 def subsecond(column: str) -> pl.Expr:
     """True where a timestamp has a fraction of a second (lost by whole-second formats)."""
     return pl.col(column).dt.microsecond() != 0
+
+
+def subsecond_times() -> pl.Expr:
+    """True where the submit, start or end time has a fraction of a second."""
+    return subsecond("submit_time") | subsecond("start_time") | subsecond("end_time")
 
 
 def fractional(column: str) -> pl.Expr:
@@ -222,5 +243,6 @@ __all__ = [
     "replay_window",
     "seconds_from",
     "subsecond",
+    "subsecond_times",
     "vc_nodes",
 ]

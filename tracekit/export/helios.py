@@ -10,7 +10,14 @@ from pathlib import Path
 
 import polars as pl
 
-from tracekit.export._common import Ledger, Part, fractional, local_text, subsecond, vc_nodes
+from tracekit.export._common import (
+    Ledger,
+    Part,
+    fractional,
+    local_text,
+    subsecond_times,
+    vc_nodes,
+)
 from tracekit.sources.helios import (
     CAPACITY_FILE,
     CAPACITY_HEADER_FIRST,
@@ -52,20 +59,17 @@ MAPPING: tuple[tuple[str, str], ...] = (
 def write(part: Part, folder: Path, ledger: Ledger) -> None:
     """Write the Helios files of ``part`` into ``folder``."""
     jobs = part.jobs
-    ledger.change("fractional GPU counts rounded up (gpu_num is an integer)",
-                  ledger.count(jobs, fractional("num_gpus")))
-    ledger.change("times with fractions of a second truncated",
-                  ledger.count(jobs, subsecond("submit_time") | subsecond("start_time")
-                               | subsecond("end_time")))
-    ledger.change("durations or queue delays with fractions of a second rounded",
-                  ledger.count(jobs, fractional("duration_s") | fractional("queue_s")))
-    ledger.change("GPU count unknown, written as 0",
-                  ledger.count(jobs, pl.col("num_gpus").is_null()))
     keep_raw = pl.col("raw_status").is_in(list(STATUS_MAP))
-    ledger.change("status written as a Helios word (raw word not a Helios state)",
-                  ledger.count(jobs, ~keep_raw))
-    ledger.change("jobs without a VC (Lucid keeps only jobs of VCs in vc_config.csv)",
-                  ledger.count(jobs, pl.col("vc").is_null()))
+    ledger.changes(jobs, {
+        "fractional GPU counts rounded up (gpu_num is an integer)": fractional("num_gpus"),
+        "times with fractions of a second truncated": subsecond_times(),
+        "durations or queue delays with fractions of a second rounded":
+            fractional("duration_s") | fractional("queue_s"),
+        "GPU count unknown, written as 0": pl.col("num_gpus").is_null(),
+        "status written as a Helios word (raw word not a Helios state)": ~keep_raw,
+        "jobs without a VC (Lucid keeps only jobs of VCs in vc_config.csv)":
+            pl.col("vc").is_null(),
+    })  # fmt: skip
     state = pl.when(keep_raw).then(pl.col("raw_status")).otherwise(
         pl.col("status").replace_strict(STATE_OF, default="RUNNING")
     )

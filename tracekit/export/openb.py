@@ -12,7 +12,14 @@ from pathlib import Path
 
 import polars as pl
 
-from tracekit.export._common import Ledger, Part, dns_names, fractional, seconds_from
+from tracekit.export._common import (
+    Ledger,
+    Part,
+    dns_names,
+    fractional,
+    seconds_from,
+    subsecond,
+)
 
 NAME = "openb"
 DESCRIPTION = "openb pod CSV (FGD's Kubernetes scheduler simulator)"
@@ -59,16 +66,16 @@ def write(part: Part, folder: Path, ledger: Ledger) -> None:
     gpus = pl.col("num_gpus").fill_null(0)
     whole_gpus = gpus.ceil().cast(pl.Int64)
     pods = pl.max_horizontal((whole_gpus + MAX_GPUS_PER_POD - 1) // MAX_GPUS_PER_POD, pl.lit(1))
-    ledger.change(f"jobs of more than {MAX_GPUS_PER_POD} GPUs split into several pods",
-                  ledger.count(jobs, gpus > MAX_GPUS_PER_POD))
-    ledger.change("fractional GPU counts above one rounded up",
-                  ledger.count(jobs, (gpus > 1) & fractional("num_gpus")))
-    ledger.change("canceled jobs written as Failed (no canceled phase)",
-                  ledger.count(jobs, pl.col("status") == "canceled"))
-    ledger.change("CPU or memory request unknown, written as 0",
-                  ledger.count(jobs, pl.col("num_cpus").is_null() | pl.col("mem_gb").is_null()))
-    ledger.change("times with fractions of a second rounded to whole seconds",
-                  ledger.count(jobs, fractional("queue_s") | fractional("duration_s")))
+    ledger.changes(jobs, {
+        f"jobs of more than {MAX_GPUS_PER_POD} GPUs split into several pods":
+            gpus > MAX_GPUS_PER_POD,
+        "fractional GPU counts above one rounded up": (gpus > 1) & fractional("num_gpus"),
+        "canceled jobs written as Failed (no canceled phase)": pl.col("status") == "canceled",
+        "CPU or memory request unknown, written as 0":
+            pl.col("num_cpus").is_null() | pl.col("mem_gb").is_null(),
+        "times with fractions of a second rounded to whole seconds":
+            subsecond("submit_time") | fractional("queue_s") | fractional("duration_s"),
+    })  # fmt: skip
     rename = not dns_names(jobs["job_id"])
     names = (
         pl.lit(NAME_PREFIX) + pl.int_range(1, pl.len() + 1).cast(pl.String).str.zfill(7)

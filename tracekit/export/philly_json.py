@@ -13,7 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
-from tracekit.export._common import Ledger, Part, fractional, local_text, subsecond
+from tracekit.export._common import Ledger, Part, fractional, local_text, subsecond_times
 from tracekit.sources.philly.formats import (
     GPU_ID_PREFIX,
     JOB_KEYS,
@@ -122,31 +122,28 @@ def _synthesized_attempts(jobs: pl.DataFrame) -> pl.DataFrame:
 
 def write(part: Part, folder: Path, ledger: Ledger) -> None:
     """Write ``cluster_job_log`` of ``part`` into ``folder``."""
-    jobs = part.jobs
-    cpu_only = pl.col("num_gpus") == 0
-    ledger.drop("CPU-only jobs (num_gpus = 0; the Philly log holds GPU jobs)",
-                ledger.count(jobs, cpu_only))
-    jobs = jobs.filter(~cpu_only.fill_null(False))
-    ledger.change("times with fractions of a second truncated",
-                  ledger.count(jobs, subsecond("submit_time") | subsecond("start_time")
-                               | subsecond("end_time")))
+    jobs = ledger.drop_rows(part.jobs, pl.col("num_gpus") == 0,
+                            "CPU-only jobs (num_gpus = 0; the Philly log holds GPU jobs)")
     if part.table("attempts").height:
         attempts = _attempts_from_table(part, jobs["job_id"])
         ledger.note("Attempts, servers and GPUs come from the store's attempts table.")
     else:
         attempts = _synthesized_attempts(jobs)
-        ledger.change("fractional GPU counts rounded up (a GPU id is a whole GPU)",
-                      ledger.count(jobs, fractional("num_gpus")))
+        ledger.changes(jobs, {
+            "fractional GPU counts rounded up (a GPU id is a whole GPU)": fractional("num_gpus")
+        })
         ledger.note(f"The store has no attempts for this trace: each started job has one "
                     f"attempt on placeholder servers {PLACEHOLDER_SERVER}0, "
                     f"{PLACEHOLDER_SERVER}1, ... (num_nodes of them, or enough for "
                     f"{MAX_GPUS_PER_SERVER} GPUs each).")
     keep_raw = pl.col("raw_status").is_in(list(STATUS_MAP))
-    ledger.change(f"status written as a Philly word (unfinished jobs: {UNFINISHED_WORD!r}, "
-                  "which tracekit's philly reader counts as an unknown word and reads as "
-                  "censored)", ledger.count(jobs, ~keep_raw))
-    ledger.change("empty user or vc written as an empty string",
-                  ledger.count(jobs, pl.col("user").is_null() | pl.col("vc").is_null()))
+    ledger.changes(jobs, {
+        "times with fractions of a second truncated": subsecond_times(),
+        f"status written as a Philly word (unfinished jobs: {UNFINISHED_WORD!r}, which "
+        "tracekit's philly reader counts as an unknown word and reads as censored)": ~keep_raw,
+        "empty user or vc written as an empty string":
+            pl.col("user").is_null() | pl.col("vc").is_null(),
+    })  # fmt: skip
     word = pl.when(keep_raw).then(pl.col("raw_status")).otherwise(
         pl.col("status").replace_strict(WORD_OF, default=UNFINISHED_WORD)
     )

@@ -91,19 +91,16 @@ def _header(part: Part, origin: datetime, jobs: pl.DataFrame, queues: dict[str, 
 
 def write(part: Part, folder: Path, ledger: Ledger) -> None:
     """Write ``<cluster>.swf`` and ``<cluster>.names.csv`` of ``part`` into ``folder``."""
-    jobs = part.jobs
-    cpu_only = pl.col("num_gpus") == 0
-    ledger.drop("CPU-only jobs (num_gpus = 0; processors carry GPUs)", ledger.count(jobs, cpu_only))
-    jobs = jobs.filter(~cpu_only.fill_null(False))
+    jobs = ledger.drop_rows(part.jobs, pl.col("num_gpus") == 0,
+                            "CPU-only jobs (num_gpus = 0; processors carry GPUs)")
     origin = part.origin or datetime(1970, 1, 1, tzinfo=UTC)
-    ledger.change("fractional GPU counts rounded up (processors are whole)",
-                  ledger.count(jobs, fractional("num_gpus")))
-    ledger.change("times with fractions of a second rounded to whole seconds",
-                  ledger.count(jobs, subsecond("submit_time") | fractional("duration_s")
-                               | fractional("queue_s")))
-    ledger.change("GPU count unknown, written as -1",
-                  ledger.count(jobs, pl.col("num_gpus").is_null()))
-    ledger.change("CPUs, nodes and GPU types not carried (SWF has no fields for them)", jobs.height)
+    ledger.changes(jobs, {
+        "fractional GPU counts rounded up (processors are whole)": fractional("num_gpus"),
+        "times with fractions of a second rounded to whole seconds":
+            subsecond("submit_time") | fractional("duration_s") | fractional("queue_s"),
+        "GPU count unknown, written as -1": pl.col("num_gpus").is_null(),
+        "CPUs, nodes and GPU types not carried (SWF has no fields for them)": pl.lit(True),
+    })  # fmt: skip
 
     renumber = not integer_ids(jobs["job_id"])
     users = numbering(jobs["user"])
