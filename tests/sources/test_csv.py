@@ -108,7 +108,7 @@ def test_acme_examples_ingest(tmp_path, cluster):
     store = tmp_path / "store"
     data = FIXTURES / "csv" / f"trace_{cluster}.csv"
     summary = tk.ingest("csv", data, store, mapping=ROOT / "examples" / f"acme_{cluster}.toml")
-    jobs = tk.open_store(store).jobs("acme", cluster).collect()
+    jobs = tk.open_store(store).jobs("acme-csv", cluster).collect()
     assert summary == {cluster: {"jobs": jobs.height}}
     raw = pl.read_csv(data, infer_schema=False)
     assert jobs["job_id"].to_list() == raw["job_id"].to_list()
@@ -230,3 +230,58 @@ def test_cli_ingest_csv_and_a_bad_mapping_exits_2_on_one_line(tmp_path):
     assert _snapshot(store) == before
     missing = runner.invoke(app, ["ingest", "csv", str(SACCT), "--store", str(store)])
     assert missing.exit_code == 2 and "needs a column mapping" in missing.output
+
+
+def test_headerless_table_with_unix_times_scales_patterns_and_constants(tmp_path):
+    mapping = tmp_path / "k8s.toml"
+    mapping.write_text("""
+[trace]
+name = "k8s"
+cluster = "prod"
+
+[file]
+delimiter = ";"
+comment = "#"
+header = false
+names = ["name", "namespace", "created", "queued_s", "ran_min", "resources", "phase"]
+
+[time]
+format = "unix"
+timezone = "UTC"
+
+[columns]
+job_id = "name"
+user = "namespace"
+vc = { value = "default" }
+submit_time = "created"
+queue_s = "queued_s"
+duration_s = { column = "ran_min", scale = 60 }
+num_gpus = { column = "resources", pattern = 'nvidia\\.com/gpu=(\\d+)', default = 0 }
+num_cpus = { column = "resources", pattern = 'cpu=(\\d+)' }
+status = "phase"
+
+[status]
+completed = ["Succeeded"]
+failed = ["Failed"]
+other = "failed"
+""")
+    store = tmp_path / "store"
+    tk.ingest("csv", FIXTURES / "csv" / "k8s_jobs.txt", store, mapping=mapping)
+    st = tk.open_store(store)
+    jobs = {r["job_id"]: r for r in st.jobs("k8s").collect().iter_rows(named=True)}
+    assert list(jobs) == ["train-a1", "train-a2", "eval-b1", "train-c1"]
+    a1 = jobs["train-a1"]
+    assert str(a1["submit_time"]) == "2024-03-04 09:15:02+00:00"
+    assert str(a1["start_time"]) == "2024-03-04 09:15:14+00:00"
+    assert (a1["duration_s"], a1["num_gpus"], a1["num_cpus"], a1["vc"]) == (3690.0, 2.0, 8.0,
+                                                                           "default")
+    assert jobs["eval-b1"]["num_gpus"] == 0.0
+    assert (jobs["train-c1"]["status"], jobs["train-c1"]["raw_status"]) == ("failed", "Evicted")
+    quality = dict(st.quality().select("rule", "count").iter_rows())
+    assert quality["k8s.unknown_status"] == 1 and quality["k8s.blank_line"] == 1
+    with pytest.raises(TraceFormatError, match="line 8: column 'created': not a time"):
+        bad = tmp_path / "bad.txt"
+        lines = (FIXTURES / "csv" / "k8s_jobs.txt").read_text().splitlines()
+        lines[7] = lines[7].replace("1709550000", "soon")
+        bad.write_text("\n".join(lines) + "\n")
+        tk.ingest("csv", bad, tmp_path / "other", mapping=mapping)

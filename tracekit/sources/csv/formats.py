@@ -62,8 +62,15 @@ SPEC_KEYS: tuple[str, ...] = ("column", "pattern", "default", "scale", "format",
 
 #: Trace and cluster names become directory names in the store.
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-#: Names a user trace may not take: the built-in readers own these partitions.
-RESERVED_TRACES: tuple[str, ...] = ("philly", "helios", "pai", "csv", "swf")
+
+
+def reserved_traces() -> frozenset[str]:
+    """Names a user trace may not take: the built-in traces and the readers' own names."""
+    from tracekit.schema import TRACES
+    from tracekit.sources import READERS
+
+    return frozenset({*TRACES, *READERS})
+
 
 DEFAULT_DELIMITER = ","
 DEFAULT_QUOTE = '"'
@@ -80,10 +87,10 @@ __all__ = [
     "ONE_OF",
     "REQUIRED_FIELDS",
     "REQUIRED_SECTIONS",
-    "RESERVED_TRACES",
     "SECTIONS",
     "SPEC_KEYS",
     "STATUSES",
     "STATUS_MATCH",
     "UNIX_FORMATS",
+    "reserved_traces",
 ]

@@ -26,12 +26,12 @@ from tracekit.sources.csv.formats import (
     ONE_OF,
     REQUIRED_FIELDS,
     REQUIRED_SECTIONS,
-    RESERVED_TRACES,
     SECTIONS,
     SPEC_KEYS,
     STATUS_MATCH,
     STATUSES,
     UNIX_FORMATS,
+    reserved_traces,
 )
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-\"' ]+?)\s*\]\]?\s*(#.*)?$")
@@ -227,7 +227,7 @@ def _check(path: Path, doc: dict[str, Any], lines: TomlLines) -> Mapping:
             raise fail("trace", key, f"must be a name of letters, digits, '_', '.' or '-' "
                        f"(got {value!r})")
         names[key] = value
-    if names["name"].lower() in RESERVED_TRACES:
+    if names["name"].lower() in reserved_traces():
         raise fail("trace", "name", f"{names['name']!r} is a built-in reader's trace; choose "
                    "another name")
 

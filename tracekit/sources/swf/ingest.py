@@ -18,7 +18,7 @@ from pathlib import Path
 from tracekit.errors import TraceFormatError
 from tracekit.quality import QualityCounter
 from tracekit.sources._common import read_synthetic_marker
-from tracekit.sources.csv.formats import NAME_PATTERN, RESERVED_TRACES
+from tracekit.sources.csv.formats import NAME_PATTERN, reserved_traces
 from tracekit.sources.csv.jobs import to_jobs
 from tracekit.sources.csv.mapping import TomlLines
 from tracekit.sources.swf.formats import PROCESSOR_KINDS, SUFFIXES, TRACE
@@ -71,7 +71,7 @@ def read_options(path: str | Path) -> SWFOptions:
         if value is not None and (not isinstance(value, str) or not NAME_PATTERN.match(value)):
             raise fail("trace", key, f"must be a name of letters, digits, '_', '.' or '-' "
                        f"(got {value!r})")
-    if trace != TRACE and trace.lower() in RESERVED_TRACES:
+    if trace != TRACE and trace.lower() in reserved_traces():
         raise fail("trace", "name", f"{trace!r} is a built-in reader's trace")
     tz = doc.get("time", {}).get("timezone")
     if tz is not None:
