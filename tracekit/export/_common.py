@@ -4,7 +4,6 @@ time and id helpers, and the VC sizes written for the simulators."""
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
@@ -57,10 +56,25 @@ class Part:
         """True when the partition came from tracekit's synthetic sample."""
         return bool(self.meta.get("synthetic"))
 
-    def table(self, name: str) -> pl.DataFrame:
-        """Another table of the partition (all rows; ``trace``/``cluster`` columns dropped)."""
+    def has(self, name: str) -> bool:
+        """True when the partition has rows in table ``name`` (per the manifest)."""
+        return bool(self.meta.get("rows", {}).get(name))
+
+    def table(self, name: str) -> pl.DataFrame | None:
+        """Another table of the partition (``trace``/``cluster`` dropped), None when it has
+        no rows."""
+        if not self.has(name):
+            return None
         frame = self.store.scan(name, self.trace, self.cluster).collect()
         return frame.drop("trace", "cluster")
+
+    def capacity_by_vc(self) -> pl.DataFrame | None:
+        """The partition's per-VC ``capacity`` rows (None when it has none)."""
+        capacity = self.table("capacity")
+        if capacity is None:
+            return None
+        capacity = capacity.filter(pl.col("vc").is_not_null())
+        return capacity if capacity.height else None
 
     @cached_property
     def origin(self) -> datetime | None:
@@ -164,12 +178,13 @@ def integer_ids(ids: pl.Series) -> bool:
     return bool((as_int > 0).all() and (as_int.cast(pl.String) == ids).all())
 
 
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$")
+_DNS_LABEL = r"^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$"
 
 
 def dns_names(ids: pl.Series) -> bool:
     """True when every id is a valid, distinct Kubernetes object name (lower-case DNS label)."""
-    return ids.n_unique() == ids.len() and all(_DNS_LABEL.match(i or "") for i in ids.to_list())
+    valid = ids.str.contains(_DNS_LABEL).fill_null(False)
+    return bool(valid.all()) and ids.n_unique() == ids.len()
 
 
 # ---- VC sizes ----------------------------------------------------------------------------------
@@ -191,8 +206,8 @@ def vc_nodes(part: Part, gpu_jobs: pl.DataFrame) -> tuple[dict[str, int], str]:
     """
     from tracekit.replay.cluster import cluster_from_capacity
 
-    capacity = part.table("capacity").filter(pl.col("vc").is_not_null())
-    if capacity.height:
+    capacity = part.capacity_by_vc()
+    if capacity is not None:
         cluster = cluster_from_capacity(capacity, window=replay_window(part, gpu_jobs))
         nodes = {vc: spec.nodes for vc, spec in cluster.items()}
         day = cluster.source.removeprefix("capacity@")

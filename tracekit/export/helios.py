@@ -91,8 +91,8 @@ def write(part: Part, folder: Path, ledger: Ledger) -> None:
     log.write_csv(folder / LOG_FILE)
     ledger.wrote(LOG_FILE, log.height)
 
-    capacity = part.table("capacity").filter(pl.col("vc").is_not_null())
-    if capacity.height:
+    capacity = part.capacity_by_vc()
+    if capacity is not None:
         wide = (
             capacity.with_columns(pl.col("num_gpus").round(0).cast(pl.Int64))
             .pivot(on="vc", index="date", values="num_gpus", aggregate_function="sum",

@@ -131,7 +131,7 @@ def write(part: Part, folder: Path, ledger: Ledger) -> None:
     if origin is not None:
         ledger.note(f"Times are seconds from {origin.isoformat()} (UTC).")
     machines = part.table("machines")
-    if machines.height:
+    if machines is not None:
         nodes = machines.select(
             pl.col("machine_id").alias("sn"),
             (pl.col("num_cpus").fill_null(0) * MILLI).round(0).cast(pl.Int64).alias("cpu_milli"),

@@ -50,20 +50,34 @@ _ATTEMPT = pl.Struct(
 )
 
 
-def _attempts_from_table(part: Part, job_ids: pl.Series) -> pl.DataFrame:
+def _attempts_from_table(part: Part, jobs: pl.DataFrame) -> pl.DataFrame:
     """``job_id, attempts`` (list of attempt structs) from the store's ``attempts`` table."""
-    att = part.table("attempts").filter(pl.col("job_id").is_in(job_ids.implode()))
-    att = att.sort("job_id", "attempt").with_columns(
+    keys = ["job_id", "attempt"]
+    stored = part.table("attempts")
+    assert stored is not None
+    att = stored.join(jobs.select("job_id"), on="job_id", how="semi").select(
+        *keys,
         local_text("start_time", TIMEZONE, TIME_FORMAT).alias("start_time"),
         local_text("end_time", TIMEZONE, TIME_FORMAT).alias("end_time"),
+        "machines",
+        "gpus",
     )
-    keys = ["job_id", "attempt"]
-    # One detail entry per machine, in the attempt's machine order, with its GPUs ("m1/gpu3").
-    machines = att.select(*keys, pl.col("machines").alias("ip")).explode("ip").with_columns(
-        pl.int_range(pl.len()).over(keys).alias("_m")
-    ).filter(pl.col("ip").is_not_null())
+    # Most attempts use one server: their detail is that server and its GPU ids ("m1/gpu3").
+    single = pl.col("machines").list.len() == 1
+    gpu_ids = pl.col("gpus").list.eval(pl.element().str.replace(r"^[^/]*/", ""))
+    one = att.filter(single).select(
+        *keys, "start_time", "end_time",
+        pl.concat_list(pl.struct(pl.col("machines").list.first().alias("ip"),
+                                 gpu_ids.alias("gpus"))).alias("detail"),
+    )  # fmt: skip
+    many = att.filter(~single)
+    # Several (or no) servers: one detail entry per server, in the attempt's server order.
+    machines = many.select(
+        *keys, pl.col("machines").alias("ip"),
+        pl.int_ranges(0, pl.col("machines").list.len()).alias("_m"),
+    ).explode("ip", "_m").filter(pl.col("ip").is_not_null())  # fmt: skip
     gpus = (
-        att.select(*keys, pl.col("gpus").alias("gpu")).explode("gpu")
+        many.select(*keys, pl.col("gpus").alias("gpu")).explode("gpu")
         .filter(pl.col("gpu").is_not_null())
         .with_columns(pl.col("gpu").str.split_exact("/", 1).struct.rename_fields(["ip", "id"]))
         .unnest("gpu")
@@ -76,11 +90,15 @@ def _attempts_from_table(part: Part, job_ids: pl.Series) -> pl.DataFrame:
         .group_by(keys, maintain_order=True)
         .agg(pl.struct("ip", "gpus").alias("detail"))
     )
-    att = att.join(detail, on=keys, how="left").with_columns(
-        pl.col("detail").fill_null(pl.lit([], dtype=pl.List(_DETAIL)))
-    )
-    return att.group_by("job_id", maintain_order=True).agg(
-        pl.struct("start_time", "end_time", "detail").alias("attempts")
+    many = many.join(detail, on=keys, how="left").select(
+        *keys, "start_time", "end_time",
+        pl.col("detail").fill_null(pl.lit([], dtype=pl.List(_DETAIL))),
+    )  # fmt: skip
+    return (
+        pl.concat([one, many])
+        .sort(*keys)
+        .group_by("job_id")
+        .agg(pl.struct("start_time", "end_time", "detail").alias("attempts"))
     )
 
 
@@ -124,8 +142,8 @@ def write(part: Part, folder: Path, ledger: Ledger) -> None:
     """Write ``cluster_job_log`` of ``part`` into ``folder``."""
     jobs = ledger.drop_rows(part.jobs, pl.col("num_gpus") == 0,
                             "CPU-only jobs (num_gpus = 0; the Philly log holds GPU jobs)")
-    if part.table("attempts").height:
-        attempts = _attempts_from_table(part, jobs["job_id"])
+    if part.has("attempts"):
+        attempts = _attempts_from_table(part, jobs)
         ledger.note("Attempts, servers and GPUs come from the store's attempts table.")
     else:
         attempts = _synthesized_attempts(jobs)
