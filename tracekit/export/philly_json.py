@@ -64,7 +64,7 @@ def _attempts_from_table(part: Part, jobs: pl.DataFrame) -> pl.DataFrame:
     )
     # Most attempts use one server: their detail is that server and its GPU ids ("m1/gpu3").
     single = pl.col("machines").list.len() == 1
-    gpu_ids = pl.col("gpus").list.eval(pl.element().str.replace(r"^[^/]*/", ""))
+    gpu_ids = pl.col("gpus").list.eval(pl.element().str.slice(pl.element().str.find("/") + 1))
     one = att.filter(single).select(
         *keys, "start_time", "end_time",
         pl.concat_list(pl.struct(pl.col("machines").list.first().alias("ip"),
