@@ -138,3 +138,28 @@ def test_cli_export_writes_files_and_reports_errors_on_one_line(sample_store, tm
     again = runner.invoke(app, ["export", "swf", "--trace", "helios", "--store",
                                 str(sample_store), "--out", str(out)])
     assert again.exit_code == 2 and "--overwrite" in again.output
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_a_cluster_without_jobs_in_the_window_gets_empty_files(sample_store, tmp_path, fmt):
+    from dataclasses import replace
+
+    from tracekit.export import select
+    from tracekit.export._common import Ledger
+
+    (part,) = select(tk.open_store(sample_store), "helios", "Venus")
+    empty = replace(part, jobs=part.jobs.clear())
+    ledger = Ledger()
+    FORMATS[fmt].write(empty, tmp_path, ledger)
+    data_files = {f: n for f, n in ledger.files.items() if not f.endswith(("vcs.csv",
+                                                                           "vc_config.csv",
+                                                                           "gpu_number.csv"))}
+    assert data_files and all(n == 0 for n in data_files.values())
+    assert all((tmp_path / f).is_file() for f in ledger.files)
+    assert all(n == 0 for n in ledger.dropped.values())
+
+
+def test_a_window_without_any_job_is_an_error(sample_store, tmp_path):
+    with pytest.raises(ValueError, match="no job of helios was submitted in the window"):
+        tk.export(sample_store, "helios", trace="helios", start="2030-01-01", out=tmp_path / "o")
+    assert not (tmp_path / "o").exists()

@@ -117,7 +117,7 @@ class Ledger:
     def changes(self, frame: pl.DataFrame, checks: dict[str, pl.Expr]) -> None:
         """Count, in one pass, the rows of ``frame`` matching each ``reason: mask``."""
         if frame.height == 0:
-            counts = dict.fromkeys(checks, 0)
+            counts = (0,) * len(checks)
         else:
             counts = frame.select(
                 m.fill_null(False).sum().alias(f"_{i}") for i, m in enumerate(checks.values())

@@ -176,6 +176,13 @@ def export(
         raise FileExistsError(f"{target} exists and is not empty; choose another --out or "
                               "pass overwrite=True (--overwrite)")
     parts = select(opened, trace, cluster, lo, hi)
+    if not any(p.jobs.height for p in parts):
+        span = opened.jobs(trace, cluster).select(
+            pl.col("submit_time").min().alias("a"), pl.col("submit_time").max().alias("b")
+        ).collect()
+        raise ValueError(f"no job of {trace}{'/' + cluster if cluster else ''} was submitted in "
+                         f"the window; its jobs were submitted from {span['a'][0]} to "
+                         f"{span['b'][0]}")
     module = FORMATS[format]
     progress = on_progress or (lambda stage, done, total: None)
     result = ExportResult(format, target)

@@ -37,6 +37,7 @@ def write(part: Part, folder: Path, ledger: Ledger, prediction_model: str | None
     jobs, _origin = jobs_from_store(
         part.store, part.trace, part.cluster, part.start, part.end, prediction_model
     )
+    jobs = jobs.join(part.jobs.select("job_id"), on="job_id", how="semi", maintain_order="left")
     ledger.drop("CPU-only jobs or jobs without a run time (the replay takes GPU jobs that ran)",
                 part.jobs.height - jobs.height)
     gpu_jobs = part.jobs.filter((pl.col("num_gpus") > 0) & pl.col("duration_s").is_not_null())
