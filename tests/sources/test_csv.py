@@ -285,3 +285,21 @@ other = "failed"
         lines[7] = lines[7].replace("1709550000", "soon")
         bad.write_text("\n".join(lines) + "\n")
         tk.ingest("csv", bad, tmp_path / "other", mapping=mapping)
+
+
+def test_strict_refuses_repairs_and_an_empty_table_needs_allow_empty(tmp_path):
+    data = tmp_path / "sacct.txt"
+    lines = SACCT.read_text().splitlines()
+    data.write_text("\n".join([*lines, lines[1]]) + "\n")  # job 71001 twice
+    store = tmp_path / "store"
+    tk.ingest("csv", data, store, mapping=SLURM_MAP)
+    quality = dict(tk.open_store(store).quality().select("rule", "count").iter_rows())
+    assert quality["slurm.duplicate_row_dropped"] == 1
+    with pytest.raises(TraceFormatError, match="job id '71001' appears more than once"):
+        tk.ingest("csv", data, tmp_path / "strict", mapping=SLURM_MAP, strict=True)
+    header_only = tmp_path / "empty.txt"
+    header_only.write_text(lines[0] + "\n")
+    with pytest.raises(tk.StoreError, match="refusing to store an empty 'jobs' table"):
+        tk.ingest("csv", header_only, tmp_path / "e", mapping=SLURM_MAP)
+    assert tk.ingest("csv", header_only, tmp_path / "e", mapping=SLURM_MAP,
+                     allow_empty=True) == {"mycluster": {"jobs": 0}}

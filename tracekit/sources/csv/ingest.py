@@ -57,6 +57,8 @@ def ingest(
     mapping: str | Path | Mapping | None = None,
     clusters: list[str] | tuple[str, ...] | None = None,
     lenient: bool = False,
+    strict: bool = False,
+    allow_empty: bool = False,
     on_progress: ProgressFn | None = None,
 ) -> dict[str, dict[str, int]]:
     """Ingest a job table of any cluster into ``store``, as its column ``mapping`` says.
@@ -75,6 +77,10 @@ def ingest(
     lenient : bool
         Count and drop rows with unparseable cells (``<trace>.unparseable_row``) instead of
         raising.
+    strict : bool
+        Raise instead of repairing rows (duplicate job ids, negative queue or run times).
+    allow_empty : bool
+        Store an empty job table (by default an input without jobs is refused).
     on_progress : callable, optional
         Called as ``on_progress(stage, done, total)``.
 
@@ -102,11 +108,11 @@ def ingest(
     quality = QualityCounter(lenient=lenient)
     progress(f"{spec.trace}/{spec.cluster}: reading {path.name}", 0, 2)
     fields = read_table(path, spec, quality)
-    jobs = to_jobs(fields.drop("_row"), spec.trace, quality)
+    jobs = to_jobs(fields.drop("_row"), spec.trace, quality, strict=strict, source=path)
     capacity = capacity_rows(jobs, spec.capacity_gpus, spec.timezone)
     progress(f"{spec.trace}/{spec.cluster}: writing", 1, 2)
     marker = read_synthetic_marker(path)
-    with begin(store, spec.trace, mode="ingest") as tx:
+    with begin(store, spec.trace, mode="ingest", allow_empty=allow_empty) as tx:
         rows = {"jobs": tx.write("jobs", spec.cluster, jobs)}
         if capacity.height:
             rows["capacity"] = tx.write("capacity", spec.cluster, capacity)

@@ -7,8 +7,11 @@ missing is null) and counts every repair under ``<trace>.<rule>``.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 
+from tracekit.errors import TraceFormatError
 from tracekit.quality import QualityCounter
 
 _US = 1_000_000
@@ -24,7 +27,14 @@ def _plus(time: str, seconds: str) -> pl.Expr:
     return pl.col(time) + pl.duration(microseconds=(pl.col(seconds) * _US).round(0).cast(pl.Int64))
 
 
-def to_jobs(fields: pl.DataFrame, prefix: str, quality: QualityCounter) -> pl.DataFrame:
+def to_jobs(
+    fields: pl.DataFrame,
+    prefix: str,
+    quality: QualityCounter,
+    *,
+    strict: bool = False,
+    source: str | Path = "<jobs>",
+) -> pl.DataFrame:
     """Build the store's ``jobs`` table from typed job fields.
 
     Parameters
@@ -38,6 +48,10 @@ def to_jobs(fields: pl.DataFrame, prefix: str, quality: QualityCounter) -> pl.Da
         Rule-name prefix for the quality counts (the trace name).
     quality : QualityCounter
         Receives the counts.
+    strict : bool
+        Raise instead of keeping repaired rows (duplicate ids, negative queue or run times).
+    source : str or Path
+        The input named in strict-mode errors.
 
     Returns
     -------
@@ -90,8 +104,17 @@ def to_jobs(fields: pl.DataFrame, prefix: str, quality: QualityCounter) -> pl.Da
         .otherwise(pl.coalesce(pl.col("duration_s"), _seconds("end_time", "start_time")))
         .alias("duration_s"),
     )
-    q.add(f"{prefix}.negative_queue", int((df["queue_s"] < 0).sum()))
-    q.add(f"{prefix}.negative_duration", int((df["duration_s"] < 0).sum()))
+    for rule, column in (("negative_queue", "queue_s"), ("negative_duration", "duration_s")):
+        negative = df[column] < 0
+        q.add(f"{prefix}.{rule}", int(negative.sum()))
+        if strict and negative.any():
+            job = df.filter(negative)["job_id"][0]
+            raise TraceFormatError(source, None, f"{column} < 0 for job {job!r} (its times are "
+                                   "out of order); without strict it is kept and counted")
+    if strict and df["job_id"].is_duplicated().any():
+        job = df.filter(df["job_id"].is_duplicated())["job_id"][0]
+        raise TraceFormatError(source, None, f"job id {job!r} appears more than once; without "
+                               "strict repeats are dropped or renamed and counted")
     q.add(f"{prefix}.fractional_nodes_rounded",
           int((df["num_nodes"] != df["num_nodes"].round(0)).sum()))
     df = _unique_ids(df, prefix, q)

@@ -119,7 +119,7 @@ def read_table(path: str | Path, mapping: Mapping, quality: QualityCounter) -> p
         quality.add(f"{prefix}.{rule.reason}", raw.select(hit.sum()).item())
         raw = raw.filter(~hit)
     parsed = {}
-    bad = pl.Series([False] * raw.height)
+    bad = pl.Series("bad", [False] * raw.height, dtype=pl.Boolean)
     for name in FIELDS:
         spec = mapping.fields.get(name)
         if spec is None:

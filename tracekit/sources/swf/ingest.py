@@ -116,6 +116,8 @@ def ingest(
     mapping: str | Path | SWFOptions | None = None,
     clusters: list[str] | tuple[str, ...] | None = None,
     lenient: bool = False,
+    strict: bool = False,
+    allow_empty: bool = False,
     on_progress: ProgressFn | None = None,
 ) -> dict[str, dict[str, int]]:
     """Ingest SWF files into ``store``: one partition per file, all in one transaction.
@@ -133,6 +135,10 @@ def ingest(
         Only these clusters (file names).
     lenient : bool
         Count and skip unparseable lines instead of raising.
+    strict : bool
+        Raise instead of repairing rows (duplicate job numbers, negative wait or run times).
+    allow_empty : bool
+        Store a file without jobs (refused by default).
     on_progress : callable, optional
         Called as ``on_progress(stage, done, total)`` (files).
 
@@ -177,10 +183,10 @@ def ingest(
         sidecar = names_path(path)
         fields = to_fields(log, processors=processors, names=read_names(sidecar),
                            unix_start_s=unix_start, quality=quality, prefix=options.trace)
-        jobs = to_jobs(fields, options.trace, quality)
+        jobs = to_jobs(fields, options.trace, quality, strict=strict, source=path)
         sources = [source_record(path)] + ([source_record(sidecar)] if sidecar.is_file() else [])
         parts.append((cluster, jobs, quality, zone, processors, log, sources))
-    with begin(store, options.trace, mode="ingest") as tx:
+    with begin(store, options.trace, mode="ingest", allow_empty=allow_empty) as tx:
         summary = {}
         for cluster, jobs, quality, zone, processors, log, sources in parts:
             summary[cluster] = {"jobs": tx.write("jobs", cluster, jobs)}
