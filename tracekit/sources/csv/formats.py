@@ -66,10 +66,10 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 def reserved_traces() -> frozenset[str]:
     """Names a user trace may not take: the built-in traces and the readers' own names."""
-    from tracekit.schema import TRACES
+    from tracekit.schema import _BUILT_IN_ZONES, TRACES
     from tracekit.sources import READERS
 
-    return frozenset({*TRACES, *READERS})
+    return frozenset({*TRACES, *_BUILT_IN_ZONES, *READERS})
 
 
 DEFAULT_DELIMITER = ","
