@@ -43,7 +43,7 @@ def test_openb_pod_list_matches_the_real_header_and_splits_large_jobs(sample_sto
                                                                       tmp_path):
     out = tmp_path / "o"
     result = tk.export(sample_store, "openb", trace="helios", cluster="Saturn", out=out)
-    pods = pl.read_csv(out / "Saturn" / "openb_pod_list.csv", infer_schema_length=None)
+    pods = pl.read_csv(out / "Saturn" / "openb_pod_list_default.csv", infer_schema_length=None)
     real_header = (real_dir / "openb/openb_pod_list_default.csv").read_text().splitlines()[0]
     assert ",".join(pods.columns) == real_header
     assert pods["num_gpu"].max() <= 8
@@ -68,7 +68,7 @@ def test_openb_renames_ids_that_are_not_pod_names(sample_store, tmp_path):
     out = tmp_path / "o"
     tk.export(sample_store, "openb", trace="philly", out=out)
     ids = pl.read_csv(out / "philly" / "job_ids.csv")
-    pods = pl.read_csv(out / "philly" / "openb_pod_list.csv")
+    pods = pl.read_csv(out / "philly" / "openb_pod_list_default.csv")
     assert ids["name"].str.starts_with("tk-pod-").all()
     names = pl.col("name")
     job_of_pod = pods.select(
@@ -76,7 +76,7 @@ def test_openb_renames_ids_that_are_not_pod_names(sample_store, tmp_path):
         .otherwise(names.str.replace(r"-\d+$", ""))
     )["name"]
     assert set(job_of_pod) == set(ids["name"]) and ids.height == ids["job_id"].n_unique()
-    assert (out / "philly" / "openb_node_list.csv").is_file()
+    assert (out / "philly" / "openb_node_list_all_node.csv").is_file()
 
 
 def test_existing_output_is_refused_then_replaced_atomically(sample_store, tmp_path):

@@ -136,3 +136,27 @@ def test_csv_export_replays_like_the_store(sample_store, tmp_path):
     assert sum(n for r, n in dropped.items() if r.startswith("replay.")) == sum(
         n for r, n in direct.quality.counts.items() if r != "replay.fractional_gpus_rounded_up"
     )
+
+
+def test_openb_round_trip_through_tracekits_openb_reader(sample_store, jobs_of, tmp_path):
+    out = tmp_path / "openb"
+    tk.export(sample_store, "openb", trace="philly", out=out)
+    back = tmp_path / "back"
+    tk.ingest("openb", out / "philly", back)
+    ids = pl.read_csv(out / "philly" / "job_ids.csv")  # Philly ids are not pod names
+    after = (
+        tk.open_store(back).jobs("openb").collect()
+        .join(ids, left_on="job_id", right_on="name")
+        .select(pl.col("job_id_right").alias("job_id"), "queue_s", "duration_s", "num_gpus",
+                "status")
+        .sort("job_id")
+    )  # fmt: skip
+    fields = ["job_id", "queue_s", "duration_s", "num_gpus", "status"]
+    # One pod per job of at most 8 GPUs; openb cannot tell a job canceled before any end time
+    # from one still waiting at the end of the trace.
+    before = jobs_of(sample_store, "philly", "philly", fields).filter(
+        (pl.col("num_gpus") <= 8) & ~((pl.col("status") == "canceled")
+                                      & pl.col("duration_s").is_null())
+    )
+    assert before.height > 100
+    assert after.join(before.select("job_id"), on="job_id", how="semi").equals(before)

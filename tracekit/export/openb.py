@@ -20,26 +20,27 @@ from tracekit.export._common import (
     seconds_from,
     subsecond,
 )
+from tracekit.sources.openb.formats import (
+    DEFAULT_VARIANT,
+    GPU_MILLI,
+    MAX_GPUS_PER_POD,
+    NODE_FILE,
+    NODE_HEADER,
+    POD_FILE_PREFIX,
+    POD_FILE_SUFFIX,
+    POD_HEADER,
+)
 
 NAME = "openb"
 DESCRIPTION = "openb pod CSV (FGD's Kubernetes scheduler simulator)"
-POD_FILE = "openb_pod_list.csv"
-NODE_FILE = "openb_node_list.csv"
-POD_COLUMNS: tuple[str, ...] = (
-    "name", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli", "gpu_spec", "qos", "pod_phase",
-    "creation_time", "deletion_time", "scheduled_time",
-)  # fmt: skip
-NODE_COLUMNS: tuple[str, ...] = ("sn", "cpu_milli", "memory_mib", "gpu", "model")
-MAX_GPUS_PER_POD = 8
-MILLI = 1000
+POD_FILE = f"{POD_FILE_PREFIX}{DEFAULT_VARIANT}{POD_FILE_SUFFIX}"
+MILLI = 1000  # milli-CPUs per CPU
+UNKNOWN_MODEL = "unknown"  # a GPU node's model when the store does not know it
 MIB_PER_GB = 1024
-#: Pod phases of the store's statuses (a job that never started is Pending).
-PHASE_OF: dict[str, str] = {
-    "completed": "Succeeded",
-    "failed": "Failed",
-    "canceled": "Failed",
-    "censored": "Running",
-}
+#: Pod phases of the finished statuses. openb has no canceled or unfinished phase: such pods are
+#: Running (Pending if never scheduled), deleted when canceled or at the end of the trace, which
+#: is how the published pod lists show them.
+PHASE_OF: dict[str, str] = {"completed": "Succeeded", "failed": "Failed"}
 NAME_PREFIX = "tk-pod-"
 MAPPING: tuple[tuple[str, str], ...] = (
     ("name", f"job_id when it is a valid pod name, else {NAME_PREFIX}N (job_ids.csv maps back); "
@@ -51,11 +52,13 @@ MAPPING: tuple[tuple[str, str], ...] = (
                   "GPUs; 0 for CPU pods"),
     ("gpu_spec", "gpu_type (empty when unknown)"),
     ("qos", "empty (the store has no QoS class)"),
-    ("pod_phase", "completed Succeeded, failed and canceled Failed, censored Running (Pending "
-                  "when it never started)"),
-    ("creation_time, scheduled_time, deletion_time",
-     "submit, start and end times in whole seconds from the first submit (or the --from time); "
-     "empty when unknown"),
+    ("pod_phase", "completed Succeeded, failed Failed; canceled and censored Running (Pending "
+                  "when never started)"),
+    ("creation_time, scheduled_time",
+     "submit and start times in whole seconds from the first submit (or the --from time); "
+     "scheduled_time empty when the job never started"),
+    ("deletion_time", "the end time; censored jobs (and canceled ones without an end): the "
+                      "end of the trace (its last submit, start or end)"),
 )  # fmt: skip
 
 
@@ -70,7 +73,10 @@ def write(part: Part, folder: Path, ledger: Ledger) -> None:
         f"jobs of more than {MAX_GPUS_PER_POD} GPUs split into several pods":
             gpus > MAX_GPUS_PER_POD,
         "fractional GPU counts above one rounded up": (gpus > 1) & fractional("num_gpus"),
-        "canceled jobs written as Failed (no canceled phase)": pl.col("status") == "canceled",
+        "canceled jobs written as Running/Pending pods deleted at their end (no canceled "
+        "phase)": pl.col("status") == "canceled",
+        "censored jobs written as Running/Pending pods deleted at the end of the trace":
+            (pl.col("status") == "censored") | pl.col("end_time").is_null(),
         "CPU or memory request unknown, written as 0":
             pl.col("num_cpus").is_null() | pl.col("mem_gb").is_null(),
         "times with fractions of a second rounded to whole seconds":
@@ -85,24 +91,35 @@ def write(part: Part, folder: Path, ledger: Ledger) -> None:
     def seconds(column: str) -> pl.Expr:
         return seconds_from(column, origin).round(0).cast(pl.Int64) if origin else pl.lit(None)
 
+    def seconds_at(when: object) -> pl.Expr:
+        if origin is None or when is None:
+            return pl.lit(None, dtype=pl.Int64)
+        return pl.lit(round((when - origin).total_seconds()), dtype=pl.Int64)
+
     phase = (
-        pl.when((pl.col("status") == "censored") & pl.col("start_time").is_null())
+        pl.when(pl.col("status").is_in(list(PHASE_OF)))
+        .then(pl.col("status").replace_strict(PHASE_OF, default=None))
+        .when(pl.col("start_time").is_null())
         .then(pl.lit("Pending"))
-        .otherwise(pl.col("status").replace_strict(PHASE_OF, default="Running"))
+        .otherwise(pl.lit("Running"))
     )
+    trace_end = jobs.select(
+        pl.max_horizontal(pl.col(c).max() for c in ("submit_time", "start_time", "end_time"))
+    ).item()
     per_job = jobs.select(
         names.alias("_name"),
         pl.col("num_cpus").fill_null(0).alias("_cpus"),
         pl.col("mem_gb").fill_null(0).alias("_mem"),
         whole_gpus.alias("_g"),
         pods.alias("_n"),
-        pl.when((gpus > 0) & (gpus < 1)).then((gpus * MILLI).round(0))
-        .when(gpus > 0).then(pl.lit(MILLI)).otherwise(pl.lit(0)).cast(pl.Int64).alias("gpu_milli"),
+        pl.when((gpus > 0) & (gpus < 1)).then((gpus * GPU_MILLI).round(0))
+        .when(gpus > 0).then(pl.lit(GPU_MILLI)).otherwise(pl.lit(0)).cast(pl.Int64)
+        .alias("gpu_milli"),
         pl.col("gpu_type").fill_null("").alias("gpu_spec"),
         pl.lit("").alias("qos"),
         phase.alias("pod_phase"),
         seconds("submit_time").alias("creation_time"),
-        seconds("end_time").alias("deletion_time"),
+        pl.coalesce(seconds("end_time"), seconds_at(trace_end)).alias("deletion_time"),
         seconds("start_time").alias("scheduled_time"),
     )  # fmt: skip
     split = pl.col("_n") > 1
@@ -117,9 +134,10 @@ def write(part: Part, folder: Path, ledger: Ledger) -> None:
             .alias("memory_mib"),
             (pl.col("_g") // pl.col("_n") + (pl.col("_k") < pl.col("_g") % pl.col("_n"))
              .cast(pl.Int64)).alias("num_gpu"),
-            *POD_COLUMNS[4:],
+            *POD_HEADER[4:],
         )
     )  # fmt: skip
+    assert tuple(table.columns) == POD_HEADER
     table.write_csv(folder / POD_FILE)
     ledger.wrote(POD_FILE, table.height)
     if rename:
@@ -138,8 +156,14 @@ def write(part: Part, folder: Path, ledger: Ledger) -> None:
             (pl.col("mem_gb").fill_null(0) * MIB_PER_GB).round(0).cast(pl.Int64)
             .alias("memory_mib"),
             pl.col("num_gpus").fill_null(0).round(0).cast(pl.Int64).alias("gpu"),
-            pl.col("gpu_type").fill_null("").alias("model"),
+            pl.when(pl.col("num_gpus").fill_null(0) > 0)
+            .then(pl.col("gpu_type").fill_null(UNKNOWN_MODEL)).otherwise(pl.lit(""))
+            .alias("model"),
         )  # fmt: skip
+        ledger.change(f"GPU machines without a known GPU model, written as {UNKNOWN_MODEL!r}",
+                      ledger.count(machines, pl.col("gpu_type").is_null()
+                                   & (pl.col("num_gpus").fill_null(0) > 0)))
+        assert tuple(nodes.columns) == NODE_HEADER
         nodes.write_csv(folder / NODE_FILE)
         ledger.wrote(NODE_FILE, nodes.height)
     else:
