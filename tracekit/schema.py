@@ -31,6 +31,19 @@ TIMEZONES: dict[str, str] = {
 PARTITION_KEYS: tuple[str, str] = ("trace", "cluster")
 
 
+_BUILT_IN_ZONES: frozenset[str] = frozenset(TIMEZONES)
+
+
+def register_timezone(trace: str, timezone: str) -> None:
+    """Make the zone of a user-named trace known to the local-time helpers.
+
+    The store manifest keeps each partition's zone; :class:`tracekit.store.Store` registers the
+    zones of traces other than the built-in ones when it opens a store.
+    """
+    if trace not in _BUILT_IN_ZONES:
+        TIMEZONES[trace] = timezone
+
+
 def _schema(*fields: tuple[str, pa.DataType]) -> pa.Schema:
     return pa.schema([pa.field(name, dtype) for name, dtype in fields])
 

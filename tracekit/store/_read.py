@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tracekit.errors import StoreError
-from tracekit.schema import DERIVED_TABLES, schema_for
+from tracekit.schema import DERIVED_TABLES, register_timezone, schema_for
 from tracekit.store._manifest import read_manifest
 from tracekit.store._sweep import SweepResult, leftovers, scratch_cutoff
 
@@ -68,6 +68,13 @@ class Store:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.manifest = read_manifest(self.path)
+        self._register_zones()
+
+    def _register_zones(self) -> None:
+        # User-named traces (generic readers): local time follows the manifest's zone.
+        for part in self.manifest["partitions"].values():
+            if part.get("timezone"):
+                register_timezone(part["trace"], part["timezone"])
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r}, partitions={sorted(self.manifest['partitions'])})"
@@ -75,6 +82,7 @@ class Store:
     def refresh(self) -> Store:
         """Re-read the manifest, to see writes made since this store was opened."""
         self.manifest = read_manifest(self.path)
+        self._register_zones()
         return self
 
     @property
