@@ -482,3 +482,20 @@ def test_names_that_cannot_be_partition_folders(tmp_path: Path, trace: str, clus
         with tk.begin(tmp_path, trace) as tx:
             tx.write("capacity", cluster, _cap(8))
     assert _on_disk(tmp_path) == set()
+
+
+def test_empty_frames_match_the_contract_types_without_pandas() -> None:
+    # Empty tables are built from polars types mapped from the contract, equal to what
+    # pl.from_arrow gives, so that an empty scan does not import pandas.
+    import pyarrow as pa
+
+    from tracekit import schema
+    from tracekit.store._read import polars_dtype
+
+    tables = [v for v in vars(schema).values() if isinstance(v, pa.Schema)]
+    assert len(tables) >= 8
+    for table in tables:
+        expected = pl.from_arrow(table.empty_table()).schema
+        assert pl.Schema({f.name: polars_dtype(f.type) for f in table}) == expected
+    with pytest.raises(TypeError, match="no polars type"):
+        polars_dtype(pa.float16())

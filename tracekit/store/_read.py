@@ -52,6 +52,33 @@ def _resolve(wanted: list[str], present: list[str], what: str, where: str) -> li
     return out
 
 
+_SIMPLE_DTYPES: dict[pa.DataType, pl.DataType] = {
+    pa.string(): pl.String(),
+    pa.float64(): pl.Float64(),
+    pa.float32(): pl.Float32(),
+    pa.int64(): pl.Int64(),
+    pa.int32(): pl.Int32(),
+    pa.int8(): pl.Int8(),
+    pa.bool_(): pl.Boolean(),
+    pa.date32(): pl.Date(),
+}
+
+
+def polars_dtype(dtype: pa.DataType) -> pl.DataType:
+    """The polars type of an Arrow type of the store contract.
+
+    An empty table is built from these rather than with ``pl.from_arrow``, which imports pandas
+    (1-4 s) for any command that happens to touch a table with no rows.
+    """
+    if pa.types.is_timestamp(dtype):
+        return pl.Datetime(dtype.unit, dtype.tz)
+    if pa.types.is_list(dtype):
+        return pl.List(polars_dtype(dtype.value_type))
+    try:
+        return _SIMPLE_DTYPES[dtype]
+    except KeyError:
+        raise TypeError(f"no polars type for the store column type {dtype}") from None
+
 class Store:
     """Read access to a normalized store. Obtain with :func:`open_store`.
 
@@ -216,9 +243,8 @@ class Store:
                 )
             )
         if not frames:
-            empty = pl.from_arrow(schema.empty_table())
-            assert isinstance(empty, pl.DataFrame)
-            return empty.lazy().select(
+            empty = pl.LazyFrame(schema={f.name: polars_dtype(f.type) for f in schema})
+            return empty.select(
                 pl.lit(None, dtype=pl.String).alias("trace"),
                 pl.lit(None, dtype=pl.String).alias("cluster"),
                 *schema.names,
