@@ -48,9 +48,9 @@ def jobs_frame(
             "job_id": job_ids,
             "vc": vc,
             "submit_time": quantize_ms(submit),
-            "duration": quantize_ms(duration),
+            "duration_s": quantize_ms(duration),
             "num_gpus": gpus.astype(np.int64),
-            "pred_duration": quantize_ms(duration * rng.lognormal(0.0, 1.0, len(submit))),
+            "pred_duration_s": quantize_ms(duration * rng.lognormal(0.0, 1.0, len(submit))),
         }
     )
 
