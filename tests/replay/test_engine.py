@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, date, datetime
+from datetime import date
 
 import numpy as np
 import polars as pl
@@ -20,11 +20,9 @@ from tracekit.replay import (
     cluster_from_capacity,
     feasibility,
     replay_csv,
-    replay_from_store,
     simulate,
 )
 from tracekit.replay.engines.whole_gpu import overhead_function
-from tracekit.store import begin, open_store
 
 
 def frame(rows: list[tuple]) -> pl.DataFrame:
@@ -276,49 +274,6 @@ def test_cluster_from_capacity_snapshot() -> None:
     assert first["b"].nodes == 1
     mid = cluster_from_capacity(cap, window=(date(2020, 9, 1), date(2020, 9, 5)))
     assert mid.source == "capacity@2020-09-01"
-
-
-def test_replay_from_store(tmp_path) -> None:  # noqa: ANN001 - pytest fixture
-    t0 = datetime(2020, 9, 1, tzinfo=UTC)
-    n = 5
-    jobs = pl.DataFrame(
-        {
-            "job_id": [str(i) for i in range(n)],
-            "user": ["u"] * n,
-            "vc": ["a", "a", "b", "a", "zz"],
-            "submit_time": [t0.replace(hour=h) for h in range(n)],
-            "duration_s": [100.0, 200.0, 300.0, None, 50.0],
-            "num_gpus": [1.0, 8.0, 0.0, 1.0, 1.0],
-        }
-    )
-    full = {c: pl.lit(None) for c in open_cols() if c not in jobs.columns}
-    jobs = jobs.with_columns(**full)
-    cap = pl.DataFrame({"date": [date(2020, 9, 1)] * 2, "vc": ["a", "b"], "num_gpus": [16.0, 8.0]})
-    preds = pl.DataFrame(
-        {"job_id": ["0", "1", "4"], "model": ["m"] * 3, "pred_duration_s": [90.0, 210.0, 40.0],
-         "pred_q10_s": [None] * 3, "pred_q90_s": [None] * 3, "trained_until": [t0] * 3}
-    )  # fmt: skip
-    store = tmp_path / "store"
-    with begin(store, "helios") as tx:
-        tx.write("jobs", "Venus", jobs)
-        tx.write("capacity", "Venus", cap)
-    with begin(store, "helios", mode="update") as tx:
-        tx.write("predictions", "Venus", preds)
-    res = replay_from_store(open_store(store), "helios", "Venus", policy="qssf")
-    # job 2 has 0 GPUs and job 3 no duration: not replayed; job 4's VC has no capacity: dropped
-    assert sorted(res.jobs["job_id"].to_list()) == ["0", "1"]
-    assert res.quality.counts["replay.unknown_vc"] == 1
-    assert res.jobs["pred_duration_s"].to_list() == [90.0, 210.0]
-    assert res.jobs["submit_time"].to_list() == [0.0, 3600.0]
-    late = replay_from_store(store, "helios", "Venus", start="2020-09-01T01:00:00", policy="fifo")
-    assert late.jobs["submit_time"].to_list() == [0.0]
-
-
-def open_cols() -> list[str]:
-    """Column names of the store's jobs table."""
-    from tracekit.schema import JOBS
-
-    return JOBS.names
 
 
 def test_tiresias_demotion_at_large_times_terminates() -> None:

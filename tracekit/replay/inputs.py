@@ -283,7 +283,8 @@ def _rules(
     if not shared:
         rules.append(
             ("replay.fractional_gpus_rounded_up", gpus != gpus.ceil(),
-             "num_gpus is fractional (whole GPUs here; shared GPUs take fractions)", gpus.ceil())
+             "num_gpus is fractional (whole GPUs here; resource_model='shared', or --resources"
+             " shared, replays fractions)", gpus.ceil())
         )  # fmt: skip
     rules.append(
         ("replay.duplicate_job_id", ~pl.col("job_id").is_first_distinct(), "duplicate job_id",
@@ -452,18 +453,17 @@ def feasibility(
 
 
 # ---- the store ---------------------------------------------------------------------------------
-def check_partition(store: Any, trace: str, cluster: str) -> None:
+def check_partition(store: Any, trace: str | None, cluster: str | None) -> None:
     """Raise a ValueError listing what the store has when ``trace``/``cluster`` is absent."""
     traces = store.traces
     if trace not in traces:
-        raise ValueError(
-            f"store {store.path} has no trace {trace!r}; traces: {', '.join(traces) or 'none'}"
-        )
+        what = f"no trace {trace!r}" if trace is not None else "a trace is needed"
+        raise ValueError(f"store {store.path}: {what}; traces: {', '.join(traces) or 'none'}")
     clusters = store.clusters(trace)
     if cluster not in clusters:
+        what = f"no cluster {cluster!r}" if cluster is not None else "a cluster is needed"
         raise ValueError(
-            f"store {store.path} has no cluster {cluster!r} in trace {trace!r}; "
-            f"clusters: {', '.join(clusters)}"
+            f"store {store.path}, trace {trace!r}: {what}; clusters: {', '.join(clusters)}"
         )
 
 
@@ -578,15 +578,21 @@ def cluster_from_store(
 
 
 def pool_from_store(
-    store: Any, trace: str, cluster: str, scale: float = 1.0, gpus_per_node: int = 8
+    store: Any,
+    trace: str,
+    cluster: str,
+    scale: float = 1.0,
+    gpus_per_node: int = DEFAULT_GPUS_PER_NODE,
+    snapshot: Date | str | None = None,
+    window: tuple[Date, Date] | None = None,
 ) -> GPUPool:
     """Shared-GPU pool of a partition.
 
     Partitions whose ``machines`` have a ``gpu_type`` (PAI): one group per GPU type, CPU-only
     machines left out. Otherwise the VC capacity of :func:`cluster_from_store` (one group per VC
-    of ``gpus_per_node``-GPU nodes), or the machine list as one group ``"pool"``. ``scale``
-    keeps that fraction of the machines of every group (to load a small sample as heavily as the
-    full trace).
+    of ``gpus_per_node``-GPU nodes, at ``snapshot`` or the day nearest the middle of
+    ``window``), or the machine list as one group ``"pool"``. ``scale`` keeps that fraction of
+    the machines of every group (to load a small sample as heavily as the full trace).
     """
     check_partition(store, trace, cluster)
     machines = store.scan("machines", trace=trace, cluster=cluster).collect()
@@ -597,7 +603,7 @@ def pool_from_store(
             groups.setdefault(str(gt), []).append(int(n))
         pool = GPUPool.from_dict(groups, source=f"machines:{trace}/{cluster}")
     else:
-        cl = cluster_from_store(store, trace, cluster, gpus_per_node=gpus_per_node)
+        cl = cluster_from_store(store, trace, cluster, snapshot, gpus_per_node, window)
         if cl.source == "machines" or list(cl) == ["None"]:
             sizes = [int(n) for n in machines.filter(pl.col("num_gpus") > 0)["num_gpus"]]
             if not sizes:  # capacity without VC names (Philly): one pool of its nodes
@@ -664,8 +670,14 @@ def load_store(
         store, trace, cluster, start, end, prediction_model, needs_prediction=needs_prediction
     )
     quality = QualityCounter()
+    window = None
+    if origin is not None and jobs.height:
+        last_s = origin.timestamp() + float(jobs["submit_time"].max())
+        window = (origin.date(), datetime.fromtimestamp(last_s, origin.tzinfo).date())
     if shared:
-        pool = pool_from_store(store, trace, cluster, capacity_scale, gpus_per_node)
+        pool = pool_from_store(
+            store, trace, cluster, capacity_scale, gpus_per_node, snapshot, window
+        )
         typed = jobs.height > 0 and jobs["gpu_type"].null_count() < jobs.height
         jobs = jobs.with_columns(pl.col("gpu_type" if typed else "vc").alias("group"))
         if pool.groups == ["pool"]:
@@ -675,11 +687,6 @@ def load_store(
         for src, n in counts.iter_rows():
             quality.add(f"replay.util_from_{src}", int(n))
         return StoreInputs(jobs, pool, origin, quality)
-    window = None
-    if origin is not None and jobs.height:
-        last_s = origin.timestamp() + float(jobs["submit_time"].max())
-        last = datetime.fromtimestamp(last_s, origin.tzinfo)
-        window = (origin.date(), last.date())
     cl = cluster_from_store(store, trace, cluster, snapshot, gpus_per_node, window)
     job_vcs = set(jobs["vc"].unique().to_list())
     if not set(cl) & job_vcs:

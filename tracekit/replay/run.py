@@ -703,6 +703,7 @@ def replay_from_store(
     )  # fmt: skip
     resources = data.resources if vcs is None else vcs
     kwargs.pop("policy_options", None)
+    kwargs.setdefault("source", f"{getattr(store, 'path', store)} ({trace}/{cluster} jobs)")
     result = replay(data.jobs, resources, pol, repair=repair, **kwargs)
     result.quality.merge(data.quality)
     result.config.update(

@@ -53,14 +53,17 @@ def make_policy(policy: str | Policy, **kwargs: Any) -> Policy:
     return factory(**kwargs)
 
 
+_NEEDS = {"pred_duration_s": "predictions", "util": "utilisation"}
+
+
 def describe() -> dict[str, str]:
-    """One line per registered policy: what it does, the resource models it runs on and the
-    columns it needs (``tracekit replay --help`` prints these)."""
+    """One line per registered policy: what it does, the resource models it runs on and what it
+    reads besides the job table (``tracekit replay --help`` prints these)."""
     out = {}
     for name, factory in POLICIES.items():
         pol = factory()
-        needs = f"; needs {', '.join(pol.needs)}" if pol.needs else ""
-        out[name] = f"{pol.summary} [{'/'.join(pol.resources)} GPUs{needs}]"
+        needs = "".join(f", {_NEEDS.get(x, x)}" for x in pol.needs)
+        out[name] = f"{pol.summary} ({'/'.join(pol.resources)} GPUs{needs})"
     return out
 
 

@@ -53,7 +53,7 @@ class Lucid(PackingPolicy):
     """
 
     name = "lucid"
-    summary = "Lucid-style: predicted GPU time, packs pairs of jobs by utilisation (shared GPUs)"
+    summary = "Lucid-style packing by predicted GPU time"
     needs = ("pred_duration_s", "util")
     missing_prediction_ok = True
 

@@ -22,7 +22,7 @@ class QSSF(Policy):
 
     name = "qssf"
     needs = ("pred_duration_s",)
-    summary = "quasi-shortest-service-first (Helios): predicted GPU time, non-preemptive"
+    summary = "Helios' QSSF: least predicted GPU time first"
 
     def __init__(self, artifact_order: bool = False) -> None:
         self.artifact_order = artifact_order

@@ -22,9 +22,7 @@ class SJF(Policy):
         self.name = "sjf-pred" if predicted else "sjf"
         self.needs = ("pred_duration_s",) if predicted else ()
         self.summary = (
-            "shortest predicted duration first (pred_duration_s), non-preemptive"
-            if predicted
-            else "shortest true duration first (oracle), non-preemptive"
+            "shortest predicted duration first" if predicted else "shortest true duration first"
         )
 
     def keys(self, view: JobView) -> np.ndarray:

@@ -38,9 +38,9 @@ class SRTF(PreemptivePolicy):
         self.name = "srtf-pred" if predicted else "srtf"
         self.needs = ("pred_duration_s",) if predicted else ()
         self.summary = (
-            "shortest predicted remaining time first (pred_duration_s), preemptive"
+            "shortest predicted remaining time first, preemptive"
             if predicted
-            else "shortest true remaining time first (oracle), preemptive"
+            else "shortest true remaining time first, preemptive"
         )
         # True remaining times of running jobs all shrink at rate 1, so their order is that of
         # their expected finish times (the predicted variant's floor breaks this).

@@ -82,7 +82,7 @@ class Tiresias(PreemptivePolicy):
     """
 
     name = "tiresias"
-    summary = "discretized 2D-LAS: queues by attained GPU service, FIFO inside, preemptive"
+    summary = "discretized 2D-LAS: queues by attained GPU time, preemptive"
     static_running_keys = True  # the queue of a running job changes only at demotion events
 
     def __init__(
