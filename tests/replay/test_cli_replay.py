@@ -113,10 +113,11 @@ def test_store_qssf_with_the_predictions_predict_wrote(sample_store: Path, tmp_p
 def test_store_errors_list_what_is_there(sample_store: Path) -> None:
     base = ["--store", str(sample_store)]
     result = invoke(*base, "--trace", "helio", "--cluster", "Venus")
-    assert result.exit_code == 2 and "traces: helios" in result.output
-    result = invoke(*base, "--trace", "helios", "--cluster", "venus")
+    assert result.exit_code == 2 and "no trace 'helio'; present: helios" in result.output
+    result = invoke(*base, "--trace", "helios", "--cluster", "Venuss")
     assert result.exit_code == 2
-    assert "clusters: Earth, Saturn, Uranus, Venus" in result.output
+    assert "present: Earth, Saturn, Uranus, Venus" in result.output
+    assert invoke(*base, "--trace", "Helios", "--cluster", "venus").exit_code == 0
     result = invoke(*base, "--trace", "helios", "--cluster", "Venus", "--policy", "qssf",
                     "--model", "xgb")  # fmt: skip
     assert result.exit_code == 2 and "models: lgbm" in result.output

@@ -98,9 +98,9 @@ def command(
         from tracekit.store import open_store
 
         st = open_store(store)
-        check_partition(st, trace, cluster)
+        trace, cluster = check_partition(st, trace, cluster)
         result = replay_from_store(
-            st, str(trace), str(cluster), start, end, prediction_model=model, **options
+            st, trace, cluster, start, end, prediction_model=model, **options
         )
         label = f"{trace}/{cluster}"
     elif jobs_csv is not None and vcs_csv is not None:

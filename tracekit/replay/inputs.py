@@ -453,18 +453,23 @@ def feasibility(
 
 
 # ---- the store ---------------------------------------------------------------------------------
-def check_partition(store: Any, trace: str | None, cluster: str | None) -> None:
-    """Raise a ValueError listing what the store has when ``trace``/``cluster`` is absent."""
-    traces = store.traces
-    if trace not in traces:
-        what = f"no trace {trace!r}" if trace is not None else "a trace is needed"
-        raise ValueError(f"store {store.path}: {what}; traces: {', '.join(traces) or 'none'}")
-    clusters = store.clusters(trace)
-    if cluster not in clusters:
-        what = f"no cluster {cluster!r}" if cluster is not None else "a cluster is needed"
-        raise ValueError(
-            f"store {store.path}, trace {trace!r}: {what}; clusters: {', '.join(clusters)}"
-        )
+def check_partition(store: Any, trace: str | None, cluster: str | None) -> tuple[str, str]:
+    """The store's own names of one (trace, cluster) partition (matched ignoring case).
+
+    Raises
+    ------
+    ValueError or StoreError
+        A name is missing or absent; the message lists the traces or clusters present.
+    """
+    if trace is None:
+        raise ValueError(f"store {store.path}: a trace is needed; traces: "
+                         f"{', '.join(store.traces) or 'none'}")  # fmt: skip
+    if cluster is None:
+        present = sorted({p["cluster"] for p in store.select(trace)})
+        raise ValueError(f"store {store.path}, trace {trace!r}: a cluster is needed; "
+                         f"clusters: {', '.join(present)}")  # fmt: skip
+    part = store.select(trace, cluster)[0]
+    return part["trace"], part["cluster"]
 
 
 def prediction_models(store: Any, trace: str, cluster: str) -> list[str]:
@@ -497,7 +502,7 @@ def jobs_from_store(
         ``job_id, vc, gpu_type, submit_time, duration_s, num_gpus, user, gpu_util_mean
         [, pred_duration_s]`` and the time origin (UTC).
     """
-    check_partition(store, trace, cluster)
+    trace, cluster = check_partition(store, trace, cluster)
     model = _choose_model(store, trace, cluster, prediction_model, needs_prediction)
     lf = store.scan("jobs", trace=trace, cluster=cluster)
     lf = lf.filter((pl.col("num_gpus") > 0) & pl.col("duration_s").is_not_null())
@@ -567,7 +572,7 @@ def cluster_from_store(
     :func:`~tracekit.replay.resources.cluster_from_capacity`); otherwise the machine list is one
     pooled VC (:func:`~tracekit.replay.resources.cluster_from_machines`).
     """
-    check_partition(store, trace, cluster)
+    trace, cluster = check_partition(store, trace, cluster)
     cap = store.scan("capacity", trace=trace, cluster=cluster).collect()
     if cap.height:
         return cluster_from_capacity(cap, snapshot, gpus_per_node, window)
@@ -594,7 +599,7 @@ def pool_from_store(
     ``window``), or the machine list as one group ``"pool"``. ``scale`` keeps that fraction of
     the machines of every group (to load a small sample as heavily as the full trace).
     """
-    check_partition(store, trace, cluster)
+    trace, cluster = check_partition(store, trace, cluster)
     machines = store.scan("machines", trace=trace, cluster=cluster).collect()
     typed = machines.filter(pl.col("gpu_type").is_not_null() & (pl.col("num_gpus") > 0))
     if typed.height:
