@@ -53,14 +53,17 @@ def test_lucid_and_shared_gpu_options_on_csv(tmp_path: Path) -> None:
     got = pl.read_csv(out)
     assert got["start_time"].to_list() == [0.0, 1.0]  # packed, not queued
     assert got["end_time"].min() > 100.0  # colocated jobs slow down
-    # Fractional GPUs: two half-GPU jobs share the GPU; at most one job per GPU, they queue.
-    half = csv_inputs(tmp_path, ["a,v,0,100,0.5,100,u", "b,v,0,100,0.5,100,u"],
-                      "vc,nodes,gpus_per_node\nv,1,1\n")  # fmt: skip
-    result = invoke(*half, "--resources", "shared", "--share-by", "request", "--kappa", "0",
-                    "--out", str(out))  # fmt: skip
+    # Fractional GPUs: two half-GPU jobs (30 % utilisation each) share the GPU at full speed
+    # (kappa 0); with at most one job per GPU they queue.
+    jobs.write_text(
+        "job_id,vc,submit_time,duration_s,num_gpus,pred_duration_s,util\n"
+        "a,v,0,100,0.5,100,0.3\nb,v,0,100,0.5,100,0.3\n"
+    )
+    half = ["--jobs-csv", str(jobs), "--vcs-csv", str(vcs), "--out", str(out)]
+    result = invoke(*half, "--resources", "shared", "--share-by", "request", "--kappa", "0")
     assert result.exit_code == 0, result.output
     assert pl.read_csv(out)["end_time"].to_list() == [100.0, 100.0]
-    result = invoke(*half, "--max-jobs-per-gpu", "1", "--out", str(out))
+    result = invoke(*half, "--max-jobs-per-gpu", "1")
     assert result.exit_code == 0, result.output
     assert pl.read_csv(out)["start_time"].to_list() == [0.0, 100.0]
 

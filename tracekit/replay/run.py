@@ -360,7 +360,7 @@ def _replay_whole(
     ends = np.full(n, np.nan)
     npre = np.zeros(n, dtype=np.int64)
     ovh = np.zeros(n)
-    final: list[Any] = [None] * n
+    final: list[Any] | None = [None] * n if compat else None
     seg_vc: list[np.ndarray] = []
     seg_s: list[np.ndarray] = []
     seg_e: list[np.ndarray] = []
@@ -371,7 +371,8 @@ def _replay_whole(
         ends[lo:hi] = run.end
         npre[lo:hi] = run.preemptions
         ovh[lo:hi] = run.overhead
-        final[lo:hi] = run.alloc
+        if final is not None:
+            final[lo:hi] = run.alloc
         if pol.preemptive:
             sj = (
                 np.frombuffer(run.seg_job, dtype=np.int64)
@@ -409,7 +410,8 @@ def _replay_whole(
     if "user" in out.columns:
         cols.append("user")
     if compat:
-        out = out.with_columns(pl.Series("nodes", [_node_text(a) for a in final], pl.String))
+        nodes = [_node_text(a) for a in final]  # type: ignore[union-attr]
+        out = out.with_columns(pl.Series("nodes", nodes, pl.String))
         cols.append("nodes")
     if node_log is not None:
         # Map sorted positions back to output rows (input order).

@@ -32,6 +32,7 @@ replay is large, and hands a VC to its policy's compiled kernel when the policy 
 from __future__ import annotations
 
 import bisect
+import gc
 import math
 import multiprocessing
 import os
@@ -85,13 +86,15 @@ class VCRun:
     """Per-job outcome of one VC: first start, end, preemption count, overhead, final node
     allocation and run segments (what an engine or a compiled kernel returns)."""
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, keep_alloc: bool = False) -> None:
         self.start = [math.nan] * n
         self.end = [math.nan] * n
         self.preemptions = [0] * n
         self.overhead = [0.0] * n
-        #: Allocation of each job's last run segment (``((node, gpus), ...)``).
-        self.alloc: list[Alloc | None] = [None] * n
+        #: With ``keep_alloc``: the allocation of each job's last run (``((node, gpus), ...)``).
+        #: Kept only when asked: a million live allocation tuples slow down Python's garbage
+        #: collector by a tenth of the replay time.
+        self.alloc: list[Alloc | None] | None = [None] * n if keep_alloc else None
         # Run segments of preempted jobs (job, start, end); non-preemptive jobs have one segment
         # (start, end) that is not stored twice.
         self.seg_job = array("q")
@@ -129,10 +132,12 @@ def run_static(
     backfill_depth: int | None,
     fresh_gpu_order: bool,
     record_nodes: bool,
+    keep_alloc: bool = False,
 ) -> VCRun:
-    """Replay one VC under a static-key policy (see the module docstring)."""
+    """Replay one VC under a static-key policy (see the module docstring); ``keep_alloc``
+    records each job's final allocation in ``VCRun.alloc``."""
     n = len(view.submit)
-    out = VCRun(n)
+    out = VCRun(n, keep_alloc)
     if record_nodes:
         out.nodes = []
     if n == 0:
@@ -165,8 +170,8 @@ def _static_hol(
     out: VCRun,
 ) -> None:
     n = len(sub)
-    start, end, rec = out.start, out.end, out.nodes
-    allocs = out.alloc  # each job runs once: its allocation stays as the final one
+    start, end, rec, final = out.start, out.end, out.nodes, out.alloc
+    allocs: list[Alloc | None] = [None] * n
     place, release = placer.place, placer.release
     fin: list[tuple[float, int]] = []
     pend: list[int] = []
@@ -181,6 +186,7 @@ def _static_hol(
         while fin and fin[0][0] <= t:
             j = heappop(fin)[1]
             release(allocs[j])  # type: ignore[arg-type]
+            allocs[j] = None
         while ai < n and sub[ai] <= t:
             heappush(pend, rank[ai])
             if fresh_gpu_order:
@@ -203,6 +209,8 @@ def _static_hol(
                 start[j] = t
                 end[j] = t + dur[j]
                 allocs[j] = a
+                if final is not None:
+                    final[j] = a
                 heappush(fin, (t + dur[j], j))
                 if rec is not None:
                     rec.append((j, t, t + dur[j], a))
@@ -225,6 +233,8 @@ def _static_hol(
             start[j] = t
             end[j] = e
             allocs[j] = a
+            if final is not None:
+                final[j] = a
             heappush(fin, (e, j))
             if rec is not None:
                 rec.append((j, t, e, a))
@@ -242,8 +252,8 @@ def _static_greedy(
     out: VCRun,
 ) -> None:
     n = len(sub)
-    start, end, rec = out.start, out.end, out.nodes
-    allocs = out.alloc
+    start, end, rec, final = out.start, out.end, out.nodes, out.alloc
+    allocs: list[Alloc | None] = [None] * n
     place, release = placer.place, placer.release
     sizes = sorted(set(gpus))
     cls: dict[int, list[int]] = {g: [] for g in sizes}
@@ -259,6 +269,7 @@ def _static_greedy(
         while fin and fin[0][0] <= t:
             j = heappop(fin)[1]
             release(allocs[j])  # type: ignore[arg-type]
+            allocs[j] = None
         while ai < n and sub[ai] <= t:
             heappush(cls[gpus[ai]], rank[ai])
             npend += 1
@@ -288,6 +299,8 @@ def _static_greedy(
             start[j] = t
             end[j] = e
             allocs[j] = a
+            if final is not None:
+                final[j] = a
             heappush(fin, (e, j))
             if rec is not None:
                 rec.append((j, t, e, a))
@@ -305,8 +318,8 @@ def _static_easy(
     out: VCRun,
 ) -> None:
     n = len(sub)
-    start, end, rec = out.start, out.end, out.nodes
-    allocs = out.alloc
+    start, end, rec, final = out.start, out.end, out.nodes, out.alloc
+    allocs: list[Alloc | None] = [None] * n
     xend = [0.0] * n  # estimated end of running jobs (for reservations)
     place, release = placer.place, placer.release
     fin: list[tuple[float, int]] = []
@@ -319,6 +332,8 @@ def _static_easy(
         start[j] = t
         end[j] = e
         allocs[j] = a
+        if final is not None:
+            final[j] = a
         xend[j] = t + est[j]
         heappush(fin, (e, j))
         if rec is not None:
@@ -333,6 +348,7 @@ def _static_easy(
         while fin and fin[0][0] <= t:
             j = heappop(fin)[1]
             release(allocs[j])  # type: ignore[arg-type]
+            allocs[j] = None
         while ai < n and sub[ai] <= t:
             r = rank[ai]
             if not pend or r > pend[-1]:
@@ -408,11 +424,12 @@ def run_preemptive(
     interval: float | None,
     record_nodes: bool,
     origin: float = 0.0,
+    keep_alloc: bool = False,
 ) -> VCRun:
     """Replay one VC under a preemptive policy (see the module docstring); ``interval`` passes
-    happen at ``origin + k x interval``."""
+    happen at ``origin + k x interval``; ``keep_alloc`` as in :func:`run_static`."""
     n = len(view.submit)
-    out = VCRun(n)
+    out = VCRun(n, keep_alloc)
     if record_nodes:
         out.nodes = []
     if n == 0:
@@ -424,9 +441,11 @@ def run_preemptive(
     first, end, npre, ovh = out.start, out.end, out.preemptions, out.overhead
     seg_j, seg_s, seg_e, rec = out.seg_job, out.seg_start, out.seg_end, out.nodes
     ver = [0] * n
-    allocs = out.alloc  # current allocation; after the run, the last segment's
+    allocs: list[Alloc | None] = [None] * n
+    final = out.alloc
     pseq, rseq = st.pseq, st.rseq
     seq = 0  # insertion counter of the pending and running lists (tie order, see VCState)
+    seqs = policy.uses_list_order
     # Running jobs in rank order, maintained incrementally when the policy allows it, so a pass
     # costs O(log R) per probe instead of recomputing and sorting R keys:
     # * static_run (Tiresias): a running key changes only at next_change events -> keep keys;
@@ -506,11 +525,14 @@ def run_preemptive(
         resume[j] = t
         running[j] = True
         n_running += 1
-        rseq[j] = seq
-        seq += 1
+        if seqs:
+            rseq[j] = seq
+            seq += 1
         v = ver[j] + 1
         ver[j] = v
         allocs[j] = a
+        if final is not None:
+            final[j] = a
         e = t + rem[j]
         heappush(ev, (e, 0, j, v))
         if static_run:
@@ -548,6 +570,7 @@ def run_preemptive(
             run_set.discard(j)  # type: ignore[union-attr]
         a = allocs[j]
         release(a)  # type: ignore[arg-type]
+        allocs[j] = None
         seg_j_add(j)
         seg_s_add(r0)
         seg_e_add(t)
@@ -701,8 +724,9 @@ def run_preemptive(
             npre[j] += 1
         # Preempted jobs re-enter the pending list at its end, in rank order.
         for j in drop:
-            pseq[j] = seq
-            seq += 1
+            if seqs:
+                pseq[j] = seq
+                seq += 1
             enqueue(j, t)
         return place_selected(sel, t)
 
@@ -781,7 +805,7 @@ def run_preemptive(
         new_from = ai
         while ai < n and sub[ai] <= t:
             ai += 1
-        if ai > new_from:
+        if seqs and ai > new_from:
             pseq[new_from:ai] = range(seq, seq + ai - new_from)
             seq += ai - new_from
         n_active += ai - new_from
@@ -882,7 +906,22 @@ class VCPlan:
 
 
 def run_vc(plan: VCPlan, i: int) -> VCRun:
-    """Replay VC number ``i`` of the plan (with the policy's compiled kernel if it has one)."""
+    """Replay VC number ``i`` of the plan (with the policy's compiled kernel if it has one).
+
+    Python's cyclic garbage collector is paused during the loop: the engine makes no reference
+    cycles (its tuples and lists are freed by reference counting), and with millions of live
+    event tuples the collector's passes cost about a tenth of the replay time.
+    """
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _run_vc(plan, i)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _run_vc(plan: VCPlan, i: int) -> VCRun:
     vc, lo, hi = plan.bounds[i]
     spec = plan.cluster[vc]
     view = JobView(
@@ -901,7 +940,7 @@ def run_vc(plan: VCPlan, i: int) -> VCRun:
         assert isinstance(pol, PreemptivePolicy)
         return run_preemptive(
             view, pol, placer, plan.backfill, plan.overhead, plan.interval, plan.record_nodes,
-            plan.origin,
+            plan.origin, plan.compat,
         )  # fmt: skip
     return run_static(
         view,
@@ -911,6 +950,7 @@ def run_vc(plan: VCPlan, i: int) -> VCRun:
         plan.backfill_depth,
         pol.fresh_gpu_order and plan.compat,
         plan.record_nodes,
+        plan.compat,
     )
 
 

@@ -200,6 +200,9 @@ class PreemptivePolicy(Policy):
     #: running jobs exactly as :meth:`key` does at every ``t`` (SRTF: the expected finish time);
     #: the engine then keeps running jobs sorted by it and computes keys only where needed.
     ordered_running = False
+    #: True if keys use the insertion numbers of the pending and running lists
+    #: (``VCState.pseq``/``rseq``); the engine maintains them only then.
+    uses_list_order = False
 
     def key(self, st: VCState, j: int, t: float) -> tuple:
         """Priority key of job ``j`` at ``t`` (smaller runs first); must end with ``j``.

@@ -17,11 +17,6 @@ class SRTF(PreemptivePolicy):
     predicted : bool
         Rank by ``max(pred_duration_s + overheads - executed, PRED_FLOOR_S)`` (``srtf-pred``)
         instead of the true remaining time (``srtf``, the Helios/Lucid oracle).
-    list_ties : bool
-        Break ties in remaining time as the Helios/Lucid simulators' lists do (set by
-        ``compat``): pending jobs before running ones; pending jobs in the order they entered
-        the pending list (on arrival, and again at each preemption); running jobs in the order
-        they were (re)started. Default: by submit order.
 
     Notes
     -----
@@ -29,12 +24,12 @@ class SRTF(PreemptivePolicy):
     A running job that overtakes a pending one changes nobody's selection: if the pending job
     was not selected it stays so (less quota), and if it was, every job ahead of it and it
     itself still fit the capacity. So a pass at every event gives the selection of the
-    simulators' per-second re-sort.
+    simulators' per-second re-sort. Ties go by submit order; ``compat`` uses
+    :class:`ListTieSRTF`.
     """
 
-    def __init__(self, predicted: bool = False, list_ties: bool = False) -> None:
+    def __init__(self, predicted: bool = False) -> None:
         self.predicted = predicted
-        self.list_ties = list_ties
         self.name = "srtf-pred" if predicted else "srtf"
         self.needs = ("pred_duration_s",) if predicted else ()
         self.summary = (
@@ -49,40 +44,65 @@ class SRTF(PreemptivePolicy):
     def compat_variant(self, mode: str) -> SRTF:
         """SRTF with the simulators' list-position tie order."""
         assert mode in COMPAT_MODES
-        return SRTF(self.predicted, list_ties=True)
+        return ListTieSRTF(self.predicted)
 
     def key(self, st: VCState, j: int, t: float) -> tuple:
-        """(remaining time at ``t``, tie order..., ``j``)."""
+        """(remaining time at ``t``, submit order)."""
         if self.predicted:
             assert st.pred is not None
             left = st.pred[j] + st.extra[j] - st.executed_now(j, t)
-            left = left if left > PRED_FLOOR_S else PRED_FLOOR_S
-            if self.list_ties:
-                if st.running[j]:
-                    return (left, 1, st.rseq[j], j)
-                return (left, 0, st.pseq[j], j)
-            return (left, j)
+            return (left if left > PRED_FLOOR_S else PRED_FLOOR_S, j)
         if st.running[j]:
-            left = st.rem[j] - (t - st.resume[j])
-            return (left, 1, st.rseq[j], j) if self.list_ties else (left, j)
-        return (st.rem[j], 0, st.pseq[j], j) if self.list_ties else (st.rem[j], j)
+            return (st.rem[j] - (t - st.resume[j]), j)
+        return (st.rem[j], j)
 
     def running_order(self, st: VCState, j: int) -> tuple:
-        """(expected finish time, tie order..., ``j``) of a running job (true remaining time)."""
-        if self.list_ties:
-            return (st.resume[j] + st.rem[j], 1, st.rseq[j], j)
+        """(expected finish time, submit order) of a running job (true remaining time only)."""
         return (st.resume[j] + st.rem[j], j)
 
     def pending_order(self, k: tuple, t: float) -> tuple:
-        """(finish time if started at ``t``, tie order..., ``j``) for the pending key ``k``."""
-        return (t + k[0], *k[1:])
+        """(finish time if started at ``t``, submit order) for the pending key ``k``."""
+        return (t + k[0], k[1])
 
     def running_keys(self, st: VCState, jobs: list[int], t: float) -> list[tuple]:
         """Batched :meth:`key` for running jobs (hot path of every scheduling pass)."""
         if self.predicted:
             return [self.key(st, j, t) for j in jobs]
         rem, resume = st.rem, st.resume
-        if self.list_ties:
-            rseq = st.rseq
-            return [(rem[j] - (t - resume[j]), 1, rseq[j], j) for j in jobs]
         return [(rem[j] - (t - resume[j]), j) for j in jobs]
+
+
+class ListTieSRTF(SRTF):
+    """SRTF whose ties in remaining time go as in the Helios/Lucid simulators' lists (the
+    ``compat`` variant): pending jobs before running ones; pending jobs in the order they entered
+    the pending list (on arrival, and again at each preemption); running jobs in the order they
+    were (re)started. Keys are ``(remaining, 0 pending | 1 running, insertion number, j)``."""
+
+    uses_list_order = True
+
+    def key(self, st: VCState, j: int, t: float) -> tuple:
+        """(remaining time at ``t``, pending 0 / running 1, insertion number, ``j``)."""
+        if self.predicted:
+            assert st.pred is not None
+            left = st.pred[j] + st.extra[j] - st.executed_now(j, t)
+            left = left if left > PRED_FLOOR_S else PRED_FLOOR_S
+        elif st.running[j]:
+            left = st.rem[j] - (t - st.resume[j])
+        else:
+            return (st.rem[j], 0, st.pseq[j], j)
+        return (left, 1, st.rseq[j], j) if st.running[j] else (left, 0, st.pseq[j], j)
+
+    def running_order(self, st: VCState, j: int) -> tuple:
+        """(expected finish time, 1, insertion number, ``j``)."""
+        return (st.resume[j] + st.rem[j], 1, st.rseq[j], j)
+
+    def pending_order(self, k: tuple, t: float) -> tuple:
+        """(finish time if started at ``t``, 0, insertion number, ``j``)."""
+        return (t + k[0], k[1], k[2], k[3])
+
+    def running_keys(self, st: VCState, jobs: list[int], t: float) -> list[tuple]:
+        """Batched :meth:`key` for running jobs."""
+        if self.predicted:
+            return [self.key(st, j, t) for j in jobs]
+        rem, resume, rseq = st.rem, st.resume, st.rseq
+        return [(rem[j] - (t - resume[j]), 1, rseq[j], j) for j in jobs]

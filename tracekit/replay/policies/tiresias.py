@@ -75,10 +75,11 @@ class Tiresias(PreemptivePolicy):
     preset : str, optional
         Start from :data:`PRESETS` (explicit arguments override it). The replay also uses the
         preset's checkpoint overhead unless one is given.
-    strict : bool
-        The Lucid simulator's demotion (set by ``compat``): a job leaves a queue once its
-        attained service is *above* the threshold, checked at whole seconds. Default: at the
-        exact instant it reaches the threshold.
+
+    Notes
+    -----
+    A job is demoted at the exact instant its attained service reaches a threshold; ``compat``
+    uses :class:`StrictTiresias` (the Lucid simulator's rule).
     """
 
     name = "tiresias"
@@ -92,7 +93,6 @@ class Tiresias(PreemptivePolicy):
         service: str | None = None,
         interval: float | None | str = "preset",
         preset: str = "tiresias",
-        strict: bool = False,
     ) -> None:
         try:
             base = PRESETS[preset]
@@ -115,13 +115,12 @@ class Tiresias(PreemptivePolicy):
             raise ValueError(f"service must be 'gpu_time' or 'time', got {self.service!r}")
         if self.interval is not None and not self.interval > 0:
             raise ValueError(f"interval must be positive or None, got {self.interval!r}")
-        self.strict = strict
 
     def compat_variant(self, mode: str) -> Tiresias:
         """The same parameters with the Lucid simulator's whole-second, strict demotion."""
         assert mode in COMPAT_MODES
-        return Tiresias(self.num_queues, self.thresholds, self.service, self.interval,
-                        self.preset, strict=True)  # fmt: skip
+        return StrictTiresias(self.num_queues, self.thresholds, self.service, self.interval,
+                              self.preset)  # fmt: skip
 
     def _attained(self, st: VCState, j: int, t: float) -> float:
         done = st.executed_now(j, t)
@@ -129,18 +128,13 @@ class Tiresias(PreemptivePolicy):
 
     def queue_of(self, st: VCState, j: int, t: float) -> int:
         """Queue index of job ``j`` at ``t`` (0 = highest priority)."""
-        att = self._attained(st, j, t)
-        if self.strict:
-            return bisect.bisect_left(self.thresholds, att)
-        return bisect.bisect_right(self.thresholds, att + _EPS)
+        return bisect.bisect_right(self.thresholds, self._attained(st, j, t) + _EPS)
 
     def key(self, st: VCState, j: int, t: float) -> tuple[int, int]:
         """(queue index, submit order): FIFO inside a queue."""
         # Inlined _attained (hot path); the same float operations in the same order.
         done = st.executed[j] + (t - st.resume[j]) if st.running[j] else st.executed[j]
         att = done * st.gpus[j] if self.service == "gpu_time" else done
-        if self.strict:
-            return (bisect.bisect_left(self.thresholds, att), j)
         return (bisect.bisect_right(self.thresholds, att + _EPS), j)
 
     def running_keys(self, st: VCState, jobs: list[int], t: float) -> list[tuple[int, int]]:
@@ -150,12 +144,6 @@ class Tiresias(PreemptivePolicy):
             return [(0, j) for j in jobs]
         executed, resume, gpus = st.executed, st.resume, st.gpus
         gpu = self.service == "gpu_time"
-        if self.strict:
-            left = bisect.bisect_left
-            return [
-                (left(thr, (executed[j] + t - resume[j]) * (gpus[j] if gpu else 1)), j)
-                for j in jobs
-            ]
         right = bisect.bisect_right
         return [
             (right(thr, (executed[j] + t - resume[j]) * (gpus[j] if gpu else 1) + _EPS), j)
@@ -177,15 +165,40 @@ class Tiresias(PreemptivePolicy):
         else:
             rate = 1
             att = done
-        if self.strict:
-            # Demoted at the first whole second with attained service above the threshold.
-            k = bisect.bisect_left(thr, att)
-            if k >= len(thr):
-                return (k, j), None
-            return (k, j), float(math.floor(t + (thr[k] - att) / rate) + 1)
         k = bisect_right(thr, att + _EPS)
         if k >= len(thr):
             return (k, j), None
         when = t + (thr[k] - att) / rate
         low = t + _MIN_STEP_S
-        return (k, j), when if when >= low else low
+        if when < low:
+            when = low
+        return (k, j), when
+
+
+class StrictTiresias(Tiresias):
+    """Tiresias with the Lucid simulator's demotion (the ``compat`` variant): a job leaves a
+    queue once its attained service is *above* the threshold (at most the threshold keeps it),
+    checked at whole seconds. Times are whole seconds in compat mode, so every comparison here
+    is exact."""
+
+    def queue_of(self, st: VCState, j: int, t: float) -> int:
+        """Queue index of job ``j`` at ``t``: thresholds strictly below its service."""
+        return bisect.bisect_left(self.thresholds, self._attained(st, j, t))
+
+    def key(self, st: VCState, j: int, t: float) -> tuple[int, int]:
+        """(queue index, submit order)."""
+        return (self.queue_of(st, j, t), j)
+
+    def running_keys(self, st: VCState, jobs: list[int], t: float) -> list[tuple[int, int]]:
+        """:meth:`key` of the running ``jobs``."""
+        return [(self.queue_of(st, j, t), j) for j in jobs]
+
+    def running_entry(self, st: VCState, j: int, t: float) -> tuple[tuple[int, int], float | None]:
+        """:meth:`key` and the first whole second with service above the next threshold."""
+        thr = self.thresholds
+        rate = st.gpus[j] if self.service == "gpu_time" else 1
+        att = self._attained(st, j, t)
+        k = bisect.bisect_left(thr, att)
+        if k >= len(thr):
+            return (k, j), None
+        return (k, j), float(math.floor(t + (thr[k] - att) / rate) + 1)
