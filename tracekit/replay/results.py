@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -125,6 +126,20 @@ class ReplayResult:
         h = hashlib.sha256()
         h.update(self.output().write_csv(float_precision=6).encode())
         return h.hexdigest()
+
+
+def write_csv_atomic(frame: pl.DataFrame, path: str | Path) -> Path:
+    """Write ``frame`` as CSV at ``path`` (folders created): a temporary file renamed into
+    place, so a failed write leaves the previous file, and no partial one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        frame.write_csv(tmp)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
 
 
 def _node_sizes(resources: Cluster | GPUPool) -> dict[str, int]:
@@ -308,4 +323,5 @@ __all__ = [
     "size_split",
     "summarize",
     "utilization",
+    "write_csv_atomic",
 ]

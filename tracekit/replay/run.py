@@ -47,7 +47,7 @@ from tracekit.replay.inputs import (
 from tracekit.replay.policies import COMPAT_MODES, Policy, make_policy
 from tracekit.replay.policies.base import JobView, PackingPolicy
 from tracekit.replay.resources import POOL_VC, Cluster, GPUPool, as_cluster, as_pool
-from tracekit.replay.results import ReplayResult, compare
+from tracekit.replay.results import ReplayResult, compare, write_csv_atomic
 
 RESOURCE_MODELS = ("auto", "whole", "shared")
 ClusterLike = Cluster | GPUPool | Mapping[str, Any]
@@ -629,16 +629,8 @@ def replay_csv(
 
 
 def write_output(result: ReplayResult, path: str | Path) -> Path:
-    """Write the per-job output CSV (parent folders created; a failed write leaves no file)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        result.output().write_csv(tmp)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    """Write the per-job output CSV (see :func:`~tracekit.replay.results.write_csv_atomic`)."""
+    return write_csv_atomic(result.output(), path)
 
 
 def replay_from_store(

@@ -39,6 +39,7 @@ import polars as pl
 
 from tracekit.replay.inputs import canonical, load_store
 from tracekit.replay.resources import Cluster, GPUPool, as_cluster, as_pool
+from tracekit.replay.results import write_csv_atomic
 from tracekit.replay.run import replay
 
 ENGINES = ("auto", "whole", "shared")
@@ -466,9 +467,7 @@ def sweep_toml(
     out = sweep(configs, executor, workers=workers or head.get("workers"), scheduler=scheduler,
                 progress=progress)  # fmt: skip
     if "out" in head:
-        target = _resolve(path, head["out"])
-        target.parent.mkdir(parents=True, exist_ok=True)
-        out.write_csv(target)
+        write_csv_atomic(out, _resolve(path, head["out"]))
     return out
 
 
