@@ -181,7 +181,7 @@ class Policy:
         return self
 
     def __repr__(self) -> str:
-        fields = {k: v for k, v in vars(self).items() if k not in ("rng", "noise")}
+        fields = {k: v for k, v in vars(self).items() if k != "rng"}
         return f"{type(self).__name__}({fields})"
 
 
