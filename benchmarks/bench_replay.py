@@ -1,4 +1,4 @@
-"""Replay speed on a 1 M-job Helios-like trace, generated here (issue 9).
+"""Replay speed on a 1 M-job Helios-like trace, generated here from published distributions.
 
 Goals (2-core machine, CPython): FIFO, SJF, QSSF <= 10 s each; SRTF and Tiresias <= 30 s each;
 peak RSS <= 1.5 GB. Baseline: a straightforward time-stepped Python loop (1-s ticks, as in the
@@ -6,8 +6,8 @@ Helios/Lucid artifacts) of the same policy on a small slice of the trace; the en
 same slice and the ratio is baseline / engine. The slice is replayed in ``compat="helios"`` mode
 so that both see whole seconds, and FIFO's per-job start times are checked to be identical.
 
-Replays of at least ``tracekit.replay.simulator.PARALLEL_MIN_JOBS`` jobs spread their VCs over
-all CPUs (forked workers, ``simulate(workers=None)``); SRTF and Tiresias are also replayed in
+Replays of at least ``tracekit.replay.engines.whole_gpu.PARALLEL_MIN_JOBS`` jobs spread their VCs
+over all CPUs (forked workers, ``replay(workers=None)``); SRTF and Tiresias are also replayed in
 one process, so the CPU-bound figure is reported too. CPU seconds include the workers'; peak
 memory is this process's RSS plus the workers' unique memory.
 
@@ -17,34 +17,29 @@ Run: ``python -m benchmarks.bench_replay [--scale S]`` (S = 1 is 1 M jobs).
 from __future__ import annotations
 
 import argparse
-import json
 import os
-from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 from benchmarks._common import max_rss_gb, peak_rss, report, timed
-from tracekit.replay import Cluster, simulate
+from tracekit.replay import Cluster, replay
 
-CALIBRATION = Path(__file__).resolve().parents[2] / "shared/specs/calibration.json"
-# Venus GPU-job duration CDF (calibration.json, gpu_job_duration_cdf_pct_VEC), used if absent.
+# Duration CDF (percent of GPU jobs shorter than t seconds) of Helios' Venus cluster, read from
+# the vector figures of the official Helios artifact (github.com/S-Lab-System-Group/HeliosArtifact).
 _T = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536,
       131072, 262144, 524288, 1048576, 2097152]  # fmt: skip
 _CDF = [1.89, 2.78, 4.06, 6.37, 9.64, 14.76, 23.22, 37.64, 55.05, 65.14, 72.86, 78.53, 83.67,
         86.89, 89.65, 92.33, 95.42, 97.46, 98.9, 99.64, 99.94, 100.0]  # fmt: skip
-# Venus job-size distribution (job_size_cdf_pct_VEC), sizes above 64 GPUs folded into 64.
+# Venus job-size distribution (percent of GPU jobs, same source), sizes above 64 GPUs folded
+# into 64.
 SIZES = np.array([1, 2, 4, 8, 16, 24, 32, 64])
 SIZE_P = np.array([51.84, 5.54, 7.42, 25.18, 4.16, 0.9, 2.72, 2.24]) / 100.0
 MAX_DURATION_S = 14 * 86400  # Slurm limit of the Helios clusters
 
 
 def _duration_cdf() -> tuple[np.ndarray, np.ndarray]:
-    try:
-        cal = json.loads(CALIBRATION.read_text())["helios"]["gpu_job_duration_cdf_pct_VEC"]
-        return np.array(cal["t_seconds"], float), np.array(cal["Venus"], float) / 100.0
-    except (OSError, KeyError, ValueError):
-        return np.array(_T, float), np.array(_CDF) / 100.0
+    return np.array(_T, float), np.array(_CDF) / 100.0
 
 
 def make_trace(
@@ -217,7 +212,7 @@ def main(argv: list[str] | None = None) -> None:
         cpu0 = _cpu_seconds()
         with peak_rss() as mem:
             wall, res = timed(
-                lambda p=policy, b=bf, w=workers: simulate(
+                lambda p=policy, b=bf, w=workers: replay(
                     jobs, cluster, p, backfill=b or None, workers=w
                 )
             )
@@ -242,7 +237,7 @@ def main(argv: list[str] | None = None) -> None:
     # Baselines on small slices (1-s ticks cost O(simulated seconds x jobs in the system)).
     sl = _slice(jobs, 6.0, 3.0)
     base_s, starts = timed(lambda: tick_fifo(sl, cluster))
-    eng_s, eng = timed(lambda: simulate(sl, cluster, "fifo", compat="helios"))
+    eng_s, eng = timed(lambda: replay(sl, cluster, "fifo", compat="helios"))
     same = eng.jobs.select("job_id", "start_time").rows() == [
         (k, starts[k]) for k in eng.jobs["job_id"].to_list()
     ]
@@ -254,7 +249,7 @@ def main(argv: list[str] | None = None) -> None:
     print(rows[-1], flush=True)
     sl2 = _slice(jobs, 1.5, 1.0)
     base_s, base_jct = timed(lambda: tick_srtf(sl2, cluster))
-    eng_s, eng = timed(lambda: simulate(sl2, cluster, "srtf", compat="helios", ckpt_overhead=0))
+    eng_s, eng = timed(lambda: replay(sl2, cluster, "srtf", compat="helios", ckpt_overhead=0))
     jct = eng.jobs["jct_s"].mean()
     rows.append(
         {"figure": f"srtf slice {sl2.height} jobs vs 1-s ticks", "goal": "JCT within 1%",

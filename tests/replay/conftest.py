@@ -16,8 +16,10 @@ the commit message.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -48,9 +50,9 @@ def jobs_frame(
             "job_id": job_ids,
             "vc": vc,
             "submit_time": quantize_ms(submit),
-            "duration": quantize_ms(duration),
+            "duration_s": quantize_ms(duration),
             "num_gpus": gpus.astype(np.int64),
-            "pred_duration": quantize_ms(duration * rng.lognormal(0.0, 1.0, len(submit))),
+            "pred_duration_s": quantize_ms(duration * rng.lognormal(0.0, 1.0, len(submit))),
         }
     )
 
@@ -131,3 +133,27 @@ def crowded_trace() -> Callable[..., Trace]:
 def portable_digest() -> Callable[..., str]:
     """The per-job digest that holds on every CPU (times rounded to 1 µs)."""
     return _portable_digest
+
+
+#: Scale of the synthetic Helios sample the front-door tests replay (about 250 Venus GPU jobs).
+SAMPLE_SCALE = 0.002
+
+
+@pytest.fixture(scope="session")
+def sample_store(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """A store with the synthetic Helios sample and the LightGBM predictions that
+    ``tracekit predict`` writes for Venus; built once for all test workers (file lock)."""
+    from tracekit.predict import run_predict
+    from tracekit.reports import ensure_sample_store
+
+    base = tmp_path_factory.getbasetemp()
+    root = (base if worker_id == "master" else base.parent) / "replay-sample"
+    root.mkdir(exist_ok=True)
+    store = root / "store"
+    with open(root / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / "done").exists():
+            ensure_sample_store(store, SAMPLE_SCALE, 7, ["helios"])
+            run_predict(store, "helios", cluster="Venus", model="lgbm", seed=7)
+            (root / "done").touch()
+    return store

@@ -8,8 +8,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tracekit.replay.policies.lucid import LucidPolicy, simulate_lucid
-from tracekit.replay.sharing import UNITS, simulate_shared
+from tracekit.replay import UNITS, Lucid, ReplayResult, replay
+
+
+def simulate_lucid(
+    jobs: pl.DataFrame, pool, policy: Lucid | None = None, **options
+) -> ReplayResult:  # noqa: ANN001
+    """The front door with the Lucid policy (shared GPUs)."""
+    return replay(jobs, pool, policy or "lucid", **options)
 
 
 def _jobs(rows: list[tuple]) -> pl.DataFrame:
@@ -18,19 +24,19 @@ def _jobs(rows: list[tuple]) -> pl.DataFrame:
         {
             "job_id": [r[0] for r in rows],
             "submit_time": [float(r[1]) for r in rows],
-            "duration": [float(r[2]) for r in rows],
+            "duration_s": [float(r[2]) for r in rows],
             "num_gpus": [float(r[3]) for r in rows],
             "util": [float(r[4]) for r in rows],
-            "pred_duration": [None if r[5] is None else float(r[5]) for r in rows],
+            "pred_duration_s": [None if r[5] is None else float(r[5]) for r in rows],
         },
-        schema_overrides={"pred_duration": pl.Float64},
+        schema_overrides={"pred_duration_s": pl.Float64},
     )
 
 
 def test_low_util_pair_shares_high_util_pair_waits() -> None:
     low = _jobs([("0", 0, 100, 1, 0.3, 100), ("1", 1, 100, 1, 0.4, 100)])
     out = simulate_lucid(low, {"pool": 1}).jobs
-    assert out["start_time"].to_list() == [0.0, 1.0]  # job id "0" works (replay.md §8 bug 3)
+    assert out["start_time"].to_list() == [0.0, 1.0]  # job id "0" works (it crashes the artifact)
     assert out["colocated"].all()
     high = _jobs([("0", 0, 100, 1, 0.7, 100), ("1", 1, 100, 1, 0.6, 100)])
     out = simulate_lucid(high, {"pool": 1}).jobs
@@ -42,7 +48,7 @@ def test_priority_ratio_and_same_gpu_count() -> None:
     long_newcomer = _jobs([("a", 0, 100, 1, 0.2, 100), ("b", 1, 100, 1, 0.2, 300)])
     out = simulate_lucid(long_newcomer, {"pool": 1}).jobs
     assert out["start_time"][1] >= 100.0  # 300 > 2 x 100: not packed
-    ok = simulate_lucid(long_newcomer, {"pool": 1}, LucidPolicy(priority_ratio=4.0)).jobs
+    ok = simulate_lucid(long_newcomer, {"pool": 1}, Lucid(priority_ratio=4.0)).jobs
     assert ok["start_time"][1] == 1.0
     sizes = _jobs([("a", 0, 100, 2, 0.2, 100), ("b", 1, 100, 1, 0.2, 100)])
     out = simulate_lucid(sizes, {"pool": 2}).jobs
@@ -68,7 +74,7 @@ def test_order_by_predicted_gpu_time_and_missing_prediction() -> None:
     out = simulate_lucid(jobs, {"pool": 1}).jobs.sort("start_time")
     # short (20 s) < nopred (filled with 1,000 s) < long (5,000 s)
     assert out["job_id"].to_list() == ["run", "short", "nopred", "long"]
-    pol = LucidPolicy()
+    pol = Lucid()
     assert pol.priority(np.array([-5.0, np.nan, 10.0]), np.array([1.0, 2.0, 0.5])).tolist() == [
         1000.0, 2000.0, 10.0,
     ]  # fmt: skip
@@ -83,20 +89,20 @@ def test_colocated_jobs_never_finish_faster_than_alone() -> None:
         for i in range(n)
     ]  # fmt: skip
     jobs = _jobs(rows).with_columns(
-        (pl.col("duration") * pl.Series(rng.lognormal(0, 0.5, n))).alias("pred_duration")
+        (pl.col("duration_s") * pl.Series(rng.lognormal(0, 0.5, n))).alias("pred_duration_s")
     )
     out = simulate_lucid(jobs, {"pool": (1, 4)}).jobs
     assert out["colocated"].sum() > 0
-    assert (out["jct_s"] >= out["duration"] - 1e-6).all()  # replay.md §8 bug 5 not copied
-    np.testing.assert_allclose(out["served_s"], out["duration"], rtol=1e-9, atol=1e-6)
+    assert (out["jct_s"] >= out["duration_s"] - 1e-6).all()  # never faster than alone
+    np.testing.assert_allclose(out["served_s"], out["duration_s"], rtol=1e-9, atol=1e-6)
 
 
 def test_policy_options_validated() -> None:
     with pytest.raises(ValueError):
-        LucidPolicy(util_cap=1.5)
+        Lucid(util_cap=1.5)
     with pytest.raises(ValueError):
-        LucidPolicy(max_jobs_per_gpu=3)
-    res = simulate_shared(_jobs([("a", 0, 1, 1, 0.1, 1)]), {"p": 1}, "lucid", max_jobs_per_gpu=4)
+        Lucid(max_jobs_per_gpu=3)
+    res = replay(_jobs([("a", 0, 1, 1, 0.1, 1)]), {"p": 1}, "lucid", max_jobs_per_gpu=4)
     assert res.config["max_jobs_per_gpu"] == 2 and res.config["share_by"] == "usage"
 
 
@@ -117,12 +123,12 @@ def test_policy_options_validated() -> None:
 )
 def test_lucid_invariants_property(rows, prefer_exclusive) -> None:  # noqa: ANN001
     jobs = _jobs([(str(i), *r) for i, r in enumerate(rows)])
-    pol = LucidPolicy(prefer_exclusive=prefer_exclusive)
+    pol = Lucid(prefer_exclusive=prefer_exclusive)
     res = simulate_lucid(jobs, {"pool": (1, 4)}, pol, record=True)
     out, ev = res.jobs, res.gpu_events
     assert ev is not None
     assert ev["jobs"].max() <= 2 and ev["alloc_units"].max() <= UNITS
     assert (out["start_time"] >= out["submit_time"]).all()
     assert (out["min_rate"] <= 1.0).all()
-    np.testing.assert_allclose(out["served_s"], out["duration"], rtol=1e-9, atol=1e-6)
+    np.testing.assert_allclose(out["served_s"], out["duration_s"], rtol=1e-9, atol=1e-6)
     assert simulate_lucid(jobs, {"pool": (1, 4)}, pol).digest() == res.digest()

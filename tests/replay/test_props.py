@@ -1,4 +1,4 @@
-"""Property tests of the replay engine: the invariants of replay.md §14."""
+"""Property tests of the replay engine: no oversubscription, work conservation, orders, bounds."""
 
 from __future__ import annotations
 
@@ -37,24 +37,25 @@ def job_tables(draw: st.DrawFn, max_jobs: int = 10) -> pl.DataFrame:
                 "job_id": f"j{i}",
                 "vc": vc,
                 "submit_time": float(draw(st.integers(0, 40))),
-                "duration": draw(
+                "duration_s": draw(
                     st.one_of(st.integers(1, 30).map(float), st.floats(0.25, 30.0, width=32))
                 ),
                 "num_gpus": draw(st.integers(1, CAPS[vc])),
-                "pred_duration": float(draw(st.integers(1, 30))),
+                "pred_duration_s": float(draw(st.integers(1, 30))),
             }
         )
-    return pl.DataFrame(rows).with_columns(pl.col("duration").cast(pl.Float64))
+    return pl.DataFrame(rows).with_columns(pl.col("duration_s").cast(pl.Float64))
 
 
-def check_invariants(res: ReplayResult, preemptive: bool) -> None:
-    """No oversubscription, work conservation, per-job sanity."""
+def check_invariants(res: ReplayResult, preemptive: bool, tail_s: float = 0.0) -> None:
+    """No oversubscription, work conservation, per-job sanity. ``tail_s``: seconds a job holds
+    its GPUs beyond its work (the artifact-compatible "+1 s end" of preemptive policies)."""
     jobs = res.jobs
     tol = 1e-6
-    # per-job sanity (replay.md §14 item 3)
+    # per-job sanity
     assert (jobs["start_time"] >= jobs["submit_time"] - tol).all()
-    run_needed = jobs["duration"] + jobs["overhead_s"]
-    assert (jobs["end_time"] >= jobs["start_time"] + jobs["duration"] - tol).all()
+    run_needed = jobs["duration_s"] + jobs["overhead_s"] + tail_s
+    assert (jobs["end_time"] >= jobs["start_time"] + jobs["duration_s"] - tol).all()
     assert (jobs["queue_s"] >= 0).all()
     np.testing.assert_allclose(
         jobs["jct_s"].to_numpy(),
@@ -63,17 +64,17 @@ def check_invariants(res: ReplayResult, preemptive: bool) -> None:
     )
     if not preemptive:
         np.testing.assert_allclose(
-            jobs["end_time"].to_numpy(), (jobs["start_time"] + jobs["duration"]).to_numpy()
+            jobs["end_time"].to_numpy(), (jobs["start_time"] + jobs["duration_s"]).to_numpy()
         )
         assert (jobs["preemptions"] == 0).all()
-    # work conservation (item 2): run intervals add up to duration + overheads
+    # work conservation: run intervals add up to duration + overheads
     served: dict[int, float] = defaultdict(float)
     assert res.node_log is not None
     for _vc, row, s, e, _alloc in res.node_log:
         served[row] += e - s
     for row, need in enumerate(run_needed.to_list()):
         assert abs(served[row] - need) < 1e-6, (row, served[row], need)
-    # no oversubscription (item 1), per node: sweep allocations, releases first at equal times
+    # no oversubscription, per node: sweep allocations, releases first at equal times
     events = defaultdict(list)
     for vc, _row, s, e, alloc in res.node_log:
         if e <= s:  # a zero-length run holds nothing
@@ -101,7 +102,8 @@ def test_invariants_all_policies(jobs: pl.DataFrame) -> None:
 def test_invariants_compat_and_overheads(jobs: pl.DataFrame) -> None:
     for policy in ("qssf", "srtf", "tiresias"):
         res = simulate(jobs, CLUSTER, policy, compat="helios", record_nodes=True)
-        check_invariants(res, preemptive=policy != "qssf")
+        preemptive = policy != "qssf"
+        check_invariants(res, preemptive, tail_s=1.0 if preemptive else 0.0)
         # whole seconds in compat mode
         assert (res.jobs["start_time"] == res.jobs["start_time"].floor()).all()
     res = simulate(jobs, CLUSTER, "srtf", ckpt_overhead=5.0, record_nodes=True)
@@ -123,7 +125,8 @@ def test_fifo_order_under_hol(jobs: pl.DataFrame) -> None:
 @given(job_tables(), st.integers(0, 2**31 - 1))
 def test_fifo_unchanged_by_prediction_noise(jobs: pl.DataFrame, seed: int) -> None:
     rng = np.random.default_rng(seed)
-    noisy = jobs.with_columns(pl.Series("pred_duration", rng.lognormal(0, 2, jobs.height) * 100.0))
+    noise = rng.lognormal(0, 2, jobs.height) * 100.0
+    noisy = jobs.with_columns(pl.Series("pred_duration_s", noise))
     for backfill in ("none", "greedy"):
         a = simulate(jobs, CLUSTER, "fifo", backfill=backfill)
         b = simulate(noisy, CLUSTER, "fifo", backfill=backfill)
@@ -142,7 +145,7 @@ class SJFGpuTime(Policy):
 @SETTINGS
 @given(job_tables())
 def test_qssf_with_oracle_equals_sjf_on_gpu_time(jobs: pl.DataFrame) -> None:
-    oracle = jobs.with_columns(pl.col("duration").alias("pred_duration"))
+    oracle = jobs.with_columns(pl.col("duration_s").alias("pred_duration_s"))
     for backfill in ("none", "greedy"):
         q = simulate(oracle, CLUSTER, "qssf", backfill=backfill)
         s = simulate(oracle, CLUSTER, SJFGpuTime(), backfill=backfill)
@@ -167,7 +170,7 @@ def test_sjf_matches_brute_force_single_gpu(durations: list[int]) -> None:
             "job_id": [str(i) for i in range(n)],
             "vc": ["a"] * n,
             "submit_time": [0.0] * n,
-            "duration": [float(d) for d in durations],
+            "duration_s": [float(d) for d in durations],
             "num_gpus": [1] * n,
         }
     )
@@ -204,7 +207,7 @@ def test_srtf_beats_every_nonpreemptive_order(spec: list[tuple[int, int]]) -> No
             "job_id": [str(i) for i in range(n)],
             "vc": ["a"] * n,
             "submit_time": submit,
-            "duration": dur,
+            "duration_s": dur,
             "num_gpus": [1] * n,
         }
     )
@@ -223,12 +226,12 @@ def test_lower_bounds(jobs: pl.DataFrame) -> None:
     for policy in ("fifo", "srtf", "tiresias"):
         res = simulate(jobs, CLUSTER, policy)
         j = res.jobs
-        assert j["jct_s"].mean() >= j["duration"].mean() - 1e-9
+        assert j["jct_s"].mean() >= j["duration_s"].mean() - 1e-9
         for vc, part in j.group_by("vc"):
             cap = CAPS[vc[0]]
             makespan = part["end_time"].max()
-            assert makespan >= (part["submit_time"] + part["duration"]).max() - 1e-9
-            work = (part["duration"] * part["num_gpus"]).sum()
+            assert makespan >= (part["submit_time"] + part["duration_s"]).max() - 1e-9
+            work = (part["duration_s"] * part["num_gpus"]).sum()
             assert makespan - part["submit_time"].min() >= work / cap - 1e-6
 
 
@@ -283,7 +286,7 @@ def test_srtf_matches_naive_reference(spec: list[tuple[int, int, int]]) -> None:
             "job_id": [str(i) for i in range(n)],
             "vc": ["a"] * n,
             "submit_time": submit,
-            "duration": dur,
+            "duration_s": dur,
             "num_gpus": gpus,
         }
     )
@@ -358,7 +361,7 @@ def test_tiresias_matches_naive_reference(spec: list[tuple[int, int, int]]) -> N
             "job_id": [str(i) for i in range(n)],
             "vc": ["a"] * n,
             "submit_time": submit,
-            "duration": dur,
+            "duration_s": dur,
             "num_gpus": gpus,
         }
     )

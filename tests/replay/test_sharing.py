@@ -1,4 +1,4 @@
-"""Shared-GPU replay (tracekit.replay.sharing): capacity, slowdown, placement, invariants."""
+"""Shared-GPU replay (resource model "shared"): capacity, slowdown, placement, invariants."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tracekit.errors import TraceFormatError
-from tracekit.replay.sharing import (
-    UNITS,
-    GPUPool,
-    SlowdownModel,
-    fill_utilization,
-    simulate_shared,
-)
+from tracekit.replay import UNITS, GPUPool, ReplayResult, SlowdownModel, replay
+from tracekit.replay.inputs import fill_utilization
+
+
+def simulate_shared(jobs: pl.DataFrame, pool, policy: str = "fifo", **options) -> ReplayResult:  # noqa: ANN001
+    """The front door on shared GPUs."""
+    return replay(jobs, pool, policy, resource_model="shared", **options)
 
 
 def _jobs(rows: list[tuple], pred: bool = False) -> pl.DataFrame:
@@ -24,14 +24,14 @@ def _jobs(rows: list[tuple], pred: bool = False) -> pl.DataFrame:
         {
             "job_id": [r[0] for r in rows],
             "submit_time": [float(r[1]) for r in rows],
-            "duration": [float(r[2]) for r in rows],
+            "duration_s": [float(r[2]) for r in rows],
             "num_gpus": [float(r[3]) for r in rows],
             "group": [r[4] for r in rows],
             "util": [float(r[5]) for r in rows],
         },
         schema_overrides={"group": pl.String},
     )
-    return df.with_columns(pl.col("duration").alias("pred_duration")) if pred else df
+    return df.with_columns(pl.col("duration_s").alias("pred_duration_s")) if pred else df
 
 
 def test_two_half_gpu_jobs_share_one_gpu_and_slow_down() -> None:
@@ -87,7 +87,7 @@ def test_strict_affinity_waits_any_affinity_moves() -> None:
     assert strict["start_time"].to_list() == [0.0, 100.0]
     anyt = simulate_shared(jobs, pool, "fifo", type_affinity="any").jobs
     assert anyt["start_time"].to_list() == [0.0, 1.0]
-    assert anyt["placed_group"].to_list() == ["V100", "T4"]
+    assert anyt["vc"].to_list() == ["V100", "T4"]
 
 
 def test_packing_reserves_high_end_balance_spreads() -> None:
@@ -95,10 +95,10 @@ def test_packing_reserves_high_end_balance_spreads() -> None:
     jobs = _jobs([(str(i), i, 1000, 0.5, None, 0.2) for i in range(4)])
     pool = {"T4": (1, 2), "V100": (1, 2)}
     packed = simulate_shared(jobs, pool, "fifo", placement="pack", type_affinity="any").jobs
-    assert set(packed["placed_group"]) == {"T4"}
+    assert set(packed["vc"]) == {"T4"}
     assert packed["max_jobs_on_gpu"].max() == 2
     spread = simulate_shared(jobs, pool, "fifo", placement="balance", type_affinity="any").jobs
-    assert set(spread["placed_group"]) == {"T4", "V100"}
+    assert set(spread["vc"]) == {"T4", "V100"}
     assert not spread["colocated"].any()  # 4 jobs, 4 empty GPUs: balance never stacks
 
 
@@ -118,8 +118,8 @@ def test_validation_and_repair() -> None:
         simulate_shared(jobs, {"T4": (1, 2)})
     res = simulate_shared(jobs, {"T4": (1, 2)}, repair=True)
     assert res.jobs["job_id"].to_list() == ["a"]
-    assert res.quality.counts["sharing.unknown_group"] == 1
-    assert res.quality.counts["sharing.job_larger_than_pool"] == 1
+    assert res.quality.counts["replay.unknown_group"] == 1
+    assert res.quality.counts["replay.job_larger_than_group"] == 1
     with pytest.raises(ValueError, match="placement"):
         simulate_shared(jobs, {"T4": 1}, placement="nope")
 
@@ -144,7 +144,7 @@ def test_fill_utilization_sources_and_determinism() -> None:
         }
     )
     out, counts = fill_utilization(df, seed=3)
-    assert out["util_source"].to_list() == ["own", "user_median", "user_prior", "user_prior"]
+    assert out["util_source"].to_list() == ["own", "user_median", "prior", "prior"]
     assert out["util"][0] == pytest.approx(0.4) and out["util"][1] == pytest.approx(0.4)
     again, _ = fill_utilization(df, seed=3)
     assert out["util"].to_list() == again["util"].to_list()
@@ -193,11 +193,11 @@ def test_invariants_property(rows, policy, placement, affinity, max_jobs, share_
     assert ev["alloc_units"].max() <= UNITS  # shares never exceed one GPU
     assert (out["start_time"] >= out["submit_time"]).all()
     assert (out["min_rate"] <= 1.0).all() and (out["min_rate"] > 0).all()
-    assert (out["run_s"] >= out["duration"] - 1e-6).all()  # never faster than alone
-    np.testing.assert_allclose(out["served_s"], out["duration"], rtol=1e-9, atol=1e-6)
+    assert (out["run_s"] >= out["duration_s"] - 1e-6).all()  # never faster than alone
+    np.testing.assert_allclose(out["served_s"], out["duration_s"], rtol=1e-9, atol=1e-6)
     strict = out.filter(pl.col("group").is_not_null()) if affinity == "strict" else None
     if strict is not None:
-        assert (strict["group"] == strict["placed_group"]).all()
+        assert (strict["group"] == strict["vc"]).all()
     again = simulate_shared(jobs, pool, policy, placement=placement, type_affinity=affinity,
                             max_jobs_per_gpu=max_jobs, share_by=share_by)  # fmt: skip
     assert again.digest() == res.digest()
@@ -210,14 +210,14 @@ def test_work_conservation_alone() -> None:
     jobs = _jobs([(str(i), float(rng.integers(0, 500)), float(rng.integers(1, 100)), 1.0, "V100",
                    float(rng.uniform())) for i in range(n)])  # fmt: skip
     out = simulate_shared(jobs, {"V100": (2, 4)}, "sjf").jobs
-    np.testing.assert_allclose(out["end_time"] - out["start_time"], out["duration"])
+    np.testing.assert_allclose(out["end_time"] - out["start_time"], out["duration_s"])
     assert out["queue_s"].min() >= 0
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=job_rows, placement=st.sampled_from(["pack", "balance"]))
 def test_hol_fifo_starts_in_submit_order(rows, placement) -> None:  # noqa: ANN001
-    """replay.md §14 item 4: head-of-line FIFO starts jobs in (submit, input) order."""
+    """Head-of-line FIFO starts jobs in (submit, input) order."""
     jobs = _jobs([(str(i), *r) for i, r in enumerate(rows)])
     out = simulate_shared(jobs, {"T4": (2, 2), "V100": (1, 4)}, "fifo", placement=placement,
                           backfill=False).jobs  # fmt: skip

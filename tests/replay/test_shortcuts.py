@@ -1,4 +1,4 @@
-"""The preemptive engine's shortcuts and its parallel VCs change nothing (issue 9).
+"""The preemptive engine's shortcuts and its parallel VCs change nothing.
 
 The engine skips scheduling passes that cannot change the schedule (stale events, arrivals
 that fit the unselected GPUs, demotions with no pending job in range) and starts newcomers
@@ -14,10 +14,11 @@ import numpy as np
 import polars as pl
 import pytest
 
-from tracekit.replay import engine, simulate
+from tracekit.replay import simulate
+from tracekit.replay.engines import whole_gpu as engine
+from tracekit.replay.engines.whole_gpu import PARALLEL_MIN_JOBS, VCPlan, resolve_workers
 from tracekit.replay.policies import SRTF
 from tracekit.replay.policies.base import PreemptivePolicy, VCState
-from tracekit.replay.simulator import PARALLEL_MIN_JOBS, _Plan, _resolve_workers
 
 CONFIGS = [
     ("srtf", {}),
@@ -61,7 +62,7 @@ def test_simultaneous_newcomers_are_placed_in_rank_order() -> None:
             "job_id": ["big", "long", "short"],
             "vc": ["v"] * 3,
             "submit_time": [0.0, 10.0, 10.0],
-            "duration": [1000.0, 500.0, 50.0],
+            "duration_s": [1000.0, 500.0, 50.0],
             "num_gpus": [5, 2, 2],
         }
     )
@@ -119,9 +120,9 @@ def test_random_policy_is_seeded_per_vc_whatever_the_workers(crowded_trace) -> N
 
 
 def test_workers_resolution() -> None:
-    def plan(n: int, vcs: int) -> _Plan:
+    def plan(n: int, vcs: int) -> VCPlan:
         per = n // vcs
-        return _Plan(
+        return VCPlan(
             policy=SRTF(),
             cluster=None,  # type: ignore[arg-type]
             bounds=[(f"v{i}", i * per, (i + 1) * per) for i in range(vcs)],
@@ -139,11 +140,11 @@ def test_workers_resolution() -> None:
             seed=0,
         )
 
-    assert _resolve_workers(None, plan(1000, 4)) == 1  # small: not worth a fork
-    assert _resolve_workers(None, plan(PARALLEL_MIN_JOBS, 1)) == 1  # one VC
-    assert _resolve_workers(3, plan(1000, 2)) == 2  # never more processes than VCs
+    assert resolve_workers(None, plan(1000, 4)) == 1  # small: not worth a fork
+    assert resolve_workers(None, plan(PARALLEL_MIN_JOBS, 1)) == 1  # one VC
+    assert resolve_workers(3, plan(1000, 2)) == 2  # never more processes than VCs
     with pytest.raises(ValueError, match="workers must be >= 1"):
-        _resolve_workers(0, plan(1000, 2))
+        resolve_workers(0, plan(1000, 2))
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -155,7 +156,7 @@ def test_an_unplaceable_job_is_reported_from_any_worker(workers: int) -> None:
             "job_id": ["ok", "huge", "fine"],
             "vc": ["a", "b", "b"],
             "submit_time": [0.0, 0.0, 5.0],
-            "duration": [10.0, 10.0, 10.0],
+            "duration_s": [10.0, 10.0, 10.0],
             "num_gpus": [1, 24, 1],
         }
     )

@@ -131,11 +131,11 @@ def test_parse_predictor() -> None:
 
 
 def test_noisy_predictions_seeded() -> None:
-    jobs = pl.DataFrame({"duration": [10.0, 20.0, 30.0]})
-    a = with_predictions(jobs, "noisy:1.0", 3, "x")["pred_duration"]
-    assert a.to_list() == with_predictions(jobs, "noisy:1.0", 3, "x")["pred_duration"].to_list()
-    assert a.to_list() != with_predictions(jobs, "noisy:1.0", 4, "x")["pred_duration"].to_list()
-    assert with_predictions(jobs, "noisy:0", 3, "x")["pred_duration"].to_list() == [10, 20, 30]
+    jobs = pl.DataFrame({"duration_s": [10.0, 20.0, 30.0]})
+    a = with_predictions(jobs, "noisy:1.0", 3, "x")["pred_duration_s"]
+    assert a.to_list() == with_predictions(jobs, "noisy:1.0", 3, "x")["pred_duration_s"].to_list()
+    assert a.to_list() != with_predictions(jobs, "noisy:1.0", 4, "x")["pred_duration_s"].to_list()
+    assert with_predictions(jobs, "noisy:0", 3, "x")["pred_duration_s"].to_list() == [10, 20, 30]
 
 
 def test_slices_read_only_their_partition(store: Path) -> None:
@@ -147,7 +147,7 @@ def test_slices_read_only_their_partition(store: Path) -> None:
     assert hel.jobs["job_id"].str.starts_with("h").all() and hel.jobs.height == 100
     model = load_slice(SweepConfig("pai", "pai", "qssf", "model:m1", store=str(store)))
     assert model.notes["sweep.model_prediction_filled_with_median"] == 10
-    assert model.jobs["pred_duration"].is_not_null().all()
+    assert model.jobs["pred_duration_s"].is_not_null().all()
 
 
 @pytest.mark.slow
@@ -155,10 +155,10 @@ def test_sweep_sequential_vs_local_pool_vs_dask(store: Path) -> None:
     configs = _configs(store)
     seq = sweep(configs, "sequential", progress=False)
     assert seq.height == len(configs)
-    assert set(seq["engine"]) == {"sharing", "replay"}
-    assert seq.filter(pl.col("policy") == "lucid")["engine"].to_list() == ["sharing"] * 4
+    assert set(seq["engine"]) == {"shared", "whole"}
+    assert seq.filter(pl.col("policy") == "lucid")["engine"].to_list() == ["shared"] * 4
     assert (seq["jobs"] > 0).all() and seq["jct_mean_s"].is_not_null().all()
-    # FIFO ignores predictions entirely (replay.md §14 item 7)
+    # FIFO ignores predictions entirely
     fifo = seq.filter(pl.col("policy") == "fifo")
     assert fifo.group_by("trace").agg(pl.col("digest").n_unique())["digest"].max() == 1
     local = sweep(configs, workers=2, progress=False)
@@ -196,7 +196,7 @@ placement = "balance"
     )
     configs = configs_from_toml(toml)
     assert len(configs) == 2 * 2 * 3 + 1
-    assert configs[-1].placement == "balance" and configs[-1].resolved_engine == "sharing"
+    assert configs[-1].placement == "balance" and configs[-1].resolved_engine == "shared"
     # model:m1 exists only for pai: the helios model configs fail loudly
     with pytest.raises(ValueError, match="predictions"):
         sweep_toml(toml, executor="sequential", progress=False)
@@ -219,7 +219,7 @@ def _memory_trace(n: int = 300, seed: int = 0) -> pl.DataFrame:
             "job_id": [str(i) for i in range(n)],
             "vc": ["a"] * n,
             "submit_time": np.sort(rng.uniform(0, 20000, n)),
-            "duration": rng.lognormal(6, 1.5, n).clip(1, 1e5),
+            "duration_s": rng.lognormal(6, 1.5, n).clip(1, 1e5),
             "num_gpus": rng.choice([1, 2, 4, 8], n, p=[0.6, 0.15, 0.15, 0.1]),
         }
     )
@@ -245,7 +245,7 @@ def test_policy_predictor_grid_and_sensitivity() -> None:
     assert (oracle["jct_gain"] > 0).all()  # oracle QSSF beats FIFO on a loaded cluster
     shared = policy_predictor_grid(
         jobs.with_columns(pl.lit(0.3).alias("util")).drop("vc"), {"g": (2, 8)}, ["lucid"],
-        ["oracle"], [0], engine="sharing",
+        ["oracle"], [0], engine="shared",
     )  # fmt: skip
     assert shared["colocated_share"][0] > 0
 

@@ -1,53 +1,129 @@
-"""``tracekit replay``: replay jobs through the scheduler simulator."""
+"""``tracekit replay``: replay jobs from CSV files or the store through the scheduler simulator."""
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from tracekit.cli._common import print_frame
+from tracekit.cli._common import DEFAULT_SEED, console, print_frame
+from tracekit.replay.policies import describe
 
 
 def command(
     jobs_csv: Annotated[
-        Path, typer.Option(help="JOBS.csv: job_id,vc,submit_time,duration,num_gpus")
-    ],
-    vcs_csv: Annotated[Path, typer.Option(help="VCS.csv: vc,nodes[,gpus_per_node]")],
-    out: Annotated[Path, typer.Option(help="Per-job output CSV.")],
-    policy: Annotated[str, typer.Option(help="fifo|sjf|sjf-pred|qssf|srtf|srtf-pred|tiresias")] = (
-        "fifo"
-    ),
+        Path | None,
+        typer.Option(help="JOBS.csv: job_id,vc,submit_time,duration_s,num_gpus[,pred_duration_s]"),
+    ] = None,
+    vcs_csv: Annotated[Path | None, typer.Option(help="VCS.csv: vc,nodes[,gpus_per_node]")] = None,
+    store: Annotated[
+        Path | None, typer.Option("--store", help="Store directory (instead of CSV files).")
+    ] = None,
+    trace: Annotated[str | None, typer.Option(help="Trace in the store, e.g. helios.")] = None,
+    cluster: Annotated[str | None, typer.Option(help="Cluster of the trace, e.g. Venus.")] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(help="Predictions in the store to use (what `tracekit predict` wrote)."),
+    ] = None,
+    start: Annotated[str | None, typer.Option(help="Store: first submit time (UTC).")] = None,
+    end: Annotated[str | None, typer.Option(help="Store: end of the submit window.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Per-job output CSV.")] = None,
+    policy: Annotated[str, typer.Option(help="Scheduling policy (listed above).")] = "fifo",
     backfill: Annotated[
         bool | None,
         typer.Option(
             "--backfill/--no-backfill",
-            help="EASY backfill (default: the policy's published behaviour).",
+            help="Backfill behind a blocked job (default: the policy's published behaviour).",
         ),
     ] = None,
-    placement: Annotated[str, typer.Option(help="consolidate|first_fit|spread")] = "consolidate",
-    compat: Annotated[str | None, typer.Option(help="'helios' for artifact conventions.")] = None,
+    placement: Annotated[
+        str | None,
+        typer.Option(help="consolidate|first_fit|spread (whole GPUs), pack|balance (shared)."),
+    ] = None,
+    compat: Annotated[
+        str | None,
+        typer.Option(help="'lucid' or 'helios': the published simulators' exact rules."),
+    ] = None,
+    resources: Annotated[
+        str,
+        typer.Option(help="auto|whole|shared: whole GPUs on nodes or shared GPUs (fractions)."),
+    ] = "auto",
+    share_by: Annotated[
+        str | None, typer.Option(help="Shared GPUs: what a job counts: request|usage.")
+    ] = None,
+    max_jobs_per_gpu: Annotated[
+        int | None, typer.Option(help="Shared GPUs: most jobs on one GPU (default 4).")
+    ] = None,
+    type_affinity: Annotated[
+        str | None, typer.Option(help="Shared GPUs: strict (own group) or any.")
+    ] = None,
+    kappa: Annotated[
+        float | None,
+        typer.Option(help="Shared GPUs: slowdown per extra job on a GPU (default 0.05)."),
+    ] = None,
+    repair: Annotated[
+        bool | None,
+        typer.Option(
+            "--repair/--no-repair",
+            help="Drop or fix bad rows and count them (default: on for the store, off for CSV).",
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = DEFAULT_SEED,
     workers: Annotated[
         int | None,
         typer.Option(help="Processes replaying VCs in parallel (default: all CPUs when large)."),
     ] = None,
 ) -> None:
-    """Replay jobs from plain CSV through the scheduler simulator."""
-    from tracekit.replay import feasibility, read_jobs_csv, read_vcs_csv, replay_csv
+    """Replay jobs from CSV files or the store under a scheduling policy.
 
-    print_frame(
-        feasibility(read_jobs_csv(jobs_csv), read_vcs_csv(vcs_csv)),
-        title="feasibility: offered load vs capacity",
-    )
-    summary = replay_csv(
-        jobs_csv,
-        vcs_csv,
-        policy=policy,
-        backfill=backfill,
-        placement=placement,
-        compat=compat,
-        out_csv=out,
-        workers=workers,
-    )
-    print_frame(summary, title=f"replay {policy}")
+    Input: --jobs-csv and --vcs-csv, or --store with --trace and --cluster (and --model for
+    the predictions `tracekit predict` wrote). Prints the offered load and the summary.
+    """
+    from tracekit.replay import read_jobs_csv, read_vcs_csv, replay, replay_from_store
+    from tracekit.replay.run import write_output
+
+    options = {
+        "policy": policy, "backfill": backfill, "placement": placement, "compat": compat,
+        "resource_model": resources, "share_by": share_by, "max_jobs_per_gpu": max_jobs_per_gpu,
+        "type_affinity": type_affinity, "slowdown": kappa, "seed": seed, "workers": workers,
+    }  # fmt: skip
+    if repair is not None:
+        options["repair"] = repair
+    if store is not None:
+        if jobs_csv is not None or vcs_csv is not None:
+            raise ValueError("give either --store or --jobs-csv/--vcs-csv, not both")
+        from tracekit.replay.inputs import check_partition
+        from tracekit.store import open_store
+
+        st = open_store(store)
+        trace, cluster = check_partition(st, trace, cluster)
+        result = replay_from_store(
+            st, trace, cluster, start, end, prediction_model=model, **options
+        )
+        label = f"{trace}/{cluster}"
+    elif jobs_csv is not None and vcs_csv is not None:
+        if model is not None or trace is not None or cluster is not None:
+            raise ValueError("--model, --trace and --cluster read the store: add --store")
+        pol = options.pop("policy")
+        result = replay(read_jobs_csv(jobs_csv), read_vcs_csv(vcs_csv), pol, source=str(jobs_csv),
+                        line_offset=2, **options)  # fmt: skip
+        label = jobs_csv.name
+    else:
+        raise ValueError(
+            "no input: give --jobs-csv and --vcs-csv, or --store with --trace and --cluster"
+        )
+    print_frame(result.feasibility(), title="feasibility: offered load vs capacity")
+    repairs = result.quality.nonzero()
+    if repairs:
+        console.print(f"input repairs: {repairs}")
+    print_frame(result.summary(), title=f"replay {result.policy} on {label}")
+    if out is not None:
+        write_output(result, out)
+        console.print(f"per-job output: {out}")
+
+
+# The policy list comes from the registry, so a new policy shows up here by itself.
+command.__doc__ = inspect.cleandoc(command.__doc__ or "") + "\n\nPolicies (--policy):\n\n\b\n"
+command.__doc__ += "\n".join(f"  {name:<10} {line}" for name, line in describe().items())

@@ -16,11 +16,12 @@ def command(
     out: Annotated[Path | None, typer.Option(help="Results CSV.")] = None,
 ) -> None:
     """Run a grid of replay configurations locally or on a dask.distributed cluster."""
+    from tracekit.replay.results import write_csv_atomic
     from tracekit.replay.sweep import SUMMARY_COLUMNS, sweep_toml
     from tracekit.reports import ensure_sample_store
 
     results = sweep_toml(config, scheduler=scheduler, prepare_store=ensure_sample_store)
     if out is not None:
-        results.write_csv(out)
+        write_csv_atomic(results, out)
     shown = [c for c in SUMMARY_COLUMNS if c in results.columns]
     print_frame(results.select(shown), title="sweep results (all columns: --out CSV)")

@@ -1,74 +1,114 @@
 """Fast discrete-event replay of GPU-cluster traces under scheduling policies (docs/replay.md).
 
-Entry points: :func:`simulate` (a polars job table), :func:`replay_csv` (``JOBS.csv`` +
-``VCS.csv``), :func:`replay_from_store` (a store partition), :func:`compare_policies`.
+One front door, :func:`replay` (also :func:`simulate`): a job table, a cluster (whole GPUs on
+nodes) or a GPU pool (shared GPUs), a policy from the one registry
+(:data:`~tracekit.replay.policies.POLICIES`), and options; it returns a :class:`ReplayResult`.
+:func:`replay_csv` and :func:`replay_from_store` read the inputs first (through
+:mod:`tracekit.replay.inputs`, the only reader); :func:`compare_policies` runs several policies;
+:mod:`tracekit.replay.sweep` runs grids of them.
 """
 
 from __future__ import annotations
 
-from tracekit.replay.cluster import (
+from tracekit.replay.engines.placement import PLACERS, Consolidate, FirstFit, Placer, Spread
+from tracekit.replay.engines.shared_gpu import UNITS, SlowdownModel
+from tracekit.replay.engines.whole_gpu import overhead_function
+from tracekit.replay.inputs import (
+    cluster_from_store,
+    feasibility,
+    fill_utilization,
+    jobs_from_store,
+    load_store,
+    pool_from_store,
+    read_jobs_csv,
+    read_vcs_csv,
+    validate_jobs,
+)
+from tracekit.replay.policies import (
+    POLICIES,
+    Lucid,
+    LucidPolicy,
+    PackingPolicy,
+    Policy,
+    PreemptivePolicy,
+    Tiresias,
+    describe,
+    make_policy,
+)
+from tracekit.replay.policies.lucid import simulate_lucid
+from tracekit.replay.published import fifo_ratios, published_results
+from tracekit.replay.resources import (
     Cluster,
+    GPUPool,
     VCSpec,
     cluster_from_capacity,
     cluster_from_machines,
-    cluster_from_store,
-    read_vcs_csv,
 )
-from tracekit.replay.engine import overhead_function
-from tracekit.replay.jobs import feasibility, jobs_from_store, read_jobs_csv, validate_jobs
-from tracekit.replay.metrics import ReplayResult, compare, size_split, summarize, utilization
-from tracekit.replay.placement import PLACERS, Consolidate, FirstFit, Placer, Spread
-from tracekit.replay.policies import POLICIES, Policy, PreemptivePolicy, Tiresias, make_policy
-from tracekit.replay.policies.lucid import LucidPolicy, simulate_lucid  # noqa: E402
-from tracekit.replay.published import fifo_ratios, published_results
-
-# Shared-GPU simulation, Lucid-style packing and sweeps (docs/replay_sharing.md). The sweep
-# module pulls in dask only when a scheduler address is given.
-from tracekit.replay.sharing import GPUPool, SlowdownModel, simulate_shared  # noqa: E402
-from tracekit.replay.simulator import compare_policies, replay_csv, replay_from_store, simulate
+from tracekit.replay.results import ReplayResult, compare, size_split, summarize, utilization
+from tracekit.replay.run import (
+    choose_resource_model,
+    compare_policies,
+    replay,
+    replay_csv,
+    replay_from_store,
+    simulate,
+    write_output,
+)
 from tracekit.replay.study import held_out_inputs, policy_comparison
-from tracekit.replay.sweep import SweepConfig, sensitivity_grid  # noqa: E402
+from tracekit.replay.sweep import SweepConfig, sensitivity_grid
 
 __all__ = [
-    "GPUPool",
-    "LucidPolicy",
-    "SlowdownModel",
-    "SweepConfig",
-    "fifo_ratios",
-    "held_out_inputs",
-    "policy_comparison",
-    "published_results",
-    "sensitivity_grid",
-    "simulate_lucid",
-    "simulate_shared",
     "PLACERS",
     "POLICIES",
+    "UNITS",
     "Cluster",
     "Consolidate",
     "FirstFit",
+    "GPUPool",
+    "Lucid",
+    "LucidPolicy",
+    "PackingPolicy",
     "Placer",
     "Policy",
     "PreemptivePolicy",
     "ReplayResult",
+    "SlowdownModel",
     "Spread",
+    "SweepConfig",
     "Tiresias",
     "VCSpec",
+    "choose_resource_model",
     "cluster_from_capacity",
     "cluster_from_machines",
     "cluster_from_store",
     "compare",
     "compare_policies",
+    "describe",
     "feasibility",
+    "fifo_ratios",
+    "fill_utilization",
+    "held_out_inputs",
     "jobs_from_store",
+    "load_store",
     "make_policy",
     "overhead_function",
+    "policy_comparison",
+    "pool_from_store",
+    "published",
+    "published_results",
     "read_jobs_csv",
     "read_vcs_csv",
+    "replay",
     "replay_csv",
     "replay_from_store",
+    "sensitivity_grid",
     "simulate",
+    "simulate_lucid",
     "size_split",
+    "study",
     "summarize",
+    "sweep",
     "utilization",
     "validate_jobs",
+    "write_output",
 ]

@@ -2,12 +2,13 @@
 
 :func:`sweep` runs a list of :class:`SweepConfig` and returns one tidy row per config (the
 config columns plus the summary metrics and a per-job output digest). :func:`sweep_toml` reads
-the grid from a TOML file (format: docs/replay_sharing.md, example:
+the grid from a TOML file (format: docs/replay.md, example:
 benchmarks/sweep_example.toml); ``tracekit sweep CONFIG.toml [--scheduler tcp://HOST:PORT]``
 calls it.
 
-Each distinct slice of the input, (store, trace, cluster, window, prediction model, engine,
-capacity scale), is read from the store once, in the calling process; a worker receives only
+Each distinct slice of the input, (store, trace, cluster, window, prediction model, resource
+model, capacity scale), is read from the store once (:func:`tracekit.replay.inputs.load_store`),
+in the calling process; a worker receives only
 the slice its config needs (with dask, each slice is scattered once and shared by its configs),
 never the whole store. Predictions are made per config: ``oracle`` (the true duration),
 ``noisy:SIGMA`` (true duration x LogNormal(0, SIGMA), seeded by the config's seed) or
@@ -36,10 +37,14 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from tracekit.replay.cluster import Cluster, VCSpec, as_cluster
-from tracekit.replay.sharing import GPUPool, SlowdownModel
+from tracekit.replay.inputs import canonical, load_store
+from tracekit.replay.resources import Cluster, GPUPool, as_cluster, as_pool
+from tracekit.replay.results import write_csv_atomic
+from tracekit.replay.run import replay
 
-ENGINES = ("auto", "replay", "sharing")
+ENGINES = ("auto", "whole", "shared")
+#: Earlier engine names, still accepted.
+ENGINE_ALIASES = {"replay": "whole", "sharing": "shared"}
 METRICS = (
     "jobs", "dropped", "jct_mean_s", "jct_p50_s", "jct_p99_s", "queue_mean_s", "queue_p50_s",
     "queue_p99_s", "bsld_mean", "makespan_s", "utilization", "colocated_share", "digest",
@@ -56,18 +61,19 @@ class SweepConfig:
     trace, cluster : str
         Store partition (e.g. ``"pai", "pai"``); for in-memory grids, any label.
     policy : str
-        ``fifo, sjf, sjf-pred, qssf, srtf, srtf-pred, tiresias`` (whole-GPU engine) or
-        ``fifo, sjf, sjf-pred, qssf, lucid`` (sharing engine).
+        A registry name (``tracekit.replay.policies.describe()``); each runs on the resource
+        models it supports (``srtf``, ``tiresias``: whole GPUs; ``lucid``: shared GPUs).
     predictor : str
         ``"oracle"``, ``"noisy:SIGMA"`` or ``"model:NAME"``.
     seed : int
         Seeds the noisy predictor and the engine.
-    engine : {"auto", "replay", "sharing"}
-        ``auto``: the sharing engine for ``lucid`` and for PAI (fractional GPUs, GPU types),
-        the whole-GPU engine otherwise.
+    engine : {"auto", "whole", "shared"}
+        Resource model. ``auto``: shared GPUs for a policy that runs only there (``lucid``) and
+        for PAI (fractional GPUs, GPU types), whole GPUs otherwise. (``replay`` and ``sharing``
+        are read as ``whole`` and ``shared``.)
     placement : str, optional
         Engine placement (``consolidate/first_fit/spread`` or ``pack/balance``).
-    type_affinity, max_jobs_per_gpu : sharing-engine options.
+    type_affinity, max_jobs_per_gpu : shared-GPU options.
     capacity_scale : float
         Keep this fraction of the machines/nodes (a sample is small; scale the cluster too).
     start, end : str, optional
@@ -94,16 +100,20 @@ class SweepConfig:
     name: str = ""
 
     def __post_init__(self) -> None:
-        if self.engine not in ENGINES:
+        if ENGINE_ALIASES.get(self.engine, self.engine) not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, got {self.engine!r}")
         parse_predictor(self.predictor)
 
     @property
     def resolved_engine(self) -> str:
-        """The engine actually used (``auto`` resolved)."""
-        if self.engine != "auto":
-            return self.engine
-        return "sharing" if self.policy == "lucid" or self.trace == "pai" else "replay"
+        """The resource model actually used (``auto`` resolved): ``whole`` or ``shared``."""
+        engine = ENGINE_ALIASES.get(self.engine, self.engine)
+        if engine != "auto":
+            return engine
+        from tracekit.replay.policies import make_policy
+
+        whole = "whole" in make_policy(self.policy).resources
+        return "shared" if not whole or self.trace == "pai" else "whole"
 
     @property
     def model(self) -> str | None:
@@ -147,78 +157,51 @@ class Slice:
     notes: dict[str, int] = field(default_factory=dict)
 
 
-def _scaled_cluster(cl: Cluster, scale: float) -> Cluster:
-    if scale == 1.0:
-        return cl
-    out = {
-        vc: VCSpec(max(1, round(s.nodes * scale)) if s.nodes else 0, s.gpus_per_node)
-        for vc, s in cl.items()
-    }
-    return Cluster(out, source=f"{cl.source} x{scale:g}")
-
-
 def load_slice(config: SweepConfig) -> Slice:
     """Read the jobs and cluster of ``config`` from its store (done once per distinct slice)."""
-    from tracekit.store import open_store
-
-    store = open_store(config.store)
-    notes: dict[str, int] = {}
-    if config.resolved_engine == "sharing":
-        from tracekit.replay.sharing import shared_slice_from_store
-
-        jobs, pool, quality = shared_slice_from_store(
-            store, config.trace, config.cluster, config.start, config.end, config.model,
-            config.capacity_scale,
-        )  # fmt: skip
-        notes.update(quality.nonzero())
-        jobs = _fill_model_predictions(jobs, config, notes)
-        return Slice(jobs, pool, 0, notes)
-    from tracekit.replay.cluster import cluster_from_store
-    from tracekit.replay.jobs import jobs_from_store
-
-    jobs, _ = jobs_from_store(
-        store, config.trace, config.cluster, config.start, config.end, config.model
-    )
-    cl = cluster_from_store(store, config.trace, config.cluster)
-    if cl.source == "machines" or list(cl) == ["None"]:
-        cl = cl.pooled()
-        jobs = jobs.with_columns(pl.lit(next(iter(cl))).alias("vc"))
-    jobs = _fill_model_predictions(jobs, config, notes)
-    return Slice(jobs, _scaled_cluster(cl, config.capacity_scale), 0, notes)
+    data = load_store(
+        config.store, config.trace, config.cluster, shared=config.resolved_engine == "shared",
+        start=config.start, end=config.end, prediction_model=config.model,
+        capacity_scale=config.capacity_scale, seed=config.seed,
+    )  # fmt: skip
+    notes = data.quality.nonzero()
+    jobs = _fill_model_predictions(data.jobs, config, notes)
+    return Slice(jobs, data.resources, 0, notes)
 
 
 def _fill_model_predictions(jobs: pl.DataFrame, config: SweepConfig, notes: dict) -> pl.DataFrame:
-    if config.model is None or "pred_duration" not in jobs.columns:
+    if config.model is None or "pred_duration_s" not in jobs.columns:
         return jobs
-    pred = pl.col("pred_duration")
+    pred = pl.col("pred_duration_s")
     bad = ~(pred.is_finite() & (pred > 0)).fill_null(False)
     n = int(jobs.select(bad.sum()).item())
     notes["sweep.model_prediction_filled_with_median"] = n
     if n:
-        med = jobs.filter(~bad)["pred_duration"].median()
+        med = jobs.filter(~bad)["pred_duration_s"].median()
         jobs = jobs.with_columns(pl.when(bad).then(pl.lit(med or 1.0)).otherwise(pred).alias(
-            "pred_duration"))  # fmt: skip
+            "pred_duration_s"))  # fmt: skip
     return jobs
 
 
 def with_predictions(
     jobs: pl.DataFrame, predictor: str, seed: int, label: str = ""
 ) -> pl.DataFrame:
-    """Set ``pred_duration`` for a predictor spec (``oracle``, ``noisy:SIGMA``, ``model:...``).
+    """Set ``pred_duration_s`` for a predictor spec (``oracle``, ``noisy:SIGMA``, ``model:...``).
 
     The noise generator is seeded by ``(seed, crc32(label))``, so one config gives the same
     predictions in any process.
     """
     kind, arg = parse_predictor(predictor)
+    jobs = canonical(jobs)
     if kind == "model":
-        if "pred_duration" not in jobs.columns:
+        if "pred_duration_s" not in jobs.columns:
             raise ValueError(f"predictor {predictor!r}: the slice has no store predictions")
         return jobs
     if kind == "oracle":
-        return jobs.with_columns(pl.col("duration").alias("pred_duration"))
+        return jobs.with_columns(pl.col("duration_s").alias("pred_duration_s"))
     rng = np.random.default_rng([int(seed), zlib.crc32(label.encode())])
     noise = rng.lognormal(0.0, float(arg), jobs.height) if arg else np.ones(jobs.height)
-    return jobs.with_columns((pl.col("duration") * pl.Series(noise)).alias("pred_duration"))
+    return jobs.with_columns((pl.col("duration_s") * pl.Series(noise)).alias("pred_duration_s"))
 
 
 def run_config(config: SweepConfig, data: Slice) -> dict[str, Any]:
@@ -229,29 +212,18 @@ def run_config(config: SweepConfig, data: Slice) -> dict[str, Any]:
     row: dict[str, Any] = {**asdict(config), "engine": config.resolved_engine}
     kind, arg = parse_predictor(config.predictor)
     row["sigma"] = float(arg) if kind == "noisy" else (0.0 if kind == "oracle" else None)
-    if config.resolved_engine == "sharing":
-        from tracekit.replay.sharing import simulate_shared
-
-        assert isinstance(data.cluster, GPUPool)
-        res = simulate_shared(
-            jobs, data.cluster, config.policy, placement=config.placement or "pack",
-            type_affinity=config.type_affinity, max_jobs_per_gpu=config.max_jobs_per_gpu,
-            slowdown=SlowdownModel(), repair=True, seed=config.seed,
-        )  # fmt: skip
-        summ = res.summary().row(0, named=True)
-        dropped = sum(res.quality.nonzero().values())
-    else:
-        from tracekit.replay.simulator import simulate
-
-        assert isinstance(data.cluster, Cluster)
-        rr = simulate(jobs, data.cluster, config.policy, placement=config.placement or
-                      "consolidate", repair=True, seed=config.seed)  # fmt: skip
-        summ = rr.summary(by_vc=False).row(0, named=True)
-        summ["colocated_share"] = 0.0
-        dropped = sum(
-            v for k, v in rr.quality.nonzero().items() if not k.startswith("replay.bad_pred")
-        )
-        res = rr
+    engine = config.resolved_engine
+    options: dict[str, Any] = {}
+    if engine == "shared":
+        options = {"type_affinity": config.type_affinity,
+                   "max_jobs_per_gpu": config.max_jobs_per_gpu}  # fmt: skip
+    res = replay(jobs, data.cluster, config.policy, resource_model=engine,
+                 placement=config.placement, repair=True, seed=config.seed, **options)  # fmt: skip
+    summ = res.summary(by_vc=False).row(0, named=True)
+    summ.setdefault("colocated_share", 0.0)
+    dropped = sum(
+        v for k, v in res.quality.nonzero().items() if not k.startswith("replay.bad_pred")
+    )
     for m in METRICS:
         if m in summ:
             row[m] = summ[m]
@@ -346,7 +318,9 @@ def sweep(
     for c, r in zip(configs, rows, strict=True):
         assert r is not None
         notes = loaded[c.slice_key()].notes
-        r["input_repairs"] = sum(v for k, v in notes.items() if not k.startswith("sharing.util"))
+        r["input_repairs"] = sum(
+            v for k, v in notes.items() if not k.startswith(("replay.util_from", "replay.pooled"))
+        )
     return _tidy([r for r in rows if r is not None])
 
 
@@ -402,7 +376,7 @@ GRID_KEYS = {"trace_cluster", "policy", "predictor", "seed", "placement", "capac
 
 
 def configs_from_toml(path: str | Path, store: str | Path | None = None) -> list[SweepConfig]:
-    """Expand a sweep TOML file into configs (format: docs/replay_sharing.md).
+    """Expand a sweep TOML file into configs (format: docs/replay.md).
 
     ``[sweep] store`` is resolved relative to the TOML file; ``store=`` overrides it.
     """
@@ -493,9 +467,7 @@ def sweep_toml(
     out = sweep(configs, executor, workers=workers or head.get("workers"), scheduler=scheduler,
                 progress=progress)  # fmt: skip
     if "out" in head:
-        target = _resolve(path, head["out"])
-        target.parent.mkdir(parents=True, exist_ok=True)
-        out.write_csv(target)
+        write_csv_atomic(out, _resolve(path, head["out"]))
     return out
 
 
@@ -530,21 +502,22 @@ def policy_predictor_grid(
     predictors: Sequence[str] = ("oracle", "noisy:0.5", "noisy:1.0", "noisy:2.0"),
     seeds: Sequence[int] = (0, 1, 2),
     *,
-    engine: str = "replay",
+    engine: str = "auto",
     placement: str | None = None,
     executor: Executor | Any | str | None = "sequential",
     progress: bool = False,
 ) -> pl.DataFrame:
     """Tidy ``policy x predictor x seed`` table on an in-memory job table.
 
-    ``jobs``: the engine's job table (``job_id, vc, submit_time, duration, num_gpus`` for the
-    whole-GPU engine; see :func:`~tracekit.replay.sharing.simulate_shared` for the sharing
-    engine). ``cluster``: a :class:`Cluster` / mapping (replay) or :class:`GPUPool` (sharing).
+    ``jobs``: a replay job table (:mod:`tracekit.replay.inputs`). ``cluster``: a
+    :class:`Cluster` / mapping (whole GPUs) or a :class:`GPUPool` (shared GPUs). ``engine``:
+    the resource model (``auto``: shared GPUs for a GPUPool, whole GPUs otherwise).
     """
-    if engine == "sharing":
-        cl: Cluster | GPUPool = (
-            cluster if isinstance(cluster, GPUPool) else GPUPool.from_dict(cluster)
-        )
+    engine = ENGINE_ALIASES.get(engine, engine)
+    if engine == "auto":
+        engine = "shared" if isinstance(cluster, GPUPool) else "whole"
+    if engine == "shared":
+        cl: Cluster | GPUPool = as_pool(cluster)
     else:
         cl = as_cluster(cluster)  # type: ignore[arg-type]
     configs = _memory_configs("memory", policies, predictors, seeds, engine, placement)
@@ -561,7 +534,7 @@ def sensitivity_grid(
     *,
     policy: str = "qssf",
     baseline: str = "fifo",
-    engine: str = "replay",
+    engine: str = "auto",
     executor: Executor | Any | str | None = "sequential",
     progress: bool = False,
 ) -> pl.DataFrame:

@@ -1,16 +1,27 @@
-"""Scheduling policies of the replay (see :mod:`tracekit.replay.policies.base` for the interface).
+"""Scheduling policies of the replay: one registry for both resource models.
 
-Registry names: ``fifo``, ``sjf`` (oracle), ``sjf-pred``, ``qssf``, ``srtf`` (oracle),
-``srtf-pred``, ``tiresias``.
+Each registry line maps a name to a factory of a :class:`~tracekit.replay.policies.base.Policy`.
+A policy declares what it needs (predictions, utilisation) and which resource models it runs on;
+see :mod:`tracekit.replay.policies.base` for the interface. To add a policy: write one module in
+this folder and add one line to :data:`POLICIES`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
-from tracekit.replay.policies.base import JobView, Policy, PreemptivePolicy, VCState
+from tracekit.replay.policies.base import (
+    COMPAT_MODES,
+    JobView,
+    PackingPolicy,
+    Policy,
+    PreemptivePolicy,
+    VCState,
+)
 from tracekit.replay.policies.fifo import FIFO
+from tracekit.replay.policies.lucid import Lucid, LucidPolicy
 from tracekit.replay.policies.qssf import QSSF
 from tracekit.replay.policies.sjf import SJF
 from tracekit.replay.policies.srtf import SRTF
@@ -19,12 +30,13 @@ from tracekit.replay.policies.tiresias import Tiresias, TiresiasParams
 
 POLICIES: dict[str, Callable[..., Policy]] = {
     "fifo": FIFO,
-    "sjf": lambda: SJF(predicted=False),
-    "sjf-pred": lambda: SJF(predicted=True),
+    "sjf": SJF,
+    "sjf-pred": partial(SJF, predicted=True),
     "qssf": QSSF,
-    "srtf": lambda: SRTF(predicted=False),
-    "srtf-pred": lambda: SRTF(predicted=True),
+    "srtf": SRTF,
+    "srtf-pred": partial(SRTF, predicted=True),
     "tiresias": Tiresias,
+    "lucid": Lucid,
 }
 
 
@@ -37,11 +49,26 @@ def make_policy(policy: str | Policy, **kwargs: Any) -> Policy:
     try:
         factory = POLICIES[policy]
     except KeyError:
-        raise ValueError(f"unknown policy {policy!r}; known: {sorted(POLICIES)}") from None
+        raise ValueError(f"unknown policy {policy!r}; known: {', '.join(POLICIES)}") from None
     return factory(**kwargs)
 
 
+_NEEDS = {"pred_duration_s": "predictions", "util": "utilisation"}
+
+
+def describe() -> dict[str, str]:
+    """One line per registered policy: what it does, the resource models it runs on and what it
+    reads besides the job table (``tracekit replay --help`` prints these)."""
+    out = {}
+    for name, factory in POLICIES.items():
+        pol = factory()
+        needs = "".join(f", {_NEEDS.get(x, x)}" for x in pol.needs)
+        out[name] = f"{pol.summary} ({'/'.join(pol.resources)} GPUs{needs})"
+    return out
+
+
 __all__ = [
+    "COMPAT_MODES",
     "FIFO",
     "POLICIES",
     "QSSF",
@@ -49,10 +76,14 @@ __all__ = [
     "SRTF",
     "TIRESIAS_PRESETS",
     "JobView",
+    "Lucid",
+    "LucidPolicy",
+    "PackingPolicy",
     "Policy",
     "PreemptivePolicy",
     "Tiresias",
     "TiresiasParams",
     "VCState",
+    "describe",
     "make_policy",
 ]

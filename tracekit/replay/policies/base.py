@@ -1,48 +1,76 @@
-"""The policy interface of the replay engine.
+"""The policy seam of the replay: one interface for every policy and both resource models.
 
-Two kinds of policies exist; the engine picks its loop from :attr:`Policy.preemptive`.
+A policy is a small class. What it declares decides where it can run:
 
-*Static-key policies* (FIFO, SJF, QSSF): each job gets one sort key when it is submitted and the
-pending queue is served in ``(key, submit order)`` order. Implement :meth:`Policy.keys`, which
-returns one float per job for a whole VC at once (vectorised; the engine turns keys into integer
-ranks, so the hot loop compares ints only).
+* :attr:`Policy.needs` - the input columns it reads beyond the basic job table
+  (``"pred_duration_s"``: predictions; ``"util"``: GPU utilisation);
+* :attr:`Policy.resources` - the resource models it supports: ``"whole"`` (whole GPUs on nodes,
+  :class:`~tracekit.replay.resources.Cluster`) and/or ``"shared"`` (individually modelled,
+  shareable GPUs, :class:`~tracekit.replay.resources.GPUPool`).
 
-*Preemptive policies* (SRTF, Tiresias): at every scheduling pass the engine asks
-:meth:`PreemptivePolicy.key` for the priority of every active (pending and running) job,
-selects jobs greedily under the VC's GPU quota, preempts running jobs that were not selected and
-places the selected pending ones. A policy whose priorities change while a job runs (Tiresias
-demotion) reports when via :meth:`PreemptivePolicy.next_change`, so the engine can schedule an
-event there instead of ticking.
+Three kinds exist, and each engine picks its loop from the kind:
 
-To add a policy: subclass one of the two classes, give it a ``name``, and register it in
-``tracekit.replay.policies.POLICIES`` (or pass an instance to ``simulate``).
+*Static-key policies* (:class:`Policy`: FIFO, SJF, QSSF): each job gets one sort key when it
+is submitted and pending jobs are served in ``(key, submit order)`` order. Implement
+:meth:`Policy.keys`, which returns the keys of a whole VC at once (vectorised; the engine turns
+them into integer ranks, so its hot loop compares ints). Both resource models run them.
+
+*Preemptive policies* (:class:`PreemptivePolicy`: SRTF, Tiresias; whole GPUs): at every
+scheduling pass the engine asks :meth:`PreemptivePolicy.key` for the priority of every active
+(pending and running) job, selects jobs greedily under the VC's GPU quota, preempts running jobs
+that were not selected and places the selected pending ones. A policy whose priorities change
+while a job runs (Tiresias demotion) reports when via :meth:`PreemptivePolicy.next_change`, so
+the engine schedules an event there instead of ticking.
+
+*Packing policies* (:class:`PackingPolicy`: Lucid; shared GPUs): a static key plus a pairing rule
+that lets a pending job join a running job's GPUs.
+
+Adding a policy is one file in this folder plus one line in the registry
+(``tracekit/replay/policies/__init__.py``); a policy instance can also be passed to
+:func:`tracekit.replay.replay` directly.
+
+**Compiled kernels.** :attr:`Policy.kernel` is the seam for a compiled replay of one VC: a
+callable ``kernel(view, nodes, gpus_per_node, options) -> VCRun`` taking the VC's job arrays
+(:class:`JobView`) and returning the per-job arrays of
+:class:`~tracekit.replay.engines.whole_gpu.VCRun`. When a policy has one, the whole-GPU engine
+calls it instead of the Python loop (except for runs that record node allocations or use a
+custom placement); it must give identical results. The Python engine stays the reference and the
+path of every policy without a kernel.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
+
+COMPAT_MODES = ("helios", "lucid")
+"""Artifact-compatible modes: the Lucid simulator's rules, with Lucid's or Helios' overheads."""
 
 
 @dataclass
 class JobView:
-    """Static per-job arrays of one VC, in submit order (index = local job index ``j``).
+    """Static per-job arrays of one VC (or GPU pool), in submit order (index = local job ``j``).
 
     Attributes
     ----------
     submit, duration : numpy.ndarray
         Seconds (float64).
     gpus : numpy.ndarray
-        GPUs requested (int64).
+        GPUs requested: int64 for whole GPUs, float64 (fractions allowed) for shared GPUs.
     pred : numpy.ndarray or None
-        Predicted duration (float64) when the job table has ``pred_duration``.
+        Predicted duration in seconds, when the job table has ``pred_duration_s``.
+    util : numpy.ndarray or None
+        GPU utilisation as a fraction of one GPU (shared GPUs only).
     """
 
     submit: np.ndarray
     duration: np.ndarray
     gpus: np.ndarray
     pred: np.ndarray | None
+    util: np.ndarray | None = None
 
 
 class VCState:
@@ -63,6 +91,10 @@ class VCState:
         Start of the current run interval of a running job.
     running : list[bool]
         Whether the job holds GPUs now.
+    pseq, rseq : list[int]
+        Insertion number of a pending job in the pending list (set on arrival and again on each
+        preemption) and of a running job in the running list (set at each start). They order
+        ties the way the published simulators' lists do (see ``SRTF(list_ties=True)``).
     """
 
     def __init__(self, view: JobView) -> None:
@@ -75,6 +107,8 @@ class VCState:
         self.extra: list[float] = [0.0] * n
         self.resume: list[float] = [0.0] * n
         self.running: list[bool] = [False] * n
+        self.pseq: list[int] = [0] * n
+        self.rseq: list[int] = [0] * n
 
     def executed_now(self, j: int, t: float) -> float:
         """Seconds job ``j`` has run (including overhead time) up to ``t``."""
@@ -90,35 +124,61 @@ class Policy:
     ----------
     name : str
         Registry name, e.g. ``"fifo"``.
+    summary : str
+        One line for ``tracekit replay --help`` and :func:`~tracekit.replay.policies.describe`.
+    needs : tuple of str
+        Input columns the policy reads beyond ``job_id, vc, submit_time, duration_s,
+        num_gpus``: ``"pred_duration_s"`` and/or ``"util"``.
+    resources : tuple of str
+        Resource models the policy supports: ``"whole"`` and/or ``"shared"``.
     preemptive : bool
         False: static-key loop; True: preemptive loop (see :class:`PreemptivePolicy`).
-    needs_prediction : bool
-        The job table must carry ``pred_duration``.
     default_backfill : str
-        Backfill used when ``simulate(backfill=None)``: ``"none"`` (strict head-of-line, as the
-        Helios/Lucid FIFO/SJF/QSSF), ``"greedy"`` or ``"easy"``.
+        Backfill of the whole-GPU engine when ``backfill=None``: ``"none"`` (strict head-of-line,
+        as the Helios/Lucid FIFO/SJF/QSSF), ``"greedy"`` or ``"easy"``.
     fresh_gpu_order : bool
-        Artifact-compat hook for QSSF: when every pending job arrived in the current second, order
-        them by GPU count instead of the key (Helios' lazy one-tick-late priority, replay.md §2.3).
+        Artifact-compatible QSSF: when every pending job arrived in the current second, order
+        them by GPU count instead of the key (Helios' lazy, one-tick-late priority).
+    kernel : callable or None
+        Compiled replay of one VC (see the module docstring); ``None`` runs the Python engine.
     """
 
     name = "policy"
+    summary = ""
+    needs: tuple[str, ...] = ()
+    resources: tuple[str, ...] = ("whole", "shared")
     preemptive = False
-    needs_prediction = False
     default_backfill = "none"
     fresh_gpu_order = False
+    #: The policy has its own value for a missing prediction (Lucid: 1,000 s), so validation
+    #: only requires the ``pred_duration_s`` column, not a value in every row.
+    missing_prediction_ok = False
+    kernel: ClassVar[Callable[..., Any] | None] = None
+
+    @property
+    def needs_prediction(self) -> bool:
+        """The job table must carry ``pred_duration_s``."""
+        return "pred_duration_s" in self.needs
 
     def prepare(self, rng: np.random.Generator) -> None:
-        """Called once per simulation with a seeded generator (for randomised policies)."""
+        """Called once per VC with a seeded generator (for randomised policies)."""
         self.rng = rng
 
-    def keys(self, view: JobView) -> np.ndarray:
-        """Static sort key per job (lower runs first; ties by submit order)."""
+    def keys(self, view: JobView) -> np.ndarray | tuple[np.ndarray, ...]:
+        """Static sort key per job (lower runs first; ties by submit order).
+
+        A tuple of arrays is a lexicographic key, most significant first.
+        """
         raise TypeError(f"policy {self.name!r} does not define static keys")
 
     def estimate(self, view: JobView) -> np.ndarray:
         """Run-time estimate used by EASY backfill reservations (true duration by default)."""
         return view.duration
+
+    def compat_variant(self, mode: str) -> Policy:
+        """This policy under the artifact-compatible rules of ``mode`` (``"lucid"`` or
+        ``"helios"``); the default is the policy itself."""
+        return self
 
     def __repr__(self) -> str:
         fields = {k: v for k, v in vars(self).items() if k != "rng"}
@@ -129,7 +189,10 @@ class PreemptivePolicy(Policy):
     """Base class of preemptive policies (see the module docstring)."""
 
     preemptive = True
+    resources = ("whole",)
     default_backfill = "greedy"
+    #: Scheduling cadence in seconds (passes only at multiples of it); ``None``: at events.
+    interval: float | None = None
     #: True if a running job's key changes only at the times :meth:`next_change` reports; the
     #: engine then keeps running keys in a sorted list instead of recomputing them every pass.
     static_running_keys = False
@@ -137,6 +200,9 @@ class PreemptivePolicy(Policy):
     #: running jobs exactly as :meth:`key` does at every ``t`` (SRTF: the expected finish time);
     #: the engine then keeps running jobs sorted by it and computes keys only where needed.
     ordered_running = False
+    #: True if keys use the insertion numbers of the pending and running lists
+    #: (``VCState.pseq``/``rseq``); the engine maintains them only then.
+    uses_list_order = False
 
     def key(self, st: VCState, j: int, t: float) -> tuple:
         """Priority key of job ``j`` at ``t`` (smaller runs first); must end with ``j``.
@@ -169,3 +235,30 @@ class PreemptivePolicy(Policy):
         """``(key(st, j, t), next_change(st, j, t))`` of running job ``j``, used by the engine
         when :attr:`static_running_keys` is set (override to compute both at once)."""
         return self.key(st, j, t), self.next_change(st, j, t)
+
+
+class PackingPolicy(Policy):
+    """A static-key policy that may also put a pending job on a running job's GPUs (shared
+    GPUs only).
+
+    Attributes
+    ----------
+    max_jobs_per_gpu : int
+        Most jobs on one GPU under this policy.
+    share_by : {"request", "usage"}
+        What a job's slot counts against its GPU (see :mod:`tracekit.replay.engines.shared_gpu`).
+    prefer_exclusive : bool
+        Try empty GPUs before a partner.
+    max_gpus : int
+        Larger jobs are never packed.
+    """
+
+    resources = ("shared",)
+    max_jobs_per_gpu = 2
+    share_by = "usage"
+    prefer_exclusive = False
+    max_gpus = 8
+
+    def can_pair(self, util_a: float, util_b: float, key_a: float, key_b: float) -> bool:
+        """May pending job ``a`` join running job ``b``, which is alone on its GPUs?"""
+        raise TypeError(f"policy {self.name!r} does not define can_pair()")

@@ -11,6 +11,7 @@ class FIFO(Policy):
     """First in, first out; strict head-of-line blocking by default (Helios/Lucid ``fifo``)."""
 
     name = "fifo"
+    summary = "first in, first out; head-of-line blocking by default"
 
     def keys(self, view: JobView) -> np.ndarray:
         """The submit time."""

@@ -1,45 +1,42 @@
-"""Lucid-style scheduling (ASPLOS'23; replay.md §2.5, findings.md §5.3) for the shared-GPU replay.
+"""Lucid-style scheduling (Hu et al., ASPLOS'23) on shared GPUs.
 
-What is kept from the Lucid artifact:
+What is kept from the Lucid artifact (github.com/S-Lab-System-Group/Lucid, ``simulation/``):
 
-* **Order.** Pending jobs are sorted by ``priority = predicted duration x GPUs`` (the artifact
-  uses an EBM estimate; here the ``pred_duration`` column, e.g. a store prediction of an
-  interpretable model, an oracle or a noisy oracle). Non-positive or missing predictions are
-  replaced by ``fill_prediction_s`` = 1,000 s, as the artifact does for its negative EBM outputs.
+* **Order.** Pending jobs are sorted by ``priority = predicted duration x GPUs``. The artifact
+  uses an estimate of an interpretable model (EBM); here the ``pred_duration_s`` column (a store
+  prediction, an oracle or a noisy oracle). Non-positive or missing predictions become
+  ``fill_prediction_s`` = 1,000 s, as the artifact does with its negative estimates.
 * **Non-intrusive packing.** For each pending job (at most ``max_gpus`` GPUs) the scheduler takes
   the first running *exclusive* job (alone on its GPUs) with the same GPU count, whose profile
   allows sharing and with ``priority(job) <= priority_ratio x priority(partner)``, and puts the
   job on exactly the partner's GPUs. Otherwise the job gets empty GPUs of its own. Every pending
   job is tried (the artifact's colocation mode acts as backfill). At most 2 jobs per GPU.
-* **Profile.** The artifact's "sharescore" (0/1/2 labels from a decision tree on profiled
-  ``gpu_util, gmem_util, gmem``) is replaced by measured utilisation: a pair may share when the
-  two jobs' GPU utilisations sum to at most ``util_cap`` (100 %). Philly has per-job
-  utilisation (``jobs.gpu_util_mean``), PAI its sensors; Helios has none, so
-  :func:`tracekit.replay.sharing.fill_utilization` substitutes per-user medians or a per-user
-  seeded prior (documented there and in docs/replay_sharing.md).
-* **Slots count usage.** A packed slot occupies its utilisation on the GPU (``share_by="usage"``),
-  so the sum of the shares on a GPU stays <= 1 GPU.
+* **Profile.** The artifact's "sharescore" (0/1/2 labels of a decision tree on profiled GPU
+  utilisation and memory) does not exist for public traces; here a pair may share when the two
+  jobs' GPU utilisations sum to at most ``util_cap`` (100 %). Philly has per-job utilisation and
+  PAI its sensors; Helios has none, so :func:`tracekit.replay.inputs.fill_utilization`
+  substitutes per-user medians or a seeded prior.
+* **Slots count usage.** A packed slot occupies its utilisation on the GPU, so the shares on a
+  GPU never exceed one GPU.
 
-What is changed or left out (replay.md §8): colocated jobs never run faster than alone (the
-artifact's profiled pair speeds exceed 1 for 20.6 % of pairs; here
-:class:`~tracekit.replay.sharing.SlowdownModel` gives rates <= 1); job id 0 works; a finishing
-job's partner gets its full speed back. The profiler carve-out (2 nodes, 200 s) and
-Prescient Adaptive Sharing (colocation off when few arrivals are forecast) are not modelled:
-colocation is always on, as in the artifact's Philly runs.
+Changed or left out: colocated jobs never run faster than alone (the artifact's profiled pair
+speeds exceed 1 for about a fifth of the pairs; here the shared engine's slowdown model gives
+rates <= 1); job id 0 works; a finishing job's partner gets its full speed back. The profiler
+carve-out (2 nodes, 200 s) and Prescient Adaptive Sharing (colocation off when few arrivals are
+forecast) are not modelled: colocation is always on, as in the artifact's Philly runs.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import polars as pl
+
+from tracekit.replay.policies.base import JobView, PackingPolicy
 
 
-@dataclass(frozen=True)
-class LucidPolicy:
-    """Lucid-style order and pairing rule for :func:`tracekit.replay.sharing.simulate_shared`.
+class Lucid(PackingPolicy):
+    """Lucid-style order and pairing rule (shared GPUs).
 
     Parameters
     ----------
@@ -55,48 +52,60 @@ class LucidPolicy:
         Try empty GPUs before a partner (the artifact tries the partner first).
     """
 
-    util_cap: float = 1.0
-    priority_ratio: float = 2.0
-    max_gpus: int = 8
-    fill_prediction_s: float = 1000.0
-    prefer_exclusive: bool = False
-    name: str = "lucid"
-    max_jobs_per_gpu: int = 2
-    share_by: str = "usage"
+    name = "lucid"
+    summary = "Lucid-style packing by predicted GPU time"
+    needs = ("pred_duration_s", "util")
+    missing_prediction_ok = True
 
-    def __post_init__(self) -> None:
-        if not 0.0 < self.util_cap <= 1.0:
-            raise ValueError(f"util_cap must be in (0, 1] (shares never exceed 1 GPU), got "
-                             f"{self.util_cap}")  # fmt: skip
-        if self.priority_ratio <= 0:
+    def __init__(
+        self,
+        util_cap: float = 1.0,
+        priority_ratio: float = 2.0,
+        max_gpus: int = 8,
+        fill_prediction_s: float = 1000.0,
+        prefer_exclusive: bool = False,
+        max_jobs_per_gpu: int = 2,
+        share_by: str = "usage",
+    ) -> None:
+        if not 0.0 < util_cap <= 1.0:
+            raise ValueError(
+                f"util_cap must be in (0, 1] (shares never exceed 1 GPU), got {util_cap}"
+            )
+        if priority_ratio <= 0:
             raise ValueError("priority_ratio must be positive")
-        if self.max_jobs_per_gpu != 2 or self.share_by != "usage":
+        if max_jobs_per_gpu != 2 or share_by != "usage":
             raise ValueError("Lucid packs pairs by usage: max_jobs_per_gpu=2, share_by='usage'")
+        self.util_cap = util_cap
+        self.priority_ratio = priority_ratio
+        self.max_gpus = max_gpus
+        self.fill_prediction_s = fill_prediction_s
+        self.prefer_exclusive = prefer_exclusive
 
     def priority(self, pred: np.ndarray, gpus: np.ndarray) -> np.ndarray:
         """``pred x ceil(gpus)``; missing/non-positive predictions become ``fill_prediction_s``."""
         p = np.where(np.isfinite(pred) & (pred > 0), pred, self.fill_prediction_s)
         return p * np.maximum(1.0, np.ceil(gpus - 1e-9))
 
-    def can_pair(self, util_a: float, util_b: float, prio_a: float, prio_b: float) -> bool:
+    def keys(self, view: JobView) -> np.ndarray:
+        """:meth:`priority` of every job."""
+        pred = view.pred if view.pred is not None else np.full(len(view.submit), np.nan)
+        return self.priority(np.asarray(pred, dtype=np.float64), view.gpus)
+
+    def can_pair(self, util_a: float, util_b: float, key_a: float, key_b: float) -> bool:
         """Pair rule: utilisations fit, and the newcomer is not much longer than the partner."""
-        return util_a + util_b <= self.util_cap + 1e-12 and prio_a <= self.priority_ratio * prio_b
+        return util_a + util_b <= self.util_cap + 1e-12 and key_a <= self.priority_ratio * key_b
 
 
-def simulate_lucid(
-    jobs: pl.DataFrame,
-    pool: Any,
-    policy: LucidPolicy | None = None,
-    **kwargs: Any,
-) -> Any:
-    """Run :func:`~tracekit.replay.sharing.simulate_shared` with a :class:`LucidPolicy`.
-
-    Jobs with more than ``policy.max_gpus`` GPUs are always placed on empty GPUs.
-    """
-    from tracekit.replay.sharing import simulate_shared
-
-    pol = policy or LucidPolicy()
-    return simulate_shared(jobs, pool, pol, **kwargs)
+#: The earlier name of :class:`Lucid`.
+LucidPolicy = Lucid
 
 
-__all__ = ["LucidPolicy", "simulate_lucid"]
+def simulate_lucid(jobs: Any, pool: Any, policy: Lucid | None = None, **options: Any) -> Any:
+    """Replay ``jobs`` on ``pool`` under :class:`Lucid` (kept for code written against the
+    earlier layout; new code calls ``tracekit.replay.replay(jobs, pool, "lucid")``)."""
+    from tracekit.replay.run import replay  # the front door sits above the policies
+
+    return replay(jobs, pool, policy or Lucid(), resource_model="shared", **options)
+
+
+__all__ = ["Lucid", "LucidPolicy", "simulate_lucid"]

@@ -13,14 +13,17 @@ class SJF(Policy):
     Parameters
     ----------
     predicted : bool
-        Key on ``pred_duration`` (``sjf-pred``, like PAI's SJU/SJG) instead of the true duration
-        (``sjf``, the Helios/Lucid oracle baseline).
+        Key on ``pred_duration_s`` (``sjf-pred``, like PAI's SJU/SJG) instead of the true
+        duration (``sjf``, the Helios/Lucid oracle baseline).
     """
 
     def __init__(self, predicted: bool = False) -> None:
         self.predicted = predicted
         self.name = "sjf-pred" if predicted else "sjf"
-        self.needs_prediction = predicted
+        self.needs = ("pred_duration_s",) if predicted else ()
+        self.summary = (
+            "shortest predicted duration first" if predicted else "shortest true duration first"
+        )
 
     def keys(self, view: JobView) -> np.ndarray:
         """Predicted or true duration."""

@@ -6,7 +6,8 @@ order) inside a queue. Attained service is run time (``service="time"``, Tiresia
 GPU time (``service="gpu_time"``, ``dlas-gpu``). There is no starvation promotion (as in the
 Lucid artifact).
 
-Three published parameter sets disagree (replay.md §2.4); they are :data:`PRESETS`:
+Three published parameter sets disagree (Tiresias' own simulator, the Lucid artifact and the
+Pollux simulator); they are :data:`PRESETS`:
 
 =========  ======  =====================  ========  ========  ============
 preset     queues  thresholds             service   interval  overhead
@@ -15,6 +16,10 @@ tiresias   3       3,250 / 7,200 GPU-s    gpu_time  events    none
 lucid      2       18,000 GPU-s           gpu_time  60 s      40 s / 60 s
 pollux     2       57,600 GPU-s           gpu_time  60 s      none
 =========  ======  =====================  ========  ========  ============
+
+With ``compat`` (the Lucid simulator's rules) attained service counts whole seconds of GPU time,
+a job is demoted once it has *more* than a threshold (18,000 GPU-s), and decisions happen only on
+the 60-s clock that starts at the first submit.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import math
 from bisect import bisect_right
 from dataclasses import dataclass
 
-from tracekit.replay.policies.base import PreemptivePolicy, VCState
+from tracekit.replay.policies.base import COMPAT_MODES, PreemptivePolicy, VCState
 
 # Slack (GPU-seconds) when comparing attained service with a threshold, so a demotion event
 # computed as t + (thr - a) / rate is not missed by float rounding at large t.
@@ -68,11 +73,17 @@ class Tiresias(PreemptivePolicy):
         Scheduling cadence in seconds: passes (placement, preemption, demotion) happen only at
         multiples of ``interval``; ``None`` = at events, with exact demotion times.
     preset : str, optional
-        Start from :data:`PRESETS` (explicit arguments override it). ``simulate`` also uses the
+        Start from :data:`PRESETS` (explicit arguments override it). The replay also uses the
         preset's checkpoint overhead unless one is given.
+
+    Notes
+    -----
+    A job is demoted at the exact instant its attained service reaches a threshold; ``compat``
+    uses :class:`StrictTiresias` (the Lucid simulator's rule).
     """
 
     name = "tiresias"
+    summary = "discretized 2D-LAS: queues by attained GPU time, preemptive"
     static_running_keys = True  # the queue of a running job changes only at demotion events
 
     def __init__(
@@ -104,7 +115,12 @@ class Tiresias(PreemptivePolicy):
             raise ValueError(f"service must be 'gpu_time' or 'time', got {self.service!r}")
         if self.interval is not None and not self.interval > 0:
             raise ValueError(f"interval must be positive or None, got {self.interval!r}")
-        self.round_up = False  # set by the engine in 1-s compat mode
+
+    def compat_variant(self, mode: str) -> Tiresias:
+        """The same parameters with the Lucid simulator's whole-second, strict demotion."""
+        assert mode in COMPAT_MODES
+        return StrictTiresias(self.num_queues, self.thresholds, self.service, self.interval,
+                              self.preset)  # fmt: skip
 
     def _attained(self, st: VCState, j: int, t: float) -> float:
         done = st.executed_now(j, t)
@@ -156,4 +172,33 @@ class Tiresias(PreemptivePolicy):
         low = t + _MIN_STEP_S
         if when < low:
             when = low
-        return (k, j), float(math.ceil(when)) if self.round_up else when
+        return (k, j), when
+
+
+class StrictTiresias(Tiresias):
+    """Tiresias with the Lucid simulator's demotion (the ``compat`` variant): a job leaves a
+    queue once its attained service is *above* the threshold (at most the threshold keeps it),
+    checked at whole seconds. Times are whole seconds in compat mode, so every comparison here
+    is exact."""
+
+    def queue_of(self, st: VCState, j: int, t: float) -> int:
+        """Queue index of job ``j`` at ``t``: thresholds strictly below its service."""
+        return bisect.bisect_left(self.thresholds, self._attained(st, j, t))
+
+    def key(self, st: VCState, j: int, t: float) -> tuple[int, int]:
+        """(queue index, submit order)."""
+        return (self.queue_of(st, j, t), j)
+
+    def running_keys(self, st: VCState, jobs: list[int], t: float) -> list[tuple[int, int]]:
+        """:meth:`key` of the running ``jobs``."""
+        return [(self.queue_of(st, j, t), j) for j in jobs]
+
+    def running_entry(self, st: VCState, j: int, t: float) -> tuple[tuple[int, int], float | None]:
+        """:meth:`key` and the first whole second with service above the next threshold."""
+        thr = self.thresholds
+        rate = st.gpus[j] if self.service == "gpu_time" else 1
+        att = self._attained(st, j, t)
+        k = bisect.bisect_left(thr, att)
+        if k >= len(thr):
+            return (k, j), None
+        return (k, j), float(math.floor(t + (thr[k] - att) / rate) + 1)

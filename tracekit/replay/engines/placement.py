@@ -1,4 +1,4 @@
-"""GPU placement inside one VC: a bucketed free-GPU index over identical nodes.
+"""Whole-GPU placement inside one VC: a bucketed free-GPU index over identical nodes.
 
 A placer owns the free-GPU counts of the nodes of one VC. ``place(g)`` returns an allocation (a
 tuple of ``(node, gpus)`` pairs) or ``None`` when the job cannot be placed now; ``release(alloc)``
@@ -120,8 +120,10 @@ class Placer(abc.ABC):
 
 
 class Consolidate(Placer):
-    """Best fit (replay.md §3): the node with the fewest free GPUs that still fit, lowest id on
-    ties; a multi-node job takes whole idle nodes plus a remainder node."""
+    """Best fit, the Helios/Lucid simulators' ``consolidate``: the node with the fewest free GPUs
+    that still fit, lowest id on ties; a multi-node job takes whole idle nodes (lowest ids) plus
+    a remainder node (the best-fit one; with ``compat``, the node with the most free GPUs, as
+    the simulators' descending-free order gives it)."""
 
     name = "consolidate"
 
@@ -149,8 +151,7 @@ class Consolidate(Placer):
 
 class FirstFit(Placer):
     """First fit in node-id order, spreading a job over as many nodes as needed (this is what the
-    Helios/Lucid ``random`` placer really does, replay.md §3). Succeeds whenever enough GPUs are
-    free."""
+    Helios/Lucid ``random`` placer really does). Succeeds whenever enough GPUs are free."""
 
     name = "first_fit"
 

@@ -1,9 +1,9 @@
-"""Discrete-event replay engine: one event loop per VC, heaps, integer ranks, no time steps.
+"""Whole-GPU replay engine: one discrete-event loop per VC, heaps, integer ranks, no time steps.
 
 Events are arrivals (a pointer into the submit-sorted jobs), finishes (a heap), and - only for
 the policies that need them - priority changes (Tiresias demotions) and periodic ticks (a
-scheduling ``interval``). Within one timestamp the order is FINISH -> ARRIVAL -> SCHEDULE, as in
-the Helios/Lucid artifacts (replay.md §2.1, §13.1).
+scheduling ``interval``). Within one timestamp the order is FINISH -> ARRIVAL -> SCHEDULE, as
+in the Helios/Lucid simulators.
 
 Static-key policies (FIFO/SJF/QSSF) turn their keys into integer ranks once (vectorised), then:
 
@@ -23,21 +23,33 @@ pending ones; a selected job whose placement fails stays pending (as in the arti
 Running jobs are kept in rank order incrementally (Tiresias: exact keys; SRTF: the expected
 finish time as a time-invariant proxy), so a pass costs bisections and C-speed prefix sums per
 pending job looked at and per preempted job, not a re-sort of all running jobs.
+
+:func:`replay_vcs` runs every VC of a :class:`VCPlan`, in forked worker processes when the
+replay is large, and hands a VC to its policy's compiled kernel when the policy has one
+(:attr:`tracekit.replay.policies.base.Policy.kernel`).
 """
 
 from __future__ import annotations
 
 import bisect
+import gc
 import math
+import multiprocessing
+import os
+import sys
+import warnings
 from array import array
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from heapq import heapify, heappop, heappush
 from itertools import accumulate
 
 import numpy as np
 
-from tracekit.replay.placement import Alloc, Placer
+from tracekit.replay.engines.placement import Alloc, Placer, PlacerFactory, make_placer
 from tracekit.replay.policies.base import JobView, Policy, PreemptivePolicy, VCState
+from tracekit.replay.resources import Cluster
 
 INF = math.inf
 BACKFILL_MODES = ("none", "greedy", "easy")
@@ -52,8 +64,9 @@ def overhead_function(spec: str | float | Callable[[int], float] | None) -> Call
     Parameters
     ----------
     spec : None, "none", "helios", "lucid", number or callable
-        ``"helios"``: 7 s (1 GPU) / 30 s (<= 8) / 60 s (> 8); ``"lucid"``: 40 s (<= 8) / 60 s
-        (> 8) (replay.md §4); a number is a constant; a callable ``f(gpus) -> seconds``.
+        ``"helios"``: 7 s (1 GPU) / 30 s (<= 8) / 60 s (> 8), the Helios simulator's values;
+        ``"lucid"``: 40 s (<= 8) / 60 s (> 8), the Lucid simulator's; a number is a constant;
+        a callable ``f(gpus) -> seconds``.
     """
     if spec is None or spec == "none":
         return lambda g: 0.0
@@ -70,13 +83,18 @@ def overhead_function(spec: str | float | Callable[[int], float] | None) -> Call
 
 
 class VCRun:
-    """Per-job outcome of one VC: first start, end, preemption count, run segments."""
+    """Per-job outcome of one VC: first start, end, preemption count, overhead, final node
+    allocation and run segments (what an engine or a compiled kernel returns)."""
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, keep_alloc: bool = False) -> None:
         self.start = [math.nan] * n
         self.end = [math.nan] * n
         self.preemptions = [0] * n
         self.overhead = [0.0] * n
+        #: With ``keep_alloc``: the allocation of each job's last run (``((node, gpus), ...)``).
+        #: Kept only when asked: a million live allocation tuples slow down Python's garbage
+        #: collector by a tenth of the replay time.
+        self.alloc: list[Alloc | None] | None = [None] * n if keep_alloc else None
         # Run segments of preempted jobs (job, start, end); non-preemptive jobs have one segment
         # (start, end) that is not stored twice.
         self.seg_job = array("q")
@@ -85,11 +103,14 @@ class VCRun:
         self.nodes: list[tuple[int, float, float, Alloc]] | None = None
 
 
-def _ranks(keys: np.ndarray) -> tuple[list[int], list[int]]:
-    """Rank of each job by (key, submit order) and the inverse permutation."""
-    order = np.lexsort((np.arange(len(keys)), keys))
-    rank = np.empty(len(keys), dtype=np.int64)
-    rank[order] = np.arange(len(keys))
+def _ranks(keys: np.ndarray | tuple[np.ndarray, ...]) -> tuple[list[int], list[int]]:
+    """Rank of each job by (key..., submit order) and the inverse permutation (a tuple of
+    arrays is a lexicographic key, most significant first)."""
+    parts = [np.asarray(k, dtype=np.float64) for k in (keys if isinstance(keys, tuple) else [keys])]
+    n = len(parts[0])
+    order = np.lexsort((np.arange(n), *reversed(parts)))
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
     return rank.tolist(), order.tolist()
 
 
@@ -111,15 +132,17 @@ def run_static(
     backfill_depth: int | None,
     fresh_gpu_order: bool,
     record_nodes: bool,
+    keep_alloc: bool = False,
 ) -> VCRun:
-    """Replay one VC under a static-key policy (see the module docstring)."""
+    """Replay one VC under a static-key policy (see the module docstring); ``keep_alloc``
+    records each job's final allocation in ``VCRun.alloc``."""
     n = len(view.submit)
-    out = VCRun(n)
+    out = VCRun(n, keep_alloc)
     if record_nodes:
         out.nodes = []
     if n == 0:
         return out
-    rank, byrank = _ranks(np.asarray(policy.keys(view), dtype=np.float64))
+    rank, byrank = _ranks(policy.keys(view))
     sub = view.submit.tolist()
     dur = view.duration.tolist()
     gpus = view.gpus.tolist()
@@ -147,7 +170,7 @@ def _static_hol(
     out: VCRun,
 ) -> None:
     n = len(sub)
-    start, end, rec = out.start, out.end, out.nodes
+    start, end, rec, final = out.start, out.end, out.nodes, out.alloc
     allocs: list[Alloc | None] = [None] * n
     place, release = placer.place, placer.release
     fin: list[tuple[float, int]] = []
@@ -186,6 +209,8 @@ def _static_hol(
                 start[j] = t
                 end[j] = t + dur[j]
                 allocs[j] = a
+                if final is not None:
+                    final[j] = a
                 heappush(fin, (t + dur[j], j))
                 if rec is not None:
                     rec.append((j, t, t + dur[j], a))
@@ -208,6 +233,8 @@ def _static_hol(
             start[j] = t
             end[j] = e
             allocs[j] = a
+            if final is not None:
+                final[j] = a
             heappush(fin, (e, j))
             if rec is not None:
                 rec.append((j, t, e, a))
@@ -225,7 +252,7 @@ def _static_greedy(
     out: VCRun,
 ) -> None:
     n = len(sub)
-    start, end, rec = out.start, out.end, out.nodes
+    start, end, rec, final = out.start, out.end, out.nodes, out.alloc
     allocs: list[Alloc | None] = [None] * n
     place, release = placer.place, placer.release
     sizes = sorted(set(gpus))
@@ -272,6 +299,8 @@ def _static_greedy(
             start[j] = t
             end[j] = e
             allocs[j] = a
+            if final is not None:
+                final[j] = a
             heappush(fin, (e, j))
             if rec is not None:
                 rec.append((j, t, e, a))
@@ -289,7 +318,7 @@ def _static_easy(
     out: VCRun,
 ) -> None:
     n = len(sub)
-    start, end, rec = out.start, out.end, out.nodes
+    start, end, rec, final = out.start, out.end, out.nodes, out.alloc
     allocs: list[Alloc | None] = [None] * n
     xend = [0.0] * n  # estimated end of running jobs (for reservations)
     place, release = placer.place, placer.release
@@ -303,6 +332,8 @@ def _static_easy(
         start[j] = t
         end[j] = e
         allocs[j] = a
+        if final is not None:
+            final[j] = a
         xend[j] = t + est[j]
         heappush(fin, (e, j))
         if rec is not None:
@@ -392,10 +423,13 @@ def run_preemptive(
     overhead: Callable[[int], float],
     interval: float | None,
     record_nodes: bool,
+    origin: float = 0.0,
+    keep_alloc: bool = False,
 ) -> VCRun:
-    """Replay one VC under a preemptive policy (see the module docstring)."""
+    """Replay one VC under a preemptive policy (see the module docstring); ``interval`` passes
+    happen at ``origin + k x interval``; ``keep_alloc`` as in :func:`run_static`."""
     n = len(view.submit)
-    out = VCRun(n)
+    out = VCRun(n, keep_alloc)
     if record_nodes:
         out.nodes = []
     if n == 0:
@@ -408,6 +442,10 @@ def run_preemptive(
     seg_j, seg_s, seg_e, rec = out.seg_job, out.seg_start, out.seg_end, out.nodes
     ver = [0] * n
     allocs: list[Alloc | None] = [None] * n
+    final = out.alloc
+    pseq, rseq = st.pseq, st.rseq
+    seq = 0  # insertion counter of the pending and running lists (tie order, see VCState)
+    seqs = policy.uses_list_order
     # Running jobs in rank order, maintained incrementally when the policy allows it, so a pass
     # costs O(log R) per probe instead of recomputing and sorting R keys:
     # * static_run (Tiresias): a running key changes only at next_change events -> keep keys;
@@ -472,7 +510,7 @@ def run_preemptive(
 
     def start(j: int, t: float, a: Alloc, queued: bool = True) -> None:
         # queued=False: a newcomer started on arrival, never put in the pending list
-        nonlocal run_total, n_running
+        nonlocal run_total, n_running, seq
         g = gpus[j]
         if queued:
             del pend[bisect_left(pend, pkey[j])]
@@ -487,9 +525,14 @@ def run_preemptive(
         resume[j] = t
         running[j] = True
         n_running += 1
+        if seqs:
+            rseq[j] = seq
+            seq += 1
         v = ver[j] + 1
         ver[j] = v
         allocs[j] = a
+        if final is not None:
+            final[j] = a
         e = t + rem[j]
         heappush(ev, (e, 0, j, v))
         if static_run:
@@ -606,18 +649,11 @@ def run_preemptive(
                     return ip, i, quota, sel
                 sel.append(j)
                 used += g
-        unplaced = 0
-        for j in sel:
-            g = gpus[j]
-            a = place(g) if g <= placer.free_total else None
-            if a is None:
-                unplaced += g
-            else:
-                start(j, t, a)
-        return unplaced
+        return place_selected(sel, t)
 
     def full_pass(t: float) -> int:
         # Returns the GPUs of the jobs selected but not placed (fragmentation): 0 = consistent.
+        nonlocal seq
         ip = ir = 0
         quota = cap
         sel: list[int] = []
@@ -686,7 +722,17 @@ def run_preemptive(
             extra[j] += o
             ovh[j] += o
             npre[j] += 1
+        # Preempted jobs re-enter the pending list at its end, in rank order.
+        for j in drop:
+            if seqs:
+                pseq[j] = seq
+                seq += 1
             enqueue(j, t)
+        return place_selected(sel, t)
+
+    def place_selected(sel: list[int], t: float) -> int:
+        # Place the selected pending jobs in rank order; a failure does not stop the others.
+        # Returns the GPUs of the jobs left pending (fragmentation): 0 = consistent.
         unplaced = 0
         for j in sel:
             g = gpus[j]
@@ -759,6 +805,9 @@ def run_preemptive(
         new_from = ai
         while ai < n and sub[ai] <= t:
             ai += 1
+        if seqs and ai > new_from:
+            pseq[new_from:ai] = range(seq, seq + ai - new_from)
+            seq += ai - new_from
         n_active += ai - new_from
         # Newcomers join the pending list here, except on the fast path below, where those that
         # start at once skip the list (their key at t is the same whenever it is computed).
@@ -767,7 +816,7 @@ def run_preemptive(
                 enqueue(j, t)
         if interval is not None:
             if dirty or ai > new_from:
-                nt = math.ceil(t / interval - 1e-9) * interval
+                nt = origin + math.ceil((t - origin) / interval - 1e-9) * interval
                 if nt <= t:
                     tick = True
                 elif nt < tick_at:
@@ -820,3 +869,168 @@ def run_preemptive(
     if n_active:
         raise _stuck(view, next(j for j in range(n) if math.isnan(end[j])), placer)
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# every VC of a replay, in one process or in forked workers
+# ---------------------------------------------------------------------------------------------
+PARALLEL_MIN_JOBS = 200_000
+"""Smallest replay that ``workers=None`` spreads over processes (a fork costs ~10 ms, a VC of
+200 k jobs 5-30 s of engine time)."""
+
+
+@dataclass
+class VCPlan:
+    """Everything the replay of the VCs needs (inherited by forked workers, never pickled).
+
+    The job arrays are sorted by VC, then submit time; ``bounds`` holds ``(vc, lo, hi)`` slices.
+    A compiled kernel receives this plan as its ``options``.
+    """
+
+    policy: Policy
+    cluster: Cluster
+    bounds: list[tuple[str, int, int]]
+    submit: np.ndarray
+    duration: np.ndarray
+    gpus: np.ndarray
+    pred: np.ndarray | None
+    placement: str | PlacerFactory
+    compat: bool
+    backfill: str
+    backfill_depth: int | None
+    overhead: Callable[[int], float]
+    interval: float | None
+    record_nodes: bool
+    seed: int
+    origin: float = 0.0
+
+
+def run_vc(plan: VCPlan, i: int) -> VCRun:
+    """Replay VC number ``i`` of the plan (with the policy's compiled kernel if it has one).
+
+    Python's cyclic garbage collector is paused during the loop: the engine makes no reference
+    cycles (its tuples and lists are freed by reference counting), and with millions of live
+    event tuples the collector's passes cost about a tenth of the replay time.
+    """
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _run_vc(plan, i)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _run_vc(plan: VCPlan, i: int) -> VCRun:
+    vc, lo, hi = plan.bounds[i]
+    spec = plan.cluster[vc]
+    view = JobView(
+        plan.submit[lo:hi],
+        plan.duration[lo:hi],
+        plan.gpus[lo:hi],
+        None if plan.pred is None else plan.pred[lo:hi],
+    )
+    pol = plan.policy
+    pol.prepare(np.random.default_rng([plan.seed, i]))
+    kernel = pol.kernel
+    if kernel is not None and plan.placement == "consolidate" and not plan.record_nodes:
+        return kernel(view, spec.nodes, spec.gpus_per_node, plan)
+    placer = make_placer(plan.placement, spec.nodes, spec.gpus_per_node, plan.compat)
+    if pol.preemptive:
+        assert isinstance(pol, PreemptivePolicy)
+        return run_preemptive(
+            view, pol, placer, plan.backfill, plan.overhead, plan.interval, plan.record_nodes,
+            plan.origin, plan.compat,
+        )  # fmt: skip
+    return run_static(
+        view,
+        pol,
+        placer,
+        plan.backfill,
+        plan.backfill_depth,
+        pol.fresh_gpu_order and plan.compat,
+        plan.record_nodes,
+        plan.compat,
+    )
+
+
+# The plan of the parallel replay in progress. Forked workers inherit it, so the policy, the
+# placement factory and the overhead function (often lambdas) need not be picklable.
+_FORKED_PLAN: VCPlan | None = None
+
+
+def _run_forked_vc(i: int) -> VCRun:
+    assert _FORKED_PLAN is not None
+    return run_vc(_FORKED_PLAN, i)
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def resolve_workers(workers: int | None, plan: VCPlan) -> int:
+    """Number of processes for ``plan`` (see ``replay(workers=)``)."""
+    if workers is not None:
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
+        return min(workers, len(plan.bounds)) if sys.platform == "linux" else 1
+    if (
+        sys.platform != "linux"
+        or len(plan.bounds) < 2
+        or len(plan.submit) < PARALLEL_MIN_JOBS
+        # Not inside a worker of somebody else's pool (a sweep, dask): it owns the CPUs.
+        or multiprocessing.parent_process() is not None
+    ):
+        return 1
+    return min(_cpu_count(), len(plan.bounds))
+
+
+def _cost_estimate(plan: VCPlan, i: int) -> float:
+    """Rough engine time of VC ``i``: jobs / (1 - offered load).
+
+    Passes and preemptions grow steeply with the load (on the 1 M-job benchmark this orders
+    the VCs by their measured replay time), and only the order of the tasks depends on it.
+    """
+    vc, lo, hi = plan.bounds[i]
+    span = float(plan.submit[hi - 1] - plan.submit[lo]) or 1.0
+    work = float(np.dot(plan.duration[lo:hi], plan.gpus[lo:hi]))
+    load = min(work / (max(plan.cluster[vc].gpus, 1) * span), 0.97)
+    return (hi - lo) / (1.0 - load)
+
+
+def replay_vcs(plan: VCPlan, workers: int) -> list[VCRun]:
+    """Replay every VC of the plan, in ``workers`` forked processes when more than one."""
+    if workers <= 1:
+        return [run_vc(plan, i) for i in range(len(plan.bounds))]
+    global _FORKED_PLAN
+    # Costliest VCs first, so the last task to finish is a cheap one (LPT scheduling).
+    cost = [_cost_estimate(plan, i) for i in range(len(plan.bounds))]
+    order = sorted(range(len(plan.bounds)), key=lambda i: -cost[i])
+    _FORKED_PLAN = plan
+    try:
+        # fork, not spawn: no re-import of tracekit or of the user's __main__ per worker. The
+        # children only run the engine (Python lists, numpy) and never touch polars, whose
+        # thread pool does not survive a fork.
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", "This process .* is multi-threaded", DeprecationWarning
+            )
+            ctx = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+                futures = {i: pool.submit(_run_forked_vc, i) for i in order}
+                return [futures[i].result() for i in range(len(plan.bounds))]
+    finally:
+        _FORKED_PLAN = None
+
+
+def vc_bounds(vcs: np.ndarray) -> list[tuple[str, int, int]]:
+    """(vc, lo, hi) runs of a vc-sorted array."""
+    if len(vcs) == 0:
+        return []
+    change = np.flatnonzero(vcs[1:] != vcs[:-1]) + 1
+    lows = np.concatenate([[0], change])
+    highs = np.concatenate([change, [len(vcs)]])
+    return [(str(vcs[lo]), int(lo), int(hi)) for lo, hi in zip(lows, highs, strict=True)]

@@ -1,0 +1,120 @@
+"""The structure of ``tracekit/replay``: no import circle, one policy registry, one reader of
+files and the store, and docs that stand alone (docs/layout.md states these rules)."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / "tracekit" / "replay"
+# Modules of the replay study, owned separately; they sit on top of the front door.
+STUDY = {"tracekit.replay.study", "tracekit.replay.published"}
+# Compatibility names for code written against the earlier layout (thin re-exports).
+COMPAT = {
+    "tracekit.replay.cluster", "tracekit.replay.jobs", "tracekit.replay.metrics",
+    "tracekit.replay.simulator", "tracekit.replay.sharing",
+}  # fmt: skip
+# The one import that points up the layers: the Lucid compatibility wrapper calls the front door
+# from inside a function (``simulate_lucid``, kept for the replay notebook).
+ALLOWED_UPWARD = {("tracekit.replay.policies.lucid", "tracekit.replay.run")}
+
+
+def modules() -> dict[str, Path]:
+    out = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE.parent.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        out[name] = path
+    return out
+
+
+def imports(path: Path, known: set[str]) -> set[str]:
+    """Replay modules ``path`` imports (at module level or inside functions)."""
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            base = node.module
+            for alias in node.names:
+                sub = f"{base}.{alias.name}"
+                if sub in known:
+                    out.add(sub)
+                elif base in known:
+                    out.add(base)
+        elif isinstance(node, ast.Import):
+            out |= {a.name for a in node.names if a.name in known}
+    return out
+
+
+def graph() -> dict[str, set[str]]:
+    mods = modules()
+    known = set(mods)
+    return {m: imports(p, known) - {m} for m, p in mods.items()}
+
+
+def test_no_import_circle_inside_replay() -> None:
+    edges = graph()
+    # The package __init__ re-exports everything; the study modules and the compatibility names
+    # sit above the front door. Everything else must form a DAG.
+    core = {m for m in edges if m != "tracekit.replay" and m not in STUDY | COMPAT}
+    for m in core:
+        assert "tracekit.replay" not in edges[m], f"{m} imports the package __init__"
+    state: dict[str, int] = {}
+
+    def visit(m: str, path: list[str]) -> None:
+        state[m] = 1
+        for n in sorted(edges[m] & core):
+            if (m, n) in ALLOWED_UPWARD:
+                continue
+            if state.get(n) == 1:
+                pytest.fail("import circle: " + " -> ".join([*path, m, n]))
+            if n not in state:
+                visit(n, [*path, m])
+        state[m] = 2
+
+    for m in sorted(core):
+        if m not in state:
+            visit(m, [])
+
+
+def test_layers_point_one_way() -> None:
+    edges = graph()
+    low = {"tracekit.replay.resources", "tracekit.replay.policies.base"}
+    for m in low:
+        assert not {e for e in edges[m] if e.startswith("tracekit.replay")}, m
+    # Engines never read inputs or build results; policies never see an engine.
+    for m, deps in edges.items():
+        if m.startswith("tracekit.replay.engines"):
+            assert not deps & {"tracekit.replay.inputs", "tracekit.replay.run",
+                               "tracekit.replay.results"}, m  # fmt: skip
+        if m.startswith("tracekit.replay.policies"):
+            assert not {d for d in deps if d.startswith("tracekit.replay.engines")}, m
+
+
+def test_one_policy_registry_and_one_reader() -> None:
+    for name, path in modules().items():
+        text = path.read_text()
+        if name != "tracekit.replay.policies":
+            assert not re.search(r"^POLICIES\b.*=", text, re.M), f"second registry in {name}"
+        if name in STUDY or name == "tracekit.replay.inputs":
+            continue
+        for call in ("read_csv(", ".scan(", "scan_parquet(", "read_parquet("):
+            assert call not in text, f"{name} reads input ({call}); only inputs.py may"
+
+
+def test_docs_and_docstrings_stand_alone() -> None:
+    root = PACKAGE.parents[1]
+    files = [p for n, p in modules().items() if n not in STUDY]
+    files += [
+        root / "docs" / "replay.md",
+        root / "benchmarks" / "bench_replay.py",
+        root / "benchmarks" / "bench_sweep.py",
+        root / "benchmarks" / "sweep_example.toml",
+    ]
+    banned = re.compile(r"replay\.md §|findings\.md|formats\.md|fixtures\.md|calibration\.json"
+                        r"|replay_compat|shared/specs|/work/")  # fmt: skip
+    for path in files:
+        hits = banned.findall(path.read_text())
+        assert not hits, f"{path.name} cites files outside the repository: {hits}"

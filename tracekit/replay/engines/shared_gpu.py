@@ -1,0 +1,408 @@
+"""Shared-GPU replay engine: every GPU modelled on its own, fractional requests, packing.
+
+The whole-GPU engine (:mod:`~tracekit.replay.engines.whole_gpu`) counts free GPUs per node.
+This engine models every GPU, which the Alibaba PAI trace (fractional GPU requests, five GPU
+types) and Lucid-style packing need. In short:
+
+* **GPU pool** (:class:`~tracekit.replay.resources.GPUPool`). GPUs are grouped by GPU type (PAI
+  machines: T4/P100/V100/V100M32/MISC) or by VC. Each GPU has ``UNITS`` capacity units (one GPU)
+  and holds at most ``max_jobs_per_gpu`` jobs. The shares on a GPU never exceed one GPU.
+* **Jobs.** A job asking for ``num_gpus = d`` GPUs is a gang of ``k = ceil(d)`` slots of
+  ``d / k`` GPU each, placed on ``k`` distinct GPUs of one group at once (PAI's 0.5-GPU instance
+  is one slot of 0.5; 2.6 GPUs are 3 slots of 0.867). Jobs are not preempted or migrated.
+* **Share.** ``share_by="request"``: a slot counts its requested fraction against the GPU
+  (PAI's scheduler). ``share_by="usage"``: it counts its measured utilisation (non-intrusive
+  packing as in Lucid: jobs are admitted by what they use, not by what they ask for).
+* **Placement.** ``"pack"`` (reserving-and-packing, from the PAI paper, NSDI'22): best fit on the
+  fullest GPU that still fits, and, with ``type_affinity="any"``, the lowest GPU tier first so
+  that high-end GPUs stay free for jobs that need them. ``"balance"`` (load-balancing): the
+  emptiest GPUs first, over every allowed group. ``type_affinity="strict"`` keeps a job on its
+  own group.
+* **Queue.** The policy's static key (:meth:`~tracekit.replay.policies.base.Policy.keys`) orders
+  pending jobs; a :class:`~tracekit.replay.policies.base.PackingPolicy` may also put a job on a
+  running job's GPUs. With ``backfill`` every pending job is tried in order; without it the
+  first that does not fit blocks the rest.
+* **Slowdown.** Colocated jobs progress at a rate <= 1 given by :class:`SlowdownModel`; a gang
+  job progresses at the rate of its slowest GPU. Work is conserved: for every job the integral
+  of its rate over its run equals its duration.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from bisect import bisect_left, insort
+from dataclasses import dataclass
+
+import numpy as np
+
+from tracekit.replay.policies.base import JobView, PackingPolicy, Policy
+from tracekit.replay.resources import GPUPool
+
+UNITS = 1000
+"""Capacity units per GPU: shares are whole units, so sums never drift past one GPU."""
+
+PLACEMENTS: tuple[str, ...] = ("pack", "balance")
+AFFINITIES: tuple[str, ...] = ("strict", "any")
+SHARE_MODES: tuple[str, ...] = ("request", "usage")
+DEFAULT_UTIL = 0.48
+"""Utilisation of a job without one (Philly's mean per-GPU-minute utilisation)."""
+
+
+@dataclass(frozen=True)
+class SlowdownModel:
+    """Progress rate of jobs sharing a GPU (all parameters of the model live here).
+
+    For a GPU holding ``n`` jobs whose utilisations (fractions of one GPU) sum to ``U``::
+
+        rate = 1                                   if n == 1
+        rate = min(1, 1 / U) * (1 - kappa) ** (n - 1)   otherwise
+
+    ``min(1, 1/U)``: when the co-runners together want more than the GPU's compute, they split
+    it in proportion (time slicing). ``(1 - kappa)`` per extra co-runner: context switches and
+    cache/memory contention even when ``U < 1`` (the PAI paper, NSDI'22, reports up to 28 %
+    co-location slowdown; Lucid's profiled pairs mostly lose 0-30 %). The rate is never above
+    1, unlike the Lucid artifact's profiled pair speeds (a fifth of them exceed 1). A gang job
+    runs at the minimum rate over its GPUs (synchronous training waits for the slowest worker).
+
+    Parameters
+    ----------
+    kappa : float
+        Interference loss per extra co-runner, in [0, 1).
+    """
+
+    kappa: float = 0.05
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.kappa < 1.0:
+            raise ValueError(f"kappa must be in [0, 1), got {self.kappa}")
+
+    def gpu_rate(self, n_jobs: int, util_sum: float) -> float:
+        """Rate of every job on a GPU with ``n_jobs`` jobs of total utilisation ``util_sum``."""
+        if n_jobs <= 1:
+            return 1.0
+        return min(1.0, 1.0 / max(util_sum, 1e-12)) * (1.0 - self.kappa) ** (n_jobs - 1)
+
+
+class SharedEngine:
+    """Mutable state of one shared-GPU replay (struct of arrays; see the module docstring).
+
+    Call :meth:`run`, then read ``start``, ``end``, ``k`` (slots), ``units``, ``served``,
+    ``min_rate``, ``max_co`` and :meth:`placed_groups`; ``gpu_log`` holds
+    ``(time, gpu, jobs, allocated units)`` after every change when ``record`` is set.
+    """
+
+    def __init__(
+        self,
+        view: JobView,
+        group_of_job: list[str | None],
+        pool: GPUPool,
+        policy: Policy,
+        placement: str,
+        affinity: str,
+        max_jobs: int,
+        share_by: str,
+        model: SlowdownModel,
+        backfill: bool,
+        record: bool,
+    ) -> None:
+        n = len(view.submit)
+        self.n = n
+        self.pol = policy if isinstance(policy, PackingPolicy) else None
+        self.placement = placement
+        self.max_jobs = max_jobs
+        self.model = model
+        self.backfill = backfill
+        self.record = record
+        self.submit = np.asarray(view.submit, dtype=np.float64)
+        self.dur = np.asarray(view.duration, dtype=np.float64)
+        gpus = np.asarray(view.gpus, dtype=np.float64)
+        self.k = np.maximum(1, np.ceil(gpus - 1e-9)).astype(np.int64)
+        util = view.util if view.util is not None else np.full(n, DEFAULT_UTIL)
+        self.util = np.nan_to_num(np.asarray(util, dtype=np.float64), nan=DEFAULT_UTIL).clip(0, 1)
+        request = gpus / self.k
+        frac = request if share_by == "request" else np.maximum(self.util, 0.01)
+        self.units = np.clip(np.ceil(frac * UNITS - 1e-6), 1, UNITS).astype(np.int64)
+        # Missing keys (e.g. no prediction) sort last.
+        key = policy.keys(view)
+        key = key[0] if isinstance(key, tuple) else key  # the primary key orders the queue
+        self.key = np.nan_to_num(np.asarray(key, dtype=np.float64), nan=np.inf)
+        # GPU arrays, grouped contiguously, low tier first.
+        self.group_names = pool.groups
+        self.gidx = {g: i for i, g in enumerate(self.group_names)}
+        machine_of, group_of, lo, hi = [], [], [], []
+        m = 0
+        for gi, g in enumerate(self.group_names):
+            lo.append(len(group_of))
+            for size in pool.machines[g]:
+                machine_of += [m] * size
+                group_of += [gi] * size
+                m += 1
+            hi.append(len(group_of))
+        self.glo, self.ghi = lo, hi
+        self.machine_of = np.array(machine_of, dtype=np.int64)
+        self.group_of = np.array(group_of, dtype=np.int64)
+        ng = len(group_of)
+        self.free = np.full(ng, UNITS, dtype=np.int64)
+        self.nj = np.zeros(ng, dtype=np.int64)
+        self.usum = np.zeros(ng, dtype=np.float64)
+        self.on_gpu: list[list[int]] = [[] for _ in range(ng)]
+        self.machine_used = np.zeros(m, dtype=np.int64)
+        # Allowed groups per job, in search order.
+        all_groups = list(range(len(self.group_names)))
+        self.allowed: list[list[int]] = []
+        for g in group_of_job:
+            gi = self.gidx.get(g, -1) if g is not None else -1
+            if gi < 0:
+                self.allowed.append(all_groups)
+            elif affinity == "strict":
+                self.allowed.append([gi])
+            else:  # own group first, then the others from the lowest tier up
+                self.allowed.append([gi] + [x for x in all_groups if x != gi])
+        # Per-group cache of the sorted free units of open GPUs (nj < max_jobs).
+        self.cache: list[list[int] | None] = [None] * len(self.group_names)
+        # A placement attempt depends only on the state of the job's allowed groups: a job that
+        # failed is not retried until one of them changed (epoch = changes per group).
+        self.epoch = [0] * len(self.group_names)
+        self.tried = [-1] * n  # Python lists: scalar access in the hot loop
+        self.single = [a[0] if len(a) == 1 else -1 for a in self.allowed]
+        # Job state.
+        self.start = np.full(n, np.nan)
+        self.end = np.full(n, np.nan)
+        self.rem = self.dur.copy()
+        self.rate = np.zeros(n)
+        self.last = np.zeros(n)
+        self.served = np.zeros(n)
+        self.min_rate = np.ones(n)
+        self.max_co = np.zeros(n, dtype=np.int64)
+        self.version = np.zeros(n, dtype=np.int64)
+        self.placed_on: list[np.ndarray | None] = [None] * n
+        self.exclusive: dict[int, dict[int, None]] = {}
+        self.events: list[tuple[float, int, int, int]] = []
+        self.gpu_log: list[tuple[float, int, int, int]] = []
+        self.seq = 0
+
+    # -- capacity index ---------------------------------------------------------------------
+    def _open_sorted(self, g: int) -> list[int]:
+        c = self.cache[g]
+        if c is None:
+            lo, hi = self.glo[g], self.ghi[g]
+            f = self.free[lo:hi][self.nj[lo:hi] < self.max_jobs]
+            c = np.sort(f).tolist()  # a list: bisect on it is far cheaper than numpy calls
+            self.cache[g] = c
+        return c
+
+    def _fits(self, g: int, units: int, k: int, empty: bool) -> bool:
+        c = self._open_sorted(g)
+        return len(c) - bisect_left(c, UNITS if empty else units) >= k
+
+    def _choose(self, j: int, empty: bool) -> np.ndarray | None:
+        units, k = int(self.units[j]), int(self.k[j])
+        groups = [g for g in self.allowed[j] if self._fits(g, units, k, empty)]
+        if not groups:
+            return None
+        if self.placement == "pack":
+            # Reserving-and-packing: lowest tier first, fullest GPU that fits (best fit),
+            # then the fullest machine, then GPU index.
+            for g in groups:
+                lo, hi = self.glo[g], self.ghi[g]
+                pick = self._best(lo, hi, units, k, empty, fullest=True)
+                if pick is not None:
+                    return pick
+            return None
+        # Load-balancing: the least-allocated group (a gang never spans groups), then the
+        # emptiest GPUs on the least-used machines.
+        loads = [
+            (
+                1.0
+                - self.free[self.glo[g] : self.ghi[g]].sum()
+                / (UNITS * (self.ghi[g] - self.glo[g])),
+                g,
+            )
+            for g in groups
+        ]
+        for _, g in sorted(loads):
+            pick = self._best(self.glo[g], self.ghi[g], units, k, empty, fullest=False)
+            if pick is not None:
+                return pick
+        return None
+
+    def _best(
+        self, lo: int, hi: int, units: int, k: int, empty: bool, fullest: bool
+    ) -> np.ndarray | None:
+        free = self.free[lo:hi]
+        ok = (free >= (UNITS if empty else units)) & (self.nj[lo:hi] < self.max_jobs)
+        idx = np.flatnonzero(ok)
+        if len(idx) < k:
+            return None
+        gpu = idx + lo
+        mload = self.machine_used[self.machine_of[gpu]]
+        if fullest:
+            order = np.lexsort((gpu, -mload, free[idx]))
+        else:
+            order = np.lexsort((gpu, mload, -free[idx]))
+        return gpu[order[:k]]
+
+    # -- state changes ----------------------------------------------------------------------
+    def _touch(self, gpus: np.ndarray, t: float) -> None:
+        for g in {int(self.group_of[x]) for x in gpus}:
+            self.cache[g] = None
+            self.epoch[g] += 1
+        if self.record:
+            for x in gpus:
+                self.gpu_log.append((t, int(x), int(self.nj[x]), int(UNITS - self.free[x])))
+
+    def _reschedule(self, jobs: set[int], t: float) -> None:
+        for j in sorted(jobs):
+            self.rem[j] = max(0.0, self.rem[j] - self.rate[j] * (t - self.last[j]))
+            self.served[j] += self.rate[j] * (t - self.last[j])
+            self.last[j] = t
+            gpus = self.placed_on[j]
+            assert gpus is not None
+            r = min(self.model.gpu_rate(int(self.nj[x]), float(self.usum[x])) for x in gpus)
+            self.rate[j] = r
+            self.min_rate[j] = min(self.min_rate[j], r)
+            self.max_co[j] = max(self.max_co[j], int(self.nj[gpus].max()))
+            self.version[j] += 1
+            self.seq += 1
+            heapq.heappush(self.events, (t + self.rem[j] / r, self.seq, j, int(self.version[j])))
+
+    def _start(self, j: int, gpus: np.ndarray, t: float) -> None:
+        u = int(self.units[j])
+        affected: set[int] = {j}
+        for x in gpus:
+            self.free[x] -= u
+            self.nj[x] += 1
+            self.usum[x] += self.util[j]
+            affected.update(self.on_gpu[x])
+            self.on_gpu[x].append(j)
+            assert self.free[x] >= 0 and self.nj[x] <= self.max_jobs
+        self.machine_used[self.machine_of[gpus]] += u
+        self.placed_on[j] = gpus
+        self.start[j] = t
+        self.last[j] = t
+        if self.pol is not None:
+            for p in affected - {j}:
+                self.exclusive.get(int(self.k[p]), {}).pop(p, None)
+            if all(self.nj[x] == 1 for x in gpus):
+                self.exclusive.setdefault(int(self.k[j]), {})[j] = None
+        self._touch(gpus, t)
+        self._reschedule(affected, t)
+
+    def _finish(self, j: int, t: float) -> None:
+        self.served[j] += self.rate[j] * (t - self.last[j])
+        self.rem[j] = 0.0
+        self.end[j] = t
+        gpus = self.placed_on[j]
+        assert gpus is not None
+        u = int(self.units[j])
+        affected: set[int] = set()
+        for x in gpus:
+            self.free[x] += u
+            self.nj[x] -= 1
+            self.usum[x] -= self.util[j]
+            if self.nj[x] == 0:
+                self.usum[x] = 0.0  # no float residue on an empty GPU
+            self.on_gpu[x].remove(j)
+            affected.update(self.on_gpu[x])
+        self.machine_used[self.machine_of[gpus]] -= u
+        if self.pol is not None:
+            self.exclusive.get(int(self.k[j]), {}).pop(j, None)
+            for p in sorted(affected):
+                pg = self.placed_on[p]
+                if pg is not None and all(self.nj[x] == 1 for x in pg):
+                    self.exclusive.setdefault(int(self.k[p]), {})[p] = None
+        self._touch(gpus, t)
+        self._reschedule(affected, t)
+
+    # -- scheduling -------------------------------------------------------------------------
+    def _partner(self, j: int) -> np.ndarray | None:
+        pol = self.pol
+        assert pol is not None
+        if self.k[j] > pol.max_gpus:
+            return None
+        cands = self.exclusive.get(int(self.k[j]))
+        if not cands:
+            return None
+        allowed = set(self.allowed[j])
+        for p in cands:
+            gpus = self.placed_on[p]
+            assert gpus is not None
+            if int(self.group_of[gpus[0]]) not in allowed:
+                continue
+            if not pol.can_pair(self.util[j], self.util[p], self.key[j], self.key[p]):
+                continue
+            if (self.free[gpus] >= self.units[j]).all():
+                return gpus
+        return None
+
+    def _try_place(self, j: int) -> np.ndarray | None:
+        if self.pol is None:
+            return self._choose(j, empty=False)
+        if self.pol.prefer_exclusive:
+            gpus = self._choose(j, empty=True)
+            return gpus if gpus is not None else self._partner(j)
+        gpus = self._partner(j)
+        return gpus if gpus is not None else self._choose(j, empty=True)
+
+    def _any_open(self) -> bool:
+        return any(len(self._open_sorted(g)) for g in range(len(self.group_names)))
+
+    def run(self) -> None:
+        order = np.lexsort((np.arange(self.n), self.submit))
+        nxt = 0
+        pending: list[tuple[float, float, int]] = []
+        while nxt < self.n or self.events:
+            t_arr = self.submit[order[nxt]] if nxt < self.n else math.inf
+            t_fin = self.events[0][0] if self.events else math.inf
+            t = min(t_arr, t_fin)
+            # Phase order at one instant: finishes, then arrivals, then one scheduling pass.
+            while self.events and self.events[0][0] <= t:
+                _, _, j, ver = heapq.heappop(self.events)
+                if ver == self.version[j] and np.isnan(self.end[j]):
+                    self._finish(j, t)
+            while nxt < self.n and self.submit[order[nxt]] <= t:
+                j = int(order[nxt])
+                insort(pending, (float(self.key[j]), float(self.submit[j]), j))
+                nxt += 1
+            if pending and self._any_open():
+                pending = self._pass(pending, t)
+
+    def _pass(self, pending: list[tuple[float, float, int]], t: float) -> list:
+        keep = []
+        epoch, tried, single, allowed = self.epoch, self.tried, self.single, self.allowed
+        for i, item in enumerate(pending):
+            j = item[2]
+            g = single[j]
+            sig = epoch[g] if g >= 0 else sum([epoch[x] for x in allowed[j]])
+            gpus = None if sig == tried[j] else self._try_place(j)
+            if gpus is None:
+                tried[j] = sig
+                keep.append(item)
+                if not self.backfill:  # head-of-line: nothing behind a blocked job starts
+                    keep.extend(pending[i + 1 :])
+                    break
+                continue
+            self._start(j, gpus, t)
+            if self.backfill and not self._any_open():
+                keep.extend(pending[i + 1 :])
+                break
+        return keep
+
+    # -- output -----------------------------------------------------------------------------
+    def placed_groups(self) -> list[str | None]:
+        """Name of the group each job ran on (None if it never started)."""
+        return [
+            self.group_names[int(self.group_of[g[0]])] if g is not None else None
+            for g in self.placed_on
+        ]
+
+
+__all__ = [
+    "AFFINITIES",
+    "PLACEMENTS",
+    "SHARE_MODES",
+    "UNITS",
+    "SharedEngine",
+    "SlowdownModel",
+]

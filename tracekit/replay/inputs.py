@@ -1,0 +1,723 @@
+"""Replay inputs: the only place that reads CSV files or the store, validates and repairs.
+
+The engines read one polars job table (times in seconds from the start of the replayed window):
+
+=====================  =========  =============================================================
+column                 dtype      meaning
+=====================  =========  =============================================================
+``job_id``             String     unique id
+``vc``                 String     virtual cluster (whole GPUs: must exist in the cluster)
+``submit_time``        Float64    seconds from the window start
+``duration_s``         Float64    true run time, seconds (> 0)
+``num_gpus``           Int64      GPUs requested (> 0; whole GPUs: at most the VC's GPUs;
+                                  shared GPUs: Float64, fractions allowed)
+``pred_duration_s``    Float64    optional: predicted run time (prediction policies)
+``user``               String     optional, carried through (and keys the utilisation prior)
+``group``              String     optional, shared GPUs: the job's GPU type or VC (null = any);
+                                  defaults to ``vc``
+``util``               Float64    optional, shared GPUs: GPU utilisation, fraction of one GPU
+``gpu_util_mean``      Float64    optional, shared GPUs: utilisation in percent (store column)
+=====================  =========  =============================================================
+
+Column names carry their unit as in the store. The earlier names ``duration`` and
+``pred_duration`` are still read (CSV files and frames) and renamed.
+
+Bad rows raise :class:`~tracekit.errors.TraceFormatError` naming the file and line, or, with
+``repair=True`` (``tracekit replay --repair``), are dropped or fixed and counted under
+``replay.*`` rules of a :class:`~tracekit.quality.QualityCounter`.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from datetime import date as Date
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from tracekit.errors import TraceFormatError
+from tracekit.quality import QualityCounter
+from tracekit.replay.resources import (
+    DEFAULT_GPUS_PER_NODE,
+    Cluster,
+    GPUPool,
+    VCSpec,
+    cluster_from_capacity,
+    cluster_from_machines,
+)
+from tracekit.timeutil import as_utc
+
+REQUIRED = ("job_id", "vc", "submit_time", "duration_s", "num_gpus")
+OPTIONAL = ("pred_duration_s", "user")
+SHARED_OPTIONAL = ("pred_duration_s", "user", "group", "util", "gpu_util_mean")
+LEGACY_NAMES = {"duration": "duration_s", "pred_duration": "pred_duration_s"}
+"""Earlier column names, still accepted and renamed."""
+MAX_TIME_S = 1e12
+"""Largest accepted time or duration (about 31,700 years): anything above is a unit error."""
+_REPAIR_HINT = (
+    " (repair=True, or tracekit replay --repair, drops or fixes such rows and counts them)"
+)
+
+# Utilisation prior where a trace has none (Helios) or a job lacks it: Philly's per-GPU-minute
+# utilisation of completed jobs has a mean of about 48 %. A Beta(1.2, 1.3) draw has that mean and
+# a broad shape; one draw per user makes a user's jobs alike (recurring workloads), the way
+# Lucid's profiled workload types do.
+UTIL_PRIOR_BETA: tuple[float, float] = (1.2, 1.3)
+
+
+def canonical(jobs: pl.DataFrame) -> pl.DataFrame:
+    """Rename the earlier column names (``duration``, ``pred_duration``) to the unit-suffixed
+    ones, unless the new name is already there."""
+    rename = {old: new for old, new in LEGACY_NAMES.items()
+              if old in jobs.columns and new not in jobs.columns}  # fmt: skip
+    return jobs.rename(rename) if rename else jobs
+
+
+# ---- CSV ---------------------------------------------------------------------------------------
+def read_jobs_csv(path: str | Path) -> pl.DataFrame:
+    """Read ``JOBS.csv``: ``job_id,vc,submit_time,duration_s,num_gpus`` plus any of
+    ``pred_duration_s, user, group, util, gpu_util_mean`` (``duration`` and ``pred_duration``
+    are read as the earlier names).
+
+    Numbers are parsed leniently here (unparseable cells become null) so that validation can
+    name the offending line.
+
+    Raises
+    ------
+    TraceFormatError
+        If the file cannot be read or a required column is missing.
+    """
+    path = Path(path)
+    try:
+        raw = canonical(pl.read_csv(path, infer_schema=False))
+    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
+        raise TraceFormatError(path, None, f"cannot read CSV: {exc}") from exc
+    missing = [c for c in REQUIRED if c not in raw.columns]
+    if missing:
+        raise TraceFormatError(path, 1, f"missing columns {missing}; need {','.join(REQUIRED)}")
+    number = ("submit_time", "duration_s", "num_gpus", "pred_duration_s", "util", "gpu_util_mean")
+    cols = []
+    for c in (*REQUIRED, *SHARED_OPTIONAL):
+        if c not in raw.columns:
+            continue
+        col = pl.col(c).str.strip_chars()
+        cols.append(col.cast(pl.Float64, strict=False) if c in number else col)
+    return raw.select(cols)
+
+
+def read_vcs_csv(path: str | Path) -> Cluster:
+    """Read ``VCS.csv``: columns ``vc,nodes[,gpus_per_node]`` (8 GPUs per node by default).
+
+    Raises
+    ------
+    TraceFormatError
+        On a missing column, a non-integer or negative value, or a duplicate VC (names the row).
+    """
+    path = Path(path)
+    try:
+        df = pl.read_csv(path, infer_schema=False)
+    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
+        raise TraceFormatError(path, None, f"cannot read CSV: {exc}") from exc
+    for col in ("vc", "nodes"):
+        if col not in df.columns:
+            raise TraceFormatError(
+                path, 1, f"missing column {col!r}; need vc,nodes[,gpus_per_node]"
+            )
+    has_gpn = "gpus_per_node" in df.columns
+    vcs: dict[str, VCSpec] = {}
+    for row, rec in enumerate(df.iter_rows(named=True), start=2):
+        vc = (rec["vc"] or "").strip()
+        if not vc:
+            raise TraceFormatError(path, row, "empty vc name")
+        if vc in vcs:
+            raise TraceFormatError(path, row, f"duplicate vc {vc!r}")
+        try:
+            nodes = int(rec["nodes"])
+            gpn = int(rec["gpus_per_node"]) if has_gpn and rec["gpus_per_node"] else 8
+            vcs[vc] = VCSpec(nodes, gpn)
+        except (TypeError, ValueError) as exc:
+            raise TraceFormatError(path, row, f"bad size for vc {vc!r}: {exc}") from exc
+    if not vcs:
+        raise TraceFormatError(path, None, "no VC rows")
+    return Cluster(vcs, source=str(path.name))
+
+
+# ---- validation --------------------------------------------------------------------------------
+def validate_jobs(
+    jobs: pl.DataFrame,
+    resources: Cluster | GPUPool,
+    *,
+    repair: bool = False,
+    needs_prediction: bool = False,
+    allow_zero_duration: bool = False,
+    type_affinity: str = "strict",
+    quality: QualityCounter | None = None,
+    source: str = "<jobs>",
+    line_offset: int = 1,
+) -> tuple[pl.DataFrame, QualityCounter]:
+    """Check (or repair) a job table against a cluster (whole GPUs) or a GPU pool (shared GPUs).
+
+    Parameters
+    ----------
+    jobs : polars.DataFrame
+        Columns as in the module docstring.
+    resources : Cluster or GPUPool
+        VC sizes (whole GPUs), or GPU groups (shared GPUs: fractional GPUs allowed, ``group``
+        instead of ``vc``).
+    repair : bool
+        Drop (or fix) bad rows and count them instead of raising.
+    needs_prediction : bool
+        The policy reads ``pred_duration_s``: missing or non-positive predictions are errors, or,
+        when repairing, replaced by the median of the valid predictions (counted).
+    allow_zero_duration : bool
+        Accept ``duration_s == 0`` (the whole-GPU engine handles it; by default it is rejected).
+    type_affinity : {"strict", "any"}
+        Shared GPUs: a job must fit its own group (strict) or the largest group.
+    quality : QualityCounter, optional
+        Counter to add to (a new one otherwise).
+    source : str
+        Name used in error messages (the CSV path).
+    line_offset : int
+        Added to the 0-based row index in messages (2 for a CSV with a header line).
+
+    Returns
+    -------
+    (polars.DataFrame, QualityCounter)
+        The clean table with canonical names and dtypes, and the counts (rules ``replay.*``).
+    """
+    quality = quality if quality is not None else QualityCounter()
+    shared = isinstance(resources, GPUPool)
+    jobs = canonical(jobs)
+    if shared and "vc" not in jobs.columns:
+        jobs = jobs.with_columns(pl.lit(None, dtype=pl.String).alias("vc"))
+    missing = [c for c in REQUIRED if c not in jobs.columns]
+    if missing:
+        raise TraceFormatError(source, None, f"missing columns {missing}")
+    if needs_prediction and "pred_duration_s" not in jobs.columns:
+        raise TraceFormatError(
+            source, None, "the policy needs predictions but there is no pred_duration_s column"
+        )
+    keep = [c for c in (*REQUIRED, *(SHARED_OPTIONAL if shared else OPTIONAL)) if c in jobs.columns]
+    df = jobs.select(keep).with_columns(
+        pl.col("job_id").cast(pl.String),
+        pl.col("vc").cast(pl.String),
+        *[pl.col(c).cast(pl.Float64) for c in (*_NUMBERS, "num_gpus") if c in keep],
+    )
+    if shared and "group" not in df.columns:
+        df = df.with_columns(pl.col("vc").alias("group"))
+    df = df.with_row_index("_row")
+    caps = resources.capacities()
+    rules = _rules(allow_zero_duration, needs_prediction, caps, shared, type_affinity)
+    gpu_dtype = pl.Float64 if shared else pl.Int64
+    # Fast path: evaluate every rule in one polars pass; clean tables (the usual case) stop here.
+    counts = df.select([expr.alias(rule) for rule, expr, _, _ in rules]).sum().row(0, named=True)
+    if not any(counts.values()):
+        for rule, _, _, _ in rules:
+            quality.add(rule, 0)
+        return df.drop("_row").with_columns(pl.col("num_gpus").cast(gpu_dtype)), quality
+    # Slow path, rule by rule in order (a repair can change what later rules see).
+    for rule, expr, problem, fix in rules:
+        mask = df.select(expr).to_series().fill_null(True).to_numpy()
+        n = int(mask.sum())
+        quality.add(rule, n)
+        if not n:
+            continue
+        if not repair:
+            i = int(np.flatnonzero(mask)[0])
+            row = int(df["_row"][i])
+            shown = {k: v for k, v in df.row(i, named=True).items() if k != "_row"}
+            raise TraceFormatError(source, row + line_offset, f"{problem}: {shown}{_REPAIR_HINT}")
+        if fix is None:
+            df = df.filter(~pl.Series(mask))
+        else:
+            name = fix.meta.output_name()
+            if name == "pred_duration_s":
+                valid = df.filter(~pl.Series(mask))["pred_duration_s"]
+                fix = pl.lit(float(valid.median()) if valid.len() else 1.0)
+            df = df.with_columns(
+                pl.when(pl.Series(mask)).then(fix).otherwise(pl.col(name)).alias(name)
+            )
+    df = df.drop("_row").with_columns(pl.col("num_gpus").cast(gpu_dtype))
+    return df, quality
+
+
+_NUMBERS = ("submit_time", "duration_s", "pred_duration_s", "util", "gpu_util_mean")
+
+
+def _rules(
+    allow_zero_duration: bool,
+    needs_prediction: bool,
+    caps: dict[str, int],
+    shared: bool,
+    type_affinity: str,
+) -> list[tuple[str, pl.Expr, str, pl.Expr | None]]:
+    """Validation rules in order: (rule name, bad-row mask, message, fix or None = drop)."""
+    gpus, dur, sub = pl.col("num_gpus"), pl.col("duration_s"), pl.col("submit_time")
+    known = pl.Series(list(caps), dtype=pl.String)
+    rules: list[tuple[str, pl.Expr, str, pl.Expr | None]] = [
+        ("replay.null_job_id", pl.col("job_id").is_null() | (pl.col("job_id") == ""),
+         "empty job_id", None),
+    ]  # fmt: skip
+    if not shared:
+        rules.append(("replay.null_vc", pl.col("vc").is_null(), "empty vc", None))
+    rules += [
+        ("replay.bad_submit_time", ~sub.is_finite().fill_null(False),
+         "submit_time is not a number", None),
+        ("replay.bad_duration", ~dur.is_finite().fill_null(False), "duration_s is not a number",
+         None),
+        ("replay.time_out_of_range", (sub.abs() > MAX_TIME_S) | (dur > MAX_TIME_S),
+         f"submit_time or duration_s beyond {MAX_TIME_S:.0e} s (a unit error?)", None),
+    ]  # fmt: skip
+    if allow_zero_duration and not shared:
+        rules.append(("replay.negative_duration", dur < 0, "duration_s is negative", None))
+    else:
+        rules.append(("replay.nonpositive_duration", dur <= 0, "duration_s is not positive", None))
+    rules.append(
+        ("replay.nonpositive_gpus", ~gpus.is_finite().fill_null(False) | (gpus <= 0),
+         "num_gpus is not a positive number", None)
+    )  # fmt: skip
+    if not shared:
+        rules.append(
+            ("replay.fractional_gpus_rounded_up", gpus != gpus.ceil(),
+             "num_gpus is fractional (whole GPUs here; resource_model='shared', or --resources"
+             " shared, replays fractions)", gpus.ceil())
+        )  # fmt: skip
+    rules.append(
+        ("replay.duplicate_job_id", ~pl.col("job_id").is_first_distinct(), "duplicate job_id",
+         None)
+    )  # fmt: skip
+    if shared:
+        # A gang never spans groups: it must fit its own group (strict) or the largest one.
+        slots = gpus.ceil()
+        biggest = max(caps.values(), default=0)
+        group = pl.col("group")
+        if type_affinity == "strict":
+            rules.append(
+                ("replay.unknown_group", group.is_not_null() & ~group.is_in(known.implode()),
+                 f"group (GPU type or VC) not in the pool {known.to_list()}", None)
+            )  # fmt: skip
+            cap = group.replace_strict(caps, default=biggest, return_dtype=pl.Int64)
+        else:
+            cap = pl.lit(biggest)
+        rules.append(
+            ("replay.job_larger_than_group", slots > cap,
+             "job needs more GPUs than its group (or the largest group) has", None)
+        )  # fmt: skip
+    else:
+        rules += [
+            ("replay.unknown_vc", ~pl.col("vc").is_in(known.implode()),
+             f"vc not in cluster {known.to_list()}", None),
+            ("replay.job_larger_than_vc",
+             gpus > pl.col("vc").replace_strict(caps, default=0, return_dtype=pl.Int64),
+             "job needs more GPUs than its VC has", None),
+        ]  # fmt: skip
+    if needs_prediction:
+        pred = pl.col("pred_duration_s")
+        rules.append(
+            ("replay.bad_prediction_filled_with_median",
+             ~pred.is_finite().fill_null(False) | (pred <= 0).fill_null(True)
+             | (pred > MAX_TIME_S).fill_null(False),
+             "pred_duration_s is missing, not positive or out of range",
+             pl.lit(0.0).alias("pred_duration_s"))
+        )  # fmt: skip
+    return rules
+
+
+# ---- utilisation (shared GPUs) -----------------------------------------------------------------
+def fill_utilization(jobs: pl.DataFrame, seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Add ``util`` (fraction of one GPU, in [0, 1]) and ``util_source`` to a job table.
+
+    Order of sources: the job's own ``util`` (fraction) or ``gpu_util_mean`` (percent; Philly's
+    per-GPU-minute mean, PAI's sensors) clipped to [0, 1]; else the median of the same user's
+    known values in the table; else the median of the known values of jobs of the same GPU
+    count; else a seeded draw from Beta(1.2, 1.3) (mean 0.48, Philly's per-GPU-minute mean; the
+    substitute for Helios, which has no utilisation at all), one per user (per job when the user
+    is unknown). Returns the table and the count per source.
+    """
+    df = jobs
+    for name in ("util", "gpu_util_mean"):
+        if name not in df.columns:
+            df = df.with_columns(pl.lit(None, dtype=pl.Float64).alias(name))
+    if "user" not in df.columns:
+        df = df.with_columns(pl.lit(None, dtype=pl.String).alias("user"))
+    own = pl.coalesce(
+        pl.col("util").cast(pl.Float64).fill_nan(None),
+        pl.col("gpu_util_mean").cast(pl.Float64).fill_nan(None) / 100.0,
+    ).clip(0.0, 1.0)
+    df = df.with_columns(own.alias("_own"), pl.col("num_gpus").ceil().alias("_k"))
+    df = df.with_columns(
+        pl.col("_own").median().over("user").alias("_user"),
+        pl.col("_own").median().over("_k").alias("_size"),
+    )
+    keys = (
+        df.select(pl.coalesce(pl.col("user"), pl.lit("job:") + pl.col("job_id").cast(pl.String)))
+        .to_series()
+        .to_list()
+    )
+    a, b = UTIL_PRIOR_BETA
+    draws = {k: _prior_draw(k, seed, a, b) for k in set(keys)}
+    prior = np.array([draws[k] for k in keys], dtype=np.float64)
+    df = df.with_columns(pl.Series("_prior", prior, dtype=pl.Float64))
+    df = df.with_columns(
+        pl.coalesce(
+            "_own",
+            pl.when(pl.col("user").is_not_null()).then(pl.col("_user")),
+            "_size",
+            "_prior",
+        ).alias("util"),
+        pl.when(pl.col("_own").is_not_null())
+        .then(pl.lit("own"))
+        .when(pl.col("user").is_not_null() & pl.col("_user").is_not_null())
+        .then(pl.lit("user_median"))
+        .when(pl.col("_size").is_not_null())
+        .then(pl.lit("size_median"))
+        .otherwise(pl.lit("prior"))
+        .alias("util_source"),
+    ).drop("_own", "_user", "_size", "_prior", "_k")
+    counts = df.group_by("util_source").len().sort("util_source")
+    return df, counts
+
+
+def _prior_draw(key: str, seed: int, a: float, b: float) -> float:
+    # crc32, not hash(): the draw must be the same in every worker process.
+    rng = np.random.default_rng([seed, zlib.crc32(key.encode())])
+    return float(rng.beta(a, b))
+
+
+# ---- feasibility -------------------------------------------------------------------------------
+def feasibility(
+    jobs: pl.DataFrame,
+    resources: Cluster | GPUPool,
+    period_s: float = 86400.0,
+    *,
+    validate: bool = True,
+    source: str = "<jobs>",
+) -> pl.DataFrame:
+    """Offered load per VC (or group) and period versus capacity.
+
+    Offered load of a period = GPU-seconds of the jobs submitted in it / (GPUs x period).
+    Values above 1 mean the VC cannot keep up during that period (queues will grow).
+
+    Parameters
+    ----------
+    jobs : polars.DataFrame
+        A job table (validated first unless ``validate=False``: a bad row raises
+        :class:`~tracekit.errors.TraceFormatError` naming it).
+    resources : Cluster or GPUPool
+        Capacities per VC (or group; jobs are counted by their ``vc`` column).
+    period_s : float
+        Period length in seconds (default one day).
+
+    Returns
+    -------
+    polars.DataFrame
+        ``vc, period, period_start_s, jobs, gpu_s, capacity_gpus, offered_load`` plus one row per
+        VC with ``period = -1`` for the whole window, sorted by vc and period.
+    """
+    if not period_s > 0:
+        raise ValueError(f"period_s must be positive, got {period_s}")
+    if validate:
+        jobs, _ = validate_jobs(jobs, resources, source=source)
+    caps = resources.capacities()
+    df = jobs.select(
+        pl.col("vc").fill_null("<any>"),
+        # strict=False: never an overflow error on an unvalidated table (it gives null)
+        (pl.col("submit_time") // period_s).cast(pl.Int64, strict=False).alias("period"),
+        (pl.col("duration_s") * pl.col("num_gpus")).alias("gpu_s"),
+    )
+    per = df.group_by("vc", "period").agg(pl.len().alias("jobs"), pl.col("gpu_s").sum())
+    per = per.with_columns((pl.col("period") * period_s).alias("period_start_s"))
+    span = float(jobs["submit_time"].max() - jobs["submit_time"].min()) if jobs.height else 0.0
+    span = max(span, period_s)
+    whole = (
+        df.group_by("vc")
+        .agg(pl.len().alias("jobs"), pl.col("gpu_s").sum())
+        .with_columns(
+            pl.lit(-1, dtype=pl.Int64).alias("period"), pl.lit(0.0).alias("period_start_s")
+        )
+    )
+    out = pl.concat([per, whole.select(per.columns)])
+    out = out.with_columns(
+        pl.col("vc").replace_strict(caps, default=0, return_dtype=pl.Int64).alias("capacity_gpus"),
+        pl.when(pl.col("period") < 0).then(pl.lit(span)).otherwise(pl.lit(period_s)).alias("_len"),
+    )
+    out = out.with_columns(
+        (pl.col("gpu_s") / (pl.col("capacity_gpus") * pl.col("_len"))).alias("offered_load")
+    ).drop("_len")
+    cols = ["vc", "period", "period_start_s", "jobs", "gpu_s", "capacity_gpus", "offered_load"]
+    return out.select(cols).sort("vc", "period")
+
+
+# ---- the store ---------------------------------------------------------------------------------
+def check_partition(store: Any, trace: str | None, cluster: str | None) -> tuple[str, str]:
+    """The store's own names of one (trace, cluster) partition (matched ignoring case).
+
+    Raises
+    ------
+    ValueError or StoreError
+        A name is missing or absent; the message lists the traces or clusters present.
+    """
+    if trace is None:
+        raise ValueError(f"store {store.path}: a trace is needed; traces: "
+                         f"{', '.join(store.traces) or 'none'}")  # fmt: skip
+    if cluster is None:
+        present = sorted({p["cluster"] for p in store.select(trace)})
+        raise ValueError(f"store {store.path}, trace {trace!r}: a cluster is needed; "
+                         f"clusters: {', '.join(present)}")  # fmt: skip
+    part = store.select(trace, cluster)[0]
+    return part["trace"], part["cluster"]
+
+
+def prediction_models(store: Any, trace: str, cluster: str) -> list[str]:
+    """Models of the ``predictions`` table of one partition, sorted."""
+    preds = store.scan("predictions", trace=trace, cluster=cluster)
+    return sorted(preds.select(pl.col("model").unique()).collect()["model"].drop_nulls())
+
+
+def jobs_from_store(
+    store: Any,
+    trace: str,
+    cluster: str,
+    start: datetime | str | None = None,
+    end: datetime | str | None = None,
+    prediction_model: str | None = None,
+    *,
+    needs_prediction: bool = False,
+) -> tuple[pl.DataFrame, datetime | None]:
+    """Replay jobs of one partition: GPU jobs (``num_gpus > 0``) with a duration, in
+    ``[start, end)`` (UTC).
+
+    Submit times become seconds from ``start`` (or from the first submit). Predictions come from
+    the ``predictions`` table (``pred_duration_s`` joined on ``job_id``) of ``prediction_model``;
+    without one, they are read only when ``needs_prediction`` and the store holds exactly one
+    model (otherwise the error lists the models).
+
+    Returns
+    -------
+    (polars.DataFrame, datetime or None)
+        ``job_id, vc, gpu_type, submit_time, duration_s, num_gpus, user, gpu_util_mean
+        [, pred_duration_s]`` and the time origin (UTC).
+    """
+    trace, cluster = check_partition(store, trace, cluster)
+    model = _choose_model(store, trace, cluster, prediction_model, needs_prediction)
+    lf = store.scan("jobs", trace=trace, cluster=cluster)
+    lf = lf.filter((pl.col("num_gpus") > 0) & pl.col("duration_s").is_not_null())
+    if start is not None:
+        lf = lf.filter(pl.col("submit_time") >= as_utc(start))
+    if end is not None:
+        lf = lf.filter(pl.col("submit_time") < as_utc(end))
+    columns = ["job_id", "vc", "gpu_type", "submit_time", "duration_s", "num_gpus", "user",
+               "gpu_util_mean"]  # fmt: skip
+    df = lf.select(columns).collect()
+    origin = None
+    if df.height:
+        origin = as_utc(start) if start is not None else df["submit_time"].min()
+        seconds = (pl.col("submit_time") - pl.lit(origin)).dt.total_microseconds() / 1e6
+        df = df.with_columns(seconds.alias("submit_time"), pl.col("vc").fill_null("<none>"))
+    else:
+        df = df.with_columns(pl.col("submit_time").dt.epoch("s").cast(pl.Float64))
+    if model is not None:
+        preds = (
+            store.scan("predictions", trace=trace, cluster=cluster)
+            .filter(pl.col("model") == model)
+            .select("job_id", "pred_duration_s")
+            .collect()
+            .unique("job_id", keep="first", maintain_order=True)
+        )
+        df = df.join(preds, on="job_id", how="left", maintain_order="left")
+    return df, origin  # type: ignore[return-value]
+
+
+def _choose_model(
+    store: Any, trace: str, cluster: str, model: str | None, needs_prediction: bool
+) -> str | None:
+    if model is None and not needs_prediction:
+        return None
+    models = prediction_models(store, trace, cluster)
+    where = f"{trace}/{cluster}"
+    if model is None:
+        if len(models) == 1:
+            return models[0]
+        if not models:
+            raise ValueError(
+                f"the policy needs predictions and the store has none for {where}; "
+                f"run `tracekit predict --trace {trace} --cluster {cluster}` first"
+            )
+        raise ValueError(
+            f"several prediction models for {where}: {', '.join(models)}; choose one "
+            "(prediction_model=, or --model on the command line)"
+        )
+    if model not in models:
+        raise ValueError(
+            f"no predictions of model {model!r} for {where}; models: {', '.join(models) or 'none'}"
+        )
+    return model
+
+
+def cluster_from_store(
+    store: Any,
+    trace: str,
+    cluster: str,
+    snapshot: Date | str | None = None,
+    gpus_per_node: int = DEFAULT_GPUS_PER_NODE,
+    window: tuple[Date, Date] | None = None,
+) -> Cluster:
+    """Whole-GPU cluster of a partition, from its ``capacity`` (preferred) or ``machines`` table.
+
+    ``capacity`` (GPUs per VC per day) gives one VC per capacity VC at one snapshot day (see
+    :func:`~tracekit.replay.resources.cluster_from_capacity`); otherwise the machine list is one
+    pooled VC (:func:`~tracekit.replay.resources.cluster_from_machines`).
+    """
+    trace, cluster = check_partition(store, trace, cluster)
+    cap = store.scan("capacity", trace=trace, cluster=cluster).collect()
+    if cap.height:
+        return cluster_from_capacity(cap, snapshot, gpus_per_node, window)
+    machines = store.scan("machines", trace=trace, cluster=cluster).collect()
+    if machines.height:
+        return cluster_from_machines(machines)
+    raise ValueError(f"store has neither capacity nor machines rows for {trace}/{cluster}")
+
+
+def pool_from_store(
+    store: Any,
+    trace: str,
+    cluster: str,
+    scale: float = 1.0,
+    gpus_per_node: int = DEFAULT_GPUS_PER_NODE,
+    snapshot: Date | str | None = None,
+    window: tuple[Date, Date] | None = None,
+) -> GPUPool:
+    """Shared-GPU pool of a partition.
+
+    Partitions whose ``machines`` have a ``gpu_type`` (PAI): one group per GPU type, CPU-only
+    machines left out. Otherwise the VC capacity of :func:`cluster_from_store` (one group per VC
+    of ``gpus_per_node``-GPU nodes, at ``snapshot`` or the day nearest the middle of
+    ``window``), or the machine list as one group ``"pool"``. ``scale`` keeps that fraction of
+    the machines of every group (to load a small sample as heavily as the full trace).
+    """
+    trace, cluster = check_partition(store, trace, cluster)
+    machines = store.scan("machines", trace=trace, cluster=cluster).collect()
+    typed = machines.filter(pl.col("gpu_type").is_not_null() & (pl.col("num_gpus") > 0))
+    if typed.height:
+        groups: dict[str, list[int]] = {}
+        for gt, n in typed.sort("machine_id").select("gpu_type", "num_gpus").iter_rows():
+            groups.setdefault(str(gt), []).append(int(n))
+        pool = GPUPool.from_dict(groups, source=f"machines:{trace}/{cluster}")
+    else:
+        cl = cluster_from_store(store, trace, cluster, snapshot, gpus_per_node, window)
+        if cl.source == "machines" or list(cl) == ["None"]:
+            sizes = [int(n) for n in machines.filter(pl.col("num_gpus") > 0)["num_gpus"]]
+            if not sizes:  # capacity without VC names (Philly): one pool of its nodes
+                spec = next(iter(cl.values()))
+                sizes = [spec.gpus_per_node] * spec.nodes
+            pool = GPUPool.from_dict({"pool": sizes}, source=f"machines:{trace}/{cluster}")
+        else:
+            pool = GPUPool.from_dict(
+                {vc: (spec.nodes, spec.gpus_per_node) for vc, spec in cl.items()},
+                source=f"{cl.source}:{trace}/{cluster}",
+            )
+    return pool.scaled(scale)
+
+
+@dataclass
+class StoreInputs:
+    """What :func:`load_store` read: jobs, resources, time origin and the input notes.
+
+    ``quality`` counts what loading decided (``replay.pooled_*``, ``replay.util_from_*``,
+    ``replay.group_cleared_single_pool``); validation adds its own rules later.
+    """
+
+    jobs: pl.DataFrame
+    resources: Cluster | GPUPool
+    origin: datetime | None
+    quality: QualityCounter = field(default_factory=QualityCounter)
+
+
+def load_store(
+    store: Any,
+    trace: str,
+    cluster: str,
+    *,
+    shared: bool = False,
+    start: datetime | str | None = None,
+    end: datetime | str | None = None,
+    prediction_model: str | None = None,
+    needs_prediction: bool = False,
+    snapshot: Date | str | None = None,
+    gpus_per_node: int = DEFAULT_GPUS_PER_NODE,
+    capacity_scale: float = 1.0,
+    seed: int = 0,
+) -> StoreInputs:
+    """Jobs and resources of one partition, ready for :func:`tracekit.replay.replay`.
+
+    Whole GPUs (``shared=False``): the cluster of :func:`cluster_from_store` (capacity snapshot
+    nearest the window's middle, unless ``snapshot``). When the capacity is not split by the
+    jobs' VCs (Philly: the machine list; PAI: GPU types), all nodes form one pool and every job
+    runs in VC ``"pool"`` (counted as ``replay.pooled_jobs``).
+
+    Shared GPUs: the pool of :func:`pool_from_store`; each job's group is its GPU type when the
+    pool has GPU types, else its VC (cleared when the pool is one ungrouped ``"pool"``, counted
+    as ``replay.group_cleared_single_pool``); utilisation from :func:`fill_utilization` (counted
+    per source as ``replay.util_from_*``).
+
+    ``capacity_scale`` keeps that fraction of the nodes or machines (a sample is small: scale
+    its cluster too).
+    """
+    if isinstance(store, str | Path):
+        from tracekit.store import open_store
+
+        store = open_store(store)
+    jobs, origin = jobs_from_store(
+        store, trace, cluster, start, end, prediction_model, needs_prediction=needs_prediction
+    )
+    quality = QualityCounter()
+    window = None
+    if origin is not None and jobs.height:
+        last_s = origin.timestamp() + float(jobs["submit_time"].max())
+        window = (origin.date(), datetime.fromtimestamp(last_s, origin.tzinfo).date())
+    if shared:
+        pool = pool_from_store(
+            store, trace, cluster, capacity_scale, gpus_per_node, snapshot, window
+        )
+        typed = jobs.height > 0 and jobs["gpu_type"].null_count() < jobs.height
+        jobs = jobs.with_columns(pl.col("gpu_type" if typed else "vc").alias("group"))
+        if pool.groups == ["pool"]:
+            quality.add("replay.group_cleared_single_pool", int(jobs["group"].is_not_null().sum()))
+            jobs = jobs.with_columns(pl.lit(None, dtype=pl.String).alias("group"))
+        jobs, counts = fill_utilization(jobs, seed)
+        for src, n in counts.iter_rows():
+            quality.add(f"replay.util_from_{src}", int(n))
+        return StoreInputs(jobs, pool, origin, quality)
+    cl = cluster_from_store(store, trace, cluster, snapshot, gpus_per_node, window)
+    job_vcs = set(jobs["vc"].unique().to_list())
+    if not set(cl) & job_vcs:
+        cl = cl.pooled()
+        quality.add("replay.pooled_jobs", jobs.height)
+        jobs = jobs.with_columns(pl.lit(next(iter(cl)), dtype=pl.String).alias("vc"))
+    return StoreInputs(jobs, cl.scaled(capacity_scale), origin, quality)
+
+
+__all__ = [
+    "LEGACY_NAMES",
+    "MAX_TIME_S",
+    "OPTIONAL",
+    "REQUIRED",
+    "UTIL_PRIOR_BETA",
+    "StoreInputs",
+    "canonical",
+    "check_partition",
+    "cluster_from_store",
+    "feasibility",
+    "fill_utilization",
+    "jobs_from_store",
+    "load_store",
+    "pool_from_store",
+    "prediction_models",
+    "read_jobs_csv",
+    "read_vcs_csv",
+    "validate_jobs",
+]

@@ -1,0 +1,723 @@
+"""The front door of the replay: :func:`replay` (alias :func:`simulate`), :func:`replay_csv`,
+:func:`replay_from_store` and :func:`compare_policies`.
+
+:func:`replay` picks the resource model (whole GPUs on nodes, or shared GPUs) from the
+resources, the policy and the options, validates the job table (:mod:`~tracekit.replay.inputs`),
+runs the engine of that model (:mod:`~tracekit.replay.engines`) and returns one
+:class:`~tracekit.replay.results.ReplayResult`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from tracekit.quality import QualityCounter
+from tracekit.replay.engines.placement import PLACERS, PlacerFactory
+from tracekit.replay.engines.shared_gpu import (
+    AFFINITIES,
+    PLACEMENTS,
+    SHARE_MODES,
+    UNITS,
+    SharedEngine,
+    SlowdownModel,
+)
+from tracekit.replay.engines.whole_gpu import (
+    BACKFILL_MODES,
+    VCPlan,
+    overhead_function,
+    replay_vcs,
+    resolve_workers,
+    vc_bounds,
+)
+from tracekit.replay.inputs import (
+    canonical,
+    fill_utilization,
+    load_store,
+    read_jobs_csv,
+    read_vcs_csv,
+    validate_jobs,
+)
+from tracekit.replay.policies import COMPAT_MODES, Policy, make_policy
+from tracekit.replay.policies.base import JobView, PackingPolicy
+from tracekit.replay.resources import POOL_VC, Cluster, GPUPool, as_cluster, as_pool
+from tracekit.replay.results import ReplayResult, compare, write_csv_atomic
+
+RESOURCE_MODELS = ("auto", "whole", "shared")
+ClusterLike = Cluster | GPUPool | Mapping[str, Any]
+_SHARED_OPTIONS = ("type_affinity", "max_jobs_per_gpu", "share_by", "slowdown")
+
+
+def choose_resource_model(
+    policy: Policy, resources: ClusterLike, requested: str = "auto", **options: Any
+) -> str:
+    """``"whole"`` or ``"shared"``: the model a replay of ``policy`` on ``resources`` uses.
+
+    ``auto``: shared GPUs for a :class:`~tracekit.replay.resources.GPUPool`, for a policy that
+    runs only there (Lucid), or when a shared-GPU option (``type_affinity``,
+    ``max_jobs_per_gpu``, ``share_by``, ``slowdown``, placement ``pack``/``balance``) is given;
+    whole GPUs otherwise.
+    """
+    if requested not in RESOURCE_MODELS:
+        raise ValueError(f"resource_model must be one of {RESOURCE_MODELS}, got {requested!r}")
+    model = requested
+    if model == "auto":
+        shared = (
+            isinstance(resources, GPUPool)
+            or "whole" not in policy.resources
+            or any(options.get(k) is not None for k in _SHARED_OPTIONS)
+            or options.get("placement") in PLACEMENTS
+        )
+        model = "shared" if shared else "whole"
+    if model not in policy.resources:
+        raise ValueError(
+            f"policy {policy.name!r} runs on {'/'.join(policy.resources)} GPUs only, not "
+            f"{model} GPUs"
+        )
+    if model == "whole" and isinstance(resources, GPUPool):
+        raise ValueError("whole GPUs need a Cluster of VCs (nodes x GPUs), not a GPUPool")
+    return model
+
+
+def replay(
+    jobs: pl.DataFrame,
+    cluster: ClusterLike,
+    policy: str | Policy = "fifo",
+    *,
+    resource_model: str = "auto",
+    backfill: bool | str | None = None,
+    placement: str | PlacerFactory | None = None,
+    compat: str | None = None,
+    seed: int = 7,
+    ckpt_overhead: str | float | Callable[[int], float] | None = None,
+    backfill_depth: int | None = 100,
+    pool: bool = False,
+    type_affinity: str | None = None,
+    max_jobs_per_gpu: int | None = None,
+    share_by: str | None = None,
+    slowdown: SlowdownModel | float | None = None,
+    repair: bool = False,
+    validate: bool = True,
+    allow_zero_duration: bool = False,
+    record: bool = False,
+    record_nodes: bool = False,
+    policy_options: Mapping[str, Any] | None = None,
+    source: str = "<jobs>",
+    line_offset: int = 1,
+    workers: int | None = None,
+) -> ReplayResult:
+    """Replay a job table on a cluster (whole GPUs) or a GPU pool (shared GPUs) under a policy.
+
+    Parameters
+    ----------
+    jobs : polars.DataFrame
+        ``job_id, vc, submit_time, duration_s, num_gpus[, pred_duration_s][, user]`` (seconds
+        from the window start; see :mod:`tracekit.replay.inputs`, which also lists the
+        shared-GPU columns ``group, util, gpu_util_mean``).
+    cluster : Cluster, GPUPool or mapping
+        ``{vc: (nodes, gpus_per_node)}``, ``{vc: nodes}``, a :class:`Cluster`, or a
+        :class:`GPUPool` (shared GPUs).
+    policy : str or Policy
+        A registry name (``tracekit.replay.policies.describe()`` lists them: ``fifo``, ``sjf``,
+        ``sjf-pred``, ``qssf``, ``srtf``, ``srtf-pred``, ``tiresias``, ``lucid``) or an instance.
+    resource_model : {"auto", "whole", "shared"}
+        See :func:`choose_resource_model` (for shared GPUs a cluster becomes one group per VC).
+    backfill : bool or {"none", "greedy", "easy"}, optional
+        Whole GPUs: ``None`` = the policy's published default (strict head-of-line for
+        FIFO/SJF/QSSF, greedy skipping for SRTF/Tiresias); ``True`` = EASY (non-preemptive) or
+        greedy (preemptive). Shared GPUs: ``None``/``True`` try every pending job (PAI's greedy
+        skipping, Lucid), ``False`` stops at the first that does not fit.
+    placement : str or factory, optional
+        Whole GPUs: ``consolidate`` (default), ``first_fit``, ``spread``, or a factory
+        ``f(nodes, gpus_per_node, compat) -> Placer``. Shared GPUs: ``pack`` (default) or
+        ``balance``.
+    compat : {None, "lucid", "helios"}
+        Whole GPUs. ``None``: clean continuous-time semantics. ``"lucid"``: the Lucid
+        simulator's rules (whole seconds on one clock from the first submit, completions then
+        arrivals then scheduling every second, head-of-line FIFO/SJF/QSSF with the simulator's
+        tie order, SRTF and Tiresias re-ranking pending and running jobs with their list tie
+        order, Tiresias deciding every 60 s with 2 queues at 18,000 GPU-s, the "+1 s end" of
+        preemptive jobs, checkpoint overhead 40 s / 60 s). ``"helios"``: the same rules with
+        the Helios simulator's overheads (7 s / 30 s / 60 s). Inputs are floored (submit) and
+        rounded up (duration) to whole seconds. The simulators' bugs (hangs, crashes, jobs
+        finishing faster than alone) are not copied; docs/replay.md lists every rule.
+    seed : int
+        Seeds the generators handed to ``Policy.prepare``, one per VC (``[seed, VC index]``),
+        and the shared-GPU utilisation prior.
+    ckpt_overhead : str, float or callable, optional
+        Whole GPUs: seconds added to a job's remaining work at each preemption (see
+        :func:`~tracekit.replay.engines.whole_gpu.overhead_function`). Default: 0, or the
+        compat mode's / Tiresias preset's convention.
+    backfill_depth : int or None
+        EASY: queued jobs examined per pass after the blocked head (None = all).
+    pool : bool
+        Whole GPUs: ignore VCs, one shared pool of all nodes (jobs' ``vc`` become ``"pool"``).
+    type_affinity : {"strict", "any"}, optional
+        Shared GPUs: jobs run on their own group only (default), or on any group.
+    max_jobs_per_gpu : int, optional
+        Shared GPUs: most jobs on one GPU (default 4; a packing policy's own limit wins).
+    share_by : {"request", "usage"}, optional
+        Shared GPUs: what a slot counts against its GPU (default ``request``; a packing
+        policy's own choice wins).
+    slowdown : SlowdownModel or float, optional
+        Shared GPUs: colocation slowdown (a float is ``kappa``; default ``SlowdownModel()``).
+    repair : bool
+        Drop or fix invalid rows and count them instead of raising (see ``result.quality``).
+    validate : bool
+        Skip validation only if the table is known to be clean.
+    allow_zero_duration : bool
+        Whole GPUs: accept zero-length jobs (they start and end at the same instant).
+    record : bool
+        Keep every run's node allocation (whole GPUs: ``result.node_log``) or every GPU's
+        occupancy after each change (shared GPUs: ``result.gpu_events``).
+    record_nodes : bool
+        The earlier name of ``record`` for whole GPUs.
+    policy_options : mapping, optional
+        Constructor arguments of a policy given by name (e.g. Tiresias ``num_queues``).
+    source, line_offset : str, int
+        Used in validation error messages (CSV path and header offset).
+    workers : int, optional
+        Whole GPUs: processes replaying VCs in parallel (the output is identical for every
+        value). ``None``: all CPUs for replays of at least
+        :data:`~tracekit.replay.engines.whole_gpu.PARALLEL_MIN_JOBS` jobs on several VCs, run
+        from a top-level process on Linux; otherwise 1.
+
+    Returns
+    -------
+    ReplayResult
+        ``.jobs`` (per-job table), ``.summary()``, ``.utilization()``, ``.size_split()``,
+        ``.feasibility()``, ``.digest()``.
+    """
+    t0 = time.perf_counter()
+    if compat is not None and compat not in COMPAT_MODES:
+        raise ValueError(f"compat must be None or one of {COMPAT_MODES}, got {compat!r}")
+    options = dict(policy_options or {})
+    if compat and policy == "tiresias" and "preset" not in options:
+        options["preset"] = "lucid"
+    pol = make_policy(policy, **options)
+    model = choose_resource_model(
+        pol, cluster, resource_model, type_affinity=type_affinity,
+        max_jobs_per_gpu=max_jobs_per_gpu, share_by=share_by, slowdown=slowdown,
+        placement=placement,
+    )  # fmt: skip
+    common = {"repair": repair, "validate": validate, "seed": seed, "source": source,
+              "line_offset": line_offset}  # fmt: skip
+    if model == "shared":
+        if compat is not None:
+            raise ValueError("compat applies to whole GPUs (the published simulators' model)")
+        if pool or workers not in (None, 1) or ckpt_overhead is not None:
+            raise ValueError("pool, workers and ckpt_overhead apply to whole GPUs only")
+        result = _replay_shared(
+            jobs, as_pool(cluster), pol, backfill=backfill, placement=placement,
+            type_affinity=type_affinity or "strict", max_jobs_per_gpu=max_jobs_per_gpu or 4,
+            share_by=share_by or "request", slowdown=slowdown, record=record, **common,
+        )  # fmt: skip
+    else:
+        result = _replay_whole(
+            jobs, as_cluster(cluster), pol, backfill=backfill, placement=placement or
+            "consolidate", compat=compat, ckpt_overhead=ckpt_overhead,
+            backfill_depth=backfill_depth, pool=pool, allow_zero_duration=allow_zero_duration,
+            record=record or record_nodes, workers=workers, **common,
+        )  # fmt: skip
+    result.wall_s = time.perf_counter() - t0
+    return result
+
+
+simulate = replay
+"""The earlier name of :func:`replay`."""
+
+
+def _backfill_mode(backfill: bool | str | None, policy: Policy) -> str:
+    if backfill is None:
+        return policy.default_backfill
+    if backfill is True:
+        return "greedy" if policy.preemptive else "easy"
+    if backfill is False or backfill == "hol":
+        return "none"
+    if backfill not in BACKFILL_MODES:
+        raise ValueError(f"backfill must be one of {BACKFILL_MODES} or a bool, got {backfill!r}")
+    if backfill == "easy" and policy.preemptive:
+        raise ValueError("EASY backfill applies to non-preemptive policies; use 'greedy'")
+    return backfill
+
+
+def _validated(
+    jobs: pl.DataFrame,
+    resources: Cluster | GPUPool,
+    pol: Policy,
+    *,
+    repair: bool,
+    validate: bool,
+    source: str,
+    line_offset: int,
+    allow_zero_duration: bool = False,
+    type_affinity: str = "strict",
+) -> tuple[pl.DataFrame, QualityCounter]:
+    quality = QualityCounter()
+    frame = canonical(jobs)
+    if not validate:
+        return frame, quality
+    return validate_jobs(
+        frame,
+        resources,
+        repair=repair,
+        needs_prediction=pol.needs_prediction and not pol.missing_prediction_ok,
+        allow_zero_duration=allow_zero_duration,
+        type_affinity=type_affinity,
+        quality=quality,
+        source=source,
+        line_offset=line_offset,
+    )
+
+
+def _replay_whole(
+    jobs: pl.DataFrame,
+    cl: Cluster,
+    pol: Policy,
+    *,
+    backfill: bool | str | None,
+    placement: str | PlacerFactory,
+    compat: str | None,
+    ckpt_overhead: str | float | Callable[[int], float] | None,
+    backfill_depth: int | None,
+    pool: bool,
+    allow_zero_duration: bool,
+    record: bool,
+    workers: int | None,
+    repair: bool,
+    validate: bool,
+    seed: int,
+    source: str,
+    line_offset: int,
+) -> ReplayResult:
+    if isinstance(placement, str) and placement not in PLACERS:
+        raise ValueError(f"unknown placement {placement!r}; known: {', '.join(PLACERS)}")
+    frame = canonical(jobs)
+    if pool:
+        cl = cl.pooled()
+        frame = frame.with_columns(pl.lit(POOL_VC).alias("vc"))
+    frame, quality = _validated(
+        frame, cl, pol, repair=repair, validate=validate, source=source,
+        line_offset=line_offset, allow_zero_duration=allow_zero_duration,
+    )  # fmt: skip
+    if not validate:
+        frame = frame.with_columns(pl.col("num_gpus").cast(pl.Int64))
+    mode = _backfill_mode(backfill, pol)
+    origin = 0.0
+    # Seconds a preemptive job holds its GPUs beyond its work: the simulators' "+1 s end".
+    tail_s = 0.0
+    if compat:
+        pol = pol.compat_variant(compat)
+        # Whole seconds, as the simulators' inputs are; a positive duration lasts >= 1 s.
+        frame = frame.with_columns(
+            pl.col("submit_time").floor(),
+            pl.when(pl.col("duration_s") > 0)
+            .then(pl.max_horizontal(pl.col("duration_s").ceil(), pl.lit(1.0)))
+            .otherwise(pl.col("duration_s"))
+            .alias("duration_s"),
+        )
+        if frame.height:
+            origin = float(frame["submit_time"].min())
+        tail_s = 1.0 if pol.preemptive else 0.0
+    if ckpt_overhead is None:
+        ckpt_overhead = compat if compat else getattr(pol, "default_overhead", None)
+    overhead = overhead_function(ckpt_overhead)
+    interval = getattr(pol, "interval", None)
+    has_pred = "pred_duration_s" in frame.columns
+
+    frame = frame.with_row_index("_order")
+    frame = frame.sort("vc", "submit_time", "_order")
+    gpu_all = frame["num_gpus"].to_numpy().astype(np.int64)
+    work = frame["duration_s"].to_numpy()
+    plan = VCPlan(
+        policy=pol,
+        cluster=cl,
+        bounds=vc_bounds(frame["vc"].to_numpy()),
+        submit=frame["submit_time"].to_numpy(),
+        duration=work + tail_s if tail_s else work,
+        gpus=gpu_all,
+        pred=frame["pred_duration_s"].to_numpy() if has_pred else None,
+        placement=placement,
+        compat=compat is not None,
+        backfill=mode,
+        backfill_depth=backfill_depth,
+        overhead=overhead,
+        interval=interval,
+        record_nodes=record,
+        seed=seed,
+        origin=origin,
+    )
+    n_workers = resolve_workers(workers, plan)
+    runs = replay_vcs(plan, n_workers)
+    n = frame.height
+    starts = np.full(n, np.nan)
+    ends = np.full(n, np.nan)
+    npre = np.zeros(n, dtype=np.int64)
+    ovh = np.zeros(n)
+    final: list[Any] | None = [None] * n if compat else None
+    seg_vc: list[np.ndarray] = []
+    seg_s: list[np.ndarray] = []
+    seg_e: list[np.ndarray] = []
+    seg_g: list[np.ndarray] = []
+    node_log: list[Any] | None = [] if record else None
+    for (vc, lo, hi), run in zip(plan.bounds, runs, strict=True):
+        starts[lo:hi] = run.start
+        ends[lo:hi] = run.end
+        npre[lo:hi] = run.preemptions
+        ovh[lo:hi] = run.overhead
+        if final is not None:
+            final[lo:hi] = run.alloc
+        if pol.preemptive:
+            sj = (
+                np.frombuffer(run.seg_job, dtype=np.int64)
+                if len(run.seg_job)
+                else np.zeros(0, dtype=np.int64)
+            )
+            seg_vc.append(np.full(len(run.seg_job), vc, dtype=object))
+            seg_s.append(np.frombuffer(run.seg_start, dtype=np.float64))
+            seg_e.append(np.frombuffer(run.seg_end, dtype=np.float64))
+            seg_g.append(gpu_all[lo:hi][sj])
+        else:
+            seg_vc.append(np.full(hi - lo, vc, dtype=object))
+            seg_s.append(starts[lo:hi].copy())
+            seg_e.append(ends[lo:hi].copy())
+            seg_g.append(gpu_all[lo:hi])
+        if node_log is not None and run.nodes is not None:
+            node_log += [(vc, j + lo, s, e, a) for j, s, e, a in run.nodes]
+    out = frame.with_columns(
+        pl.Series("start_time", starts, dtype=pl.Float64),
+        pl.Series("end_time", ends, dtype=pl.Float64),
+        pl.Series("preemptions", npre, dtype=pl.Int64),
+        pl.Series("overhead_s", ovh, dtype=pl.Float64),
+    )
+    out = out.with_columns(
+        (pl.col("end_time") - pl.col("submit_time")).alias("jct_s"),
+    ).with_columns(
+        (pl.col("jct_s") - pl.col("duration_s") - pl.col("overhead_s") - tail_s)
+        .clip(0.0)
+        .alias("queue_s"),
+    )
+    cols = ["job_id", "vc", "submit_time", "start_time", "end_time", "duration_s", "num_gpus",
+            "queue_s", "jct_s", "preemptions", "overhead_s"]  # fmt: skip
+    if has_pred:
+        cols.append("pred_duration_s")
+    if "user" in out.columns:
+        cols.append("user")
+    if compat:
+        nodes = [_node_text(a) for a in final]  # type: ignore[union-attr]
+        out = out.with_columns(pl.Series("nodes", nodes, pl.String))
+        cols.append("nodes")
+    if node_log is not None:
+        # Map sorted positions back to output rows (input order).
+        order = out["_order"].to_numpy()
+        node_log = [(vc, int(order[i]), s, e, a) for vc, i, s, e, a in node_log]
+    out = out.sort("_order").select(cols)
+    segments = pl.DataFrame(
+        {
+            "vc": np.concatenate(seg_vc) if seg_vc else np.zeros(0, dtype=object),
+            "start": np.concatenate(seg_s) if seg_s else np.zeros(0),
+            "end": np.concatenate(seg_e) if seg_e else np.zeros(0),
+            "num_gpus": np.concatenate(seg_g) if seg_g else np.zeros(0, dtype=np.int64),
+        },
+        schema={"vc": pl.String, "start": pl.Float64, "end": pl.Float64, "num_gpus": pl.Int64},
+    )
+    config = {
+        "policy": pol.name,
+        "policy_repr": repr(pol),
+        "resource_model": "whole",
+        "backfill": mode,
+        "backfill_depth": backfill_depth,
+        "placement": placement if isinstance(placement, str) else repr(placement),
+        "compat": compat,
+        "ckpt_overhead": ckpt_overhead if not callable(ckpt_overhead) else repr(ckpt_overhead),
+        "interval": interval,
+        "seed": seed,
+        "pool": pool,
+        "workers": n_workers,
+    }
+    return ReplayResult(out, cl, config, quality, segments, 0.0, node_log)
+
+
+def _node_text(alloc: Any) -> str | None:
+    """``node:gpus|node:gpus`` (the simulators' ``nodes`` field) of an allocation."""
+    return None if alloc is None else "|".join(f"{node}:{g}" for node, g in alloc)
+
+
+def _replay_shared(
+    jobs: pl.DataFrame,
+    gpool: GPUPool,
+    pol: Policy,
+    *,
+    backfill: bool | str | None,
+    placement: str | PlacerFactory | None,
+    type_affinity: str,
+    max_jobs_per_gpu: int,
+    share_by: str,
+    slowdown: SlowdownModel | float | None,
+    record: bool,
+    repair: bool,
+    validate: bool,
+    seed: int,
+    source: str,
+    line_offset: int,
+) -> ReplayResult:
+    placement = placement or "pack"
+    if placement not in PLACEMENTS:
+        raise ValueError(f"shared-GPU placement must be one of {PLACEMENTS}, got {placement!r}")
+    if type_affinity not in AFFINITIES:
+        raise ValueError(f"type_affinity must be one of {AFFINITIES}, got {type_affinity!r}")
+    if isinstance(pol, PackingPolicy):
+        max_jobs_per_gpu, share_by = pol.max_jobs_per_gpu, pol.share_by
+    if share_by not in SHARE_MODES:
+        raise ValueError(f"share_by must be one of {SHARE_MODES}, got {share_by!r}")
+    if max_jobs_per_gpu < 1:
+        raise ValueError("max_jobs_per_gpu must be >= 1")
+    if backfill not in (None, True, False):
+        raise ValueError(f"shared GPUs take backfill=True/False, got {backfill!r}")
+    model = slowdown if isinstance(slowdown, SlowdownModel) else SlowdownModel(
+        0.05 if slowdown is None else float(slowdown)
+    )  # fmt: skip
+    df, quality = _validated(
+        jobs, gpool, pol, repair=repair, validate=validate, source=source,
+        line_offset=line_offset, type_affinity=type_affinity,
+    )  # fmt: skip
+    if validate and pol.needs_prediction and "pred_duration_s" not in df.columns:
+        raise ValueError(f"policy {pol.name!r} needs a pred_duration_s column")
+    if "group" not in df.columns:
+        df = df.with_columns(pl.col("vc").cast(pl.String).alias("group"))
+    if "util" not in df.columns or df["util"].null_count():
+        df, _ = fill_utilization(df, seed)
+    has_pred = "pred_duration_s" in df.columns
+    view = JobView(
+        df["submit_time"].to_numpy().astype(np.float64),
+        df["duration_s"].to_numpy().astype(np.float64),
+        df["num_gpus"].to_numpy().astype(np.float64),
+        df["pred_duration_s"].to_numpy().astype(np.float64) if has_pred else None,
+        df["util"].to_numpy().astype(np.float64),
+    )
+    pol.prepare(np.random.default_rng([seed, 0]))
+    engine = SharedEngine(
+        view, df["group"].to_list(), gpool, pol, placement, type_affinity, max_jobs_per_gpu,
+        share_by, model, backfill is not False, record,
+    )  # fmt: skip
+    engine.run()
+    placed = engine.placed_groups()
+    out = (
+        df.select(
+            "job_id",
+            pl.Series("vc", placed, dtype=pl.String),
+            pl.col("group").cast(pl.String),
+            "submit_time",
+            pl.Series("start_time", engine.start, dtype=pl.Float64),
+            pl.Series("end_time", engine.end, dtype=pl.Float64),
+            "duration_s",
+            "num_gpus",
+        )
+        .with_columns(
+            (pl.col("start_time") - pl.col("submit_time")).alias("queue_s"),
+            (pl.col("end_time") - pl.col("submit_time")).alias("jct_s"),
+            pl.lit(0, dtype=pl.Int64).alias("preemptions"),
+            pl.lit(0.0).alias("overhead_s"),
+            pl.Series("slots", engine.k, dtype=pl.Int64),
+            pl.Series("share", engine.units / UNITS, dtype=pl.Float64),
+            pl.Series("util", engine.util, dtype=pl.Float64),
+            (pl.col("end_time") - pl.col("start_time")).alias("run_s"),
+            pl.Series("served_s", engine.served, dtype=pl.Float64),
+            pl.Series("min_rate", engine.min_rate, dtype=pl.Float64),
+            pl.Series("max_jobs_on_gpu", engine.max_co, dtype=pl.Int64),
+        )
+        .with_columns((pl.col("max_jobs_on_gpu") > 1).alias("colocated"))
+    )
+    for extra in ("pred_duration_s", "user"):
+        if extra in df.columns:
+            out = out.with_columns(df[extra])
+    segments = out.select(
+        "vc", pl.col("start_time").alias("start"), pl.col("end_time").alias("end"), "num_gpus"
+    )
+    events = None
+    if record:
+        log = engine.gpu_log
+        events = pl.DataFrame(
+            {
+                "time": [e[0] for e in log],
+                "gpu": [e[1] for e in log],
+                "group": [gpool.groups[int(engine.group_of[e[1]])] for e in log],
+                "jobs": [e[2] for e in log],
+                "alloc_units": [e[3] for e in log],
+            },
+            schema={
+                "time": pl.Float64,
+                "gpu": pl.Int64,
+                "group": pl.String,
+                "jobs": pl.Int64,
+                "alloc_units": pl.Int64,
+            },  # fmt: skip
+        )
+    config = {
+        "policy": pol.name,
+        "policy_repr": repr(pol),
+        "resource_model": "shared",
+        "placement": placement,
+        "type_affinity": type_affinity,
+        "max_jobs_per_gpu": max_jobs_per_gpu,
+        "share_by": share_by,
+        "slowdown": repr(model),
+        "backfill": backfill is not False,
+        "compat": None,
+        "seed": seed,
+        "pool": gpool.source,
+    }
+    return ReplayResult(out, gpool, config, quality, segments, 0.0, None, events)
+
+
+def compare_policies(
+    jobs: pl.DataFrame,
+    cluster: ClusterLike,
+    policies: Sequence[str | Policy] = ("fifo", "sjf", "qssf", "srtf", "tiresias"),
+    **kwargs: Any,
+) -> pl.DataFrame:
+    """Run several policies on the same jobs and return one overall summary row per policy."""
+    return compare([replay(jobs, cluster, p, **kwargs) for p in policies])
+
+
+def replay_csv(
+    jobs_csv: str | Path,
+    vcs_csv: str | Path,
+    policy: str | Policy = "fifo",
+    backfill: bool | str | None = None,
+    placement: str | None = None,
+    compat: str | None = None,
+    out_csv: str | Path | None = None,
+    *,
+    repair: bool = False,
+    seed: int = 7,
+    **kwargs: Any,
+) -> pl.DataFrame:
+    """Replay ``JOBS.csv`` on ``VCS.csv``, write the per-job CSV and return the summary table.
+
+    Parameters
+    ----------
+    jobs_csv : path
+        ``job_id,vc,submit_time,duration_s,num_gpus`` plus optional columns (see
+        :func:`~tracekit.replay.inputs.read_jobs_csv`).
+    vcs_csv : path
+        ``vc,nodes[,gpus_per_node]`` (for shared GPUs, one group per VC).
+    policy, backfill, placement, compat, repair, seed, **kwargs
+        As in :func:`replay`.
+    out_csv : path, optional
+        Where to write ``job_id,vc,submit_time,start_time,end_time,queue_s,jct_s,preemptions``.
+
+    Returns
+    -------
+    polars.DataFrame
+        :meth:`ReplayResult.summary`.
+    """
+    result = replay(
+        read_jobs_csv(jobs_csv), read_vcs_csv(vcs_csv), policy, backfill=backfill,
+        placement=placement, compat=compat, repair=repair, seed=seed, source=str(jobs_csv),
+        line_offset=2, **kwargs,
+    )  # fmt: skip
+    if out_csv is not None:
+        write_output(result, out_csv)
+    return result.summary()
+
+
+def write_output(result: ReplayResult, path: str | Path) -> Path:
+    """Write the per-job output CSV (see :func:`~tracekit.replay.results.write_csv_atomic`)."""
+    return write_csv_atomic(result.output(), path)
+
+
+def replay_from_store(
+    store: Any,
+    trace: str,
+    cluster: str,
+    start: Any = None,
+    end: Any = None,
+    prediction_model: str | None = None,
+    policy: str | Policy = "fifo",
+    *,
+    vcs: ClusterLike | None = None,
+    snapshot: date | str | None = None,
+    gpus_per_node: int = 8,
+    capacity_scale: float = 1.0,
+    repair: bool = True,
+    **kwargs: Any,
+) -> ReplayResult:
+    """Replay the GPU jobs of one store partition.
+
+    Parameters
+    ----------
+    store : Store or path
+        An opened store (or its path).
+    trace, cluster : str
+        Partition, e.g. ``("helios", "Venus")``; an absent one is an error that lists the
+        traces or clusters present.
+    start, end : datetime or ISO string, optional
+        Submit-time window ``[start, end)`` (UTC); times become seconds from ``start``.
+    prediction_model : str, optional
+        ``model`` of the ``predictions`` table used as ``pred_duration_s`` (what
+        ``tracekit predict`` wrote). Read only when given or when the policy needs predictions;
+        a policy that needs them and a store with several models require it.
+    policy : str or Policy
+        See :func:`replay`; FIFO, SJF, SRTF and Tiresias need no predictions.
+    vcs : Cluster or mapping, optional
+        Explicit cluster; default: the store's capacity (see
+        :func:`~tracekit.replay.inputs.load_store`).
+    snapshot : date or str, optional
+        Capacity day to use.
+    gpus_per_node : int
+        Node size for capacity given in GPUs.
+    capacity_scale : float
+        Keep this fraction of the nodes or machines (to load a small sample like the full trace).
+    repair : bool
+        Default True: store data is real and messy (jobs in zero-capacity VCs, oversize jobs);
+        every dropped row is counted in ``result.quality``.
+    **kwargs
+        Passed to :func:`replay` (``resource_model``, ``backfill``, ``placement``, ...).
+    """
+    options = dict(kwargs.get("policy_options") or {})
+    if kwargs.get("compat") and policy == "tiresias" and "preset" not in options:
+        options["preset"] = "lucid"
+    pol = make_policy(policy, **options)
+    shared = "shared" == choose_resource_model(
+        pol, vcs if vcs is not None else {}, kwargs.get("resource_model", "auto"),
+        **{k: kwargs.get(k) for k in (*_SHARED_OPTIONS, "placement")},
+    )  # fmt: skip
+    data = load_store(
+        store, trace, cluster, shared=shared, start=start, end=end,
+        prediction_model=prediction_model, needs_prediction=pol.needs_prediction,
+        snapshot=snapshot, gpus_per_node=gpus_per_node, capacity_scale=capacity_scale,
+        seed=kwargs.get("seed", 7),
+    )  # fmt: skip
+    resources = data.resources if vcs is None else vcs
+    kwargs.pop("policy_options", None)
+    kwargs.setdefault("source", f"{getattr(store, 'path', store)} ({trace}/{cluster} jobs)")
+    result = replay(data.jobs, resources, pol, repair=repair, **kwargs)
+    result.quality.merge(data.quality)
+    result.config.update(
+        {
+            "trace": trace,
+            "cluster": cluster,
+            "origin": str(data.origin),
+            "cluster_source": getattr(resources, "source", "explicit"),
+        }  # fmt: skip
+    )
+    return result
+
+
+__all__ = [
+    "RESOURCE_MODELS",
+    "compare_policies",
+    "replay",
+    "replay_csv",
+    "replay_from_store",
+    "choose_resource_model",
+    "simulate",
+    "write_output",
+]
