@@ -259,7 +259,9 @@ class SharedEngine:
                     self.gidx[x] for x in g.split(GROUP_SEPARATOR) if x in self.gidx
                 ]  # fmt: skip
                 if not own:
-                    memo[g] = all_groups
+                    # No group, or "any" affinity with unknown names: anywhere. Only unknown
+                    # names under "strict" (validation rejects them first): nowhere.
+                    memo[g] = [] if g is not None and affinity == "strict" else all_groups
                 elif affinity == "strict":
                     memo[g] = own
                 else:  # own groups first, then the others from the lowest tier up

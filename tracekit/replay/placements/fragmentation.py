@@ -95,8 +95,6 @@ class Workload:
             [np.asarray(x, dtype=np.int64) for x in (cpu_milli, memory_mib, num_gpu, gpu_milli)]
             + [bits.astype(np.int64)]
         )
-        if rows.shape[0] == 0:
-            raise ValueError("the workload has no tasks")
         types, first, count = np.unique(rows, axis=0, return_index=True, return_counts=True)
         # Most popular types first (a fixed order; the measure does not depend on it).
         order = np.lexsort((*types.T[::-1], -count))
