@@ -23,6 +23,7 @@ in the registry (``tracekit/replay/placements/__init__.py``).
 from __future__ import annotations
 
 import abc
+from collections.abc import Iterable
 from typing import ClassVar, NamedTuple, Protocol
 
 import numpy as np
@@ -255,25 +256,29 @@ class NodeState:
         self._change(node, cols, req, +1)
 
     def _change(self, node: int, cols: np.ndarray, req: Request, sign: int) -> None:
-        self.free_cpu[node] += sign * req.cpu_milli
-        self.free_mem[node] += sign * req.memory_mib
-        row = self.free[node]
-        row[cols] += sign * req.units
-        self.jobs[node, cols] -= sign
-        if (
-            self.free_cpu[node] < 0
-            or self.free_mem[node] < 0
-            or (row[cols] < 0).any()
-            or (row[cols] > UNITS).any()
-            or self.free_cpu[node] > self.cap_cpu[node]
-            or self.free_mem[node] > self.cap_mem[node]
-        ):
-            raise RuntimeError(f"placement bug: node {self.names[node]} over-allocated")
-        avail = np.where(self.jobs[node] < self.max_jobs, row, -1)
+        cpu = int(self.free_cpu[node]) + sign * req.cpu_milli
+        mem = int(self.free_mem[node]) + sign * req.memory_mib
+        if not (0 <= cpu <= self.cap_cpu[node] and 0 <= mem <= self.cap_mem[node]):
+            raise RuntimeError(f"placement bug: node {self.names[node]} CPU or memory overdrawn")
+        self.free_cpu[node] = cpu
+        self.free_mem[node] = mem
+        if not len(cols):
+            return
+        # Python lists of one small row: cheaper than numpy calls on a handful of GPUs.
+        row = self.free[node].tolist()
+        jobs = self.jobs[node].tolist()
+        for c in cols.tolist():
+            row[c] += sign * req.units
+            jobs[c] -= sign
+            if not 0 <= row[c] <= UNITS:
+                raise RuntimeError(f"placement bug: GPU {c} of node {self.names[node]} overdrawn")
+        avail = [f if n < self.max_jobs else -1 for f, n in zip(row, jobs, strict=True)]
+        self.free[node] = row
+        self.jobs[node] = jobs
         self.avail[node] = avail
-        self.best[node] = avail.max()
-        self.full[node] = int((avail == UNITS).sum())
-        self.free_sum[node] = int(np.maximum(row, 0).sum())
+        self.best[node] = max(avail)
+        self.full[node] = avail.count(UNITS)
+        self.free_sum[node] = sum(f for f in row if f > 0)
 
 
 class NodePlacement(Placement, abc.ABC):
@@ -290,7 +295,7 @@ class NodePlacement(Placement, abc.ABC):
         """Index of the chosen candidate among ``(node, gpu)`` (never empty); ties should go to
         the first (lowest node), so that results do not depend on anything but the state."""
 
-    def update(self, nodes: NodeState, changed: list[int]) -> None:
+    def update(self, nodes: NodeState, changed: Iterable[int]) -> None:
         """Called after allocations or releases on the nodes ``changed``."""
 
 

@@ -8,14 +8,17 @@ increases are exact ties. The target workload is given (``FGD(workload=...)``: t
 uses the pod list) or, by default, the request mix of the replayed jobs themselves.
 
 Identical node states (same model, free CPU, free memory and multiset of free GPU amounts) have
-the same fragmentation, so each distinct state is computed once and remembered.
+the same fragmentation: nodes carry a state number, each distinct (state, free amount of the
+chosen GPU) is scored once per request, and the scores are remembered.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
-from tracekit.replay.placements.base import NodePlacement, NodeState, Request, Requests
+from tracekit.replay.placements.base import UNITS, NodePlacement, NodeState, Request, Requests
 from tracekit.replay.placements.fragmentation import Workload, weighted_fragmentation
 
 _CACHE_LIMIT = 1_000_000  # distinct node states whose fragmentation is remembered
@@ -50,41 +53,93 @@ class FGD(NodePlacement):
         else:
             wl = _for_models(self.workload, tuple(nodes.groups))
         self.target = wl
-        self.cache: dict[tuple[int, ...], int] = {}
-        self.frag = self._frag(nodes, np.arange(len(nodes)), nodes.free)
+        # Node state (model, free CPU, free memory, sorted GPU frees) -> number, fragmentation.
+        self.state_ids: dict[tuple[int, ...], int] = {}
+        self.values: dict[tuple[int, ...], int] = {}
+        # Per request: (state number, free amount of the chosen GPU) -> fragmentation after.
+        self.after: dict[Request, dict[int, int]] = {}
+        self.remembered = 0
+        self.chosen: tuple[tuple[int, ...], int] | None = None
+        self.state = np.zeros(len(nodes), dtype=np.int64)
+        self.frag = np.zeros(len(nodes), dtype=np.int64)
+        self.update(nodes, range(len(nodes)))
 
     def choose(self, nodes: NodeState, req: Request, node: np.ndarray, gpu: np.ndarray) -> int:
         """The candidate whose placement increases its node's fragmentation least."""
-        after = self._frag(nodes, node, nodes.after(req, node, gpu), req.cpu_milli,
-                           req.memory_mib)  # fmt: skip
-        return int(np.argmin(after - self.frag[node]))
-
-    def update(self, nodes: NodeState, changed: list[int]) -> None:
-        """Recompute the fragmentation of the nodes that changed."""
-        idx = np.asarray(changed, dtype=np.int64)
-        self.frag[idx] = self._frag(nodes, idx, nodes.free[idx])
-
-    def _frag(
-        self, nodes: NodeState, node: np.ndarray, free_gpu: np.ndarray, cpu: int = 0, mem: int = 0
-    ) -> np.ndarray:
-        model = nodes.group[node]
-        free_cpu = nodes.free_cpu[node] - cpu
-        free_mem = nodes.free_mem[node] - mem
-        gpus = np.sort(free_gpu, axis=1)
-        first, inverse, keys = _distinct_rows(model, free_cpu, free_mem, gpus)
-        # States recur from job to job (unchanged nodes, the same request): remember them.
-        names = [tuple(k) for k in keys.tolist()]
-        frag = np.array([self.cache.get(k, -1) for k in names], dtype=np.int64)
-        todo = np.flatnonzero(frag < 0)
+        if req.k > 1 and req.units < UNITS:
+            # Slots of a fraction on several GPUs: which GPUs a node gives depends on their
+            # order, not only on the node's state; score every candidate.
+            rows = nodes.after(req, node, gpu)
+            after = self._score(nodes, req, node, rows)
+            i = int(np.argmin(after - self.frag[node]))
+            self._remember(nodes, req, int(node[i]), rows[i], int(after[i]))
+            return i
+        # Nodes in the same state, choosing a GPU with the same free amount, end in the same
+        # state: score each distinct (state, amount) once, and remember it per request.
+        amount = nodes.gpu_free(req, node, gpu)
+        pairs, first, inverse = np.unique(
+            self.state[node] * (UNITS + 1) + amount, return_index=True, return_inverse=True
+        )
+        memo = self.after.setdefault(req, {})
+        keys = pairs.tolist()
+        after = np.array([memo.get(x, -1) for x in keys], dtype=np.int64)
+        todo = np.flatnonzero(after < 0)
         if todo.size:
-            rows = first[todo]
-            frag[todo] = weighted_fragmentation(
-                free_cpu[rows], free_mem[rows], gpus[rows], model[rows], self.target
-            )
-            if len(self.cache) > _CACHE_LIMIT:
-                self.cache.clear()
-            self.cache.update(zip((names[i] for i in todo), frag[todo].tolist(), strict=True))
-        return frag[inverse]
+            n1 = node[first[todo]]
+            after[todo] = self._score(nodes, req, n1, nodes.after(req, n1, gpu[first[todo]]))
+            self.remembered += todo.size
+            if self.remembered > _CACHE_LIMIT:
+                self.after.clear()
+                self.remembered = 0
+            memo.update(zip((keys[i] for i in todo), after[todo].tolist(), strict=True))
+        i = int(np.argmin((after - self.frag[node[first]])[inverse.reshape(-1)]))
+        k = int(inverse.reshape(-1)[i])
+        n1, g1 = node[first[k] : first[k] + 1], gpu[first[k] : first[k] + 1]
+        self._remember(nodes, req, int(n1[0]), nodes.after(req, n1, g1)[0], int(after[k]))
+        return i
+
+    def update(self, nodes: NodeState, changed: Iterable[int]) -> None:
+        """Recompute the state number and fragmentation of the nodes that changed."""
+        for n in changed:
+            key = _key(nodes, n, nodes.free[n])
+            value = self.values.get(key)
+            if value is None:
+                if self.chosen is not None and self.chosen[0] == key:
+                    value = self.chosen[1]  # choose() scored this very state
+                else:
+                    one = [n]
+                    value = int(weighted_fragmentation(nodes.free_cpu[one], nodes.free_mem[one],
+                                                       nodes.free[one], nodes.group[one],
+                                                       self.target)[0])  # fmt: skip
+                if len(self.values) > _CACHE_LIMIT:
+                    self.values.clear()
+                self.values[key] = value
+            self.frag[n] = value
+            self.state[n] = self.state_ids.setdefault(key, len(self.state_ids))
+        self.chosen = None
+
+    def _score(
+        self, nodes: NodeState, req: Request, node: np.ndarray, rows: np.ndarray
+    ) -> np.ndarray:
+        """Weighted fragmentation of ``node`` after ``req`` leaves its GPUs as ``rows``."""
+        return weighted_fragmentation(
+            nodes.free_cpu[node] - req.cpu_milli, nodes.free_mem[node] - req.memory_mib, rows,
+            nodes.group[node], self.target,
+        )  # fmt: skip
+
+    def _remember(
+        self, nodes: NodeState, req: Request, node: int, row: np.ndarray, value: int
+    ) -> None:
+        """Keep the chosen node's state after placement and its score, for :meth:`update`."""
+        key = (int(nodes.group[node]), int(nodes.free_cpu[node]) - req.cpu_milli,
+               int(nodes.free_mem[node]) - req.memory_mib, *sorted(row.tolist()))  # fmt: skip
+        self.chosen = (key, value)
+
+
+def _key(nodes: NodeState, n: int, row: np.ndarray) -> tuple[int, ...]:
+    """A node's state: model, free CPU, free memory and its GPU frees, sorted."""
+    return (int(nodes.group[n]), int(nodes.free_cpu[n]), int(nodes.free_mem[n]),
+            *sorted(row.tolist()))  # fmt: skip
 
 
 def _for_models(workload: Workload, models: tuple[str, ...]) -> Workload:
@@ -99,37 +154,6 @@ def _for_models(workload: Workload, models: tuple[str, ...]) -> Workload:
             allowed[:, i] = workload.allowed[:, c]
     return Workload(workload.cpu_milli, workload.memory_mib, workload.num_gpu,
                     workload.gpu_milli, allowed, models, workload.count)  # fmt: skip
-
-
-def _distinct_rows(
-    model: np.ndarray, cpu: np.ndarray, mem: np.ndarray, gpus: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Index of the first row of each distinct state, every row's state number, and each
-    distinct state's packed key (one row of int64).
-
-    Rows are packed exactly into int64 keys (model, CPU and memory in one; GPU frees, each in
-    0..1000 or -1, ten bits apiece, six to a key) and sorted with :func:`numpy.lexsort`, which is
-    much faster than ``numpy.unique(axis=0)`` on small integer rows.
-    """
-    too_wide = model.max(initial=0) >= 1 << 9 or cpu.max(initial=0) >= 1 << 24
-    if too_wide or mem.max(initial=0) >= 1 << 30:
-        rows = np.column_stack((model, cpu, mem, gpus))
-        _, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
-        return first, inverse.reshape(-1), rows[first]
-    keys = [(model << 54) | (cpu << 30) | mem]
-    shifted = gpus + 1
-    for lo in range(0, gpus.shape[1], 6):
-        key = np.zeros(len(model), dtype=np.int64)
-        for col in range(lo, min(lo + 6, gpus.shape[1])):
-            key = (key << 10) | shifted[:, col]
-        keys.append(key)
-    order = np.lexsort(keys[::-1])
-    new = np.ones(order.size, dtype=bool)
-    new[1:] = np.logical_or.reduce([key[order][1:] != key[order][:-1] for key in keys])
-    inverse = np.empty(order.size, dtype=np.int64)
-    inverse[order] = np.cumsum(new) - 1
-    first = order[new]
-    return first, inverse, np.column_stack(keys)[first]
 
 
 __all__ = ["FGD"]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -66,6 +67,13 @@ class Workload:
     def threshold_milli(self) -> np.ndarray:
         """Per type: a GPU holding less than this is of no use to it (its per-GPU request)."""
         return np.where(self.num_gpu > 0, self.gpu_milli, GPU_MILLI)
+
+    @cached_property
+    def _tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Distinct thresholds, each type's threshold column, GPU types, ``allowed`` by model
+        (computed once: the measure runs thousands of times on a few nodes each)."""
+        thresholds, which = np.unique(self.threshold_milli, return_inverse=True)
+        return thresholds, which.reshape(-1), self.num_gpu > 0, np.ascontiguousarray(self.allowed.T)
 
     @classmethod
     def from_requests(
@@ -191,20 +199,20 @@ def weighted_fragmentation(
 ) -> np.ndarray:
     """``F_n(M)`` times the workload's task count (arguments as :func:`node_fragmentation`):
     integers, so comparisons between nodes are exact on every CPU."""
+    wl = workload
+    thresholds, which, gpu_task, allowed = wl._tables
     gpu = np.maximum(free_gpu_milli, 0)
     total = gpu.sum(axis=1)
-    thresholds, which = np.unique(workload.threshold_milli, return_inverse=True)
     below = gpu[:, :, None] < thresholds[None, None, :]
     # Per threshold: the capacity of the GPUs below it, and how many GPUs reach it.
     partial = (gpu[:, :, None] * below).sum(axis=1)[:, which]
     enough = (gpu.shape[1] - np.count_nonzero(below, axis=1))[:, which]
-    wl = workload
     fits = (
         (wl.cpu_milli[None, :] <= free_cpu_milli[:, None])
         & (wl.memory_mib[None, :] <= free_memory_mib[:, None])
-        & wl.allowed[:, model_index].T
+        & allowed[model_index]
     )
-    usable = fits & (enough >= wl.num_gpu[None, :]) & (wl.num_gpu > 0)[None, :]
+    usable = fits & (enough >= wl.num_gpu[None, :]) & gpu_task[None, :]
     frag = np.where(usable, partial, total[:, None])
     # Integer sums are exact on every CPU (no summation-order noise in policy decisions).
     return frag @ wl.count
