@@ -20,13 +20,19 @@ from tracekit.replay.metrics import ReplayResult, compare, size_split, summarize
 from tracekit.replay.placement import PLACERS, Consolidate, FirstFit, Placer, Spread
 from tracekit.replay.policies import POLICIES, Policy, PreemptivePolicy, Tiresias, make_policy
 from tracekit.replay.policies.lucid import LucidPolicy, simulate_lucid  # noqa: E402
-from tracekit.replay.published import fifo_ratios, published_results
 
 # Shared-GPU simulation, Lucid-style packing and sweeps (docs/replay_sharing.md). The sweep
 # module pulls in dask only when a scheduler address is given.
 from tracekit.replay.sharing import GPUPool, SlowdownModel, simulate_shared  # noqa: E402
 from tracekit.replay.simulator import compare_policies, replay_csv, replay_from_store, simulate
-from tracekit.replay.study import held_out_inputs, policy_comparison
+from tracekit.replay.studies import (
+    fifo_ratios,
+    held_out_inputs,
+    policy_comparison,
+    published_results,
+    replay_study,
+    replay_study_runs,
+)
 from tracekit.replay.sweep import SweepConfig, sensitivity_grid  # noqa: E402
 
 __all__ = [
@@ -38,6 +44,8 @@ __all__ = [
     "held_out_inputs",
     "policy_comparison",
     "published_results",
+    "replay_study",
+    "replay_study_runs",
     "sensitivity_grid",
     "simulate_lucid",
     "simulate_shared",
