@@ -154,6 +154,9 @@ WORKLOAD_SHARE = 0.095  # 3P: 9.78 % of tag rows
 GPU_TYPE_SPEC_SHARE = 0.2  # share of jobs that requested a type explicitly (assumption)
 
 N_USERS_FULL = 1_350
+# Whole-GPU demand of the sample / GPUs of its machine pool: the pool is sized to the sampled
+# load so a scheduling study has contention (a calibration choice, see docs/sample_pai.md).
+TARGET_LOAD = 0.75
 USER_SIGMA = 1.9  # tasks/user lognormal sigma (A13: p90/p50 ~ 11)
 
 # Sensor coverage: 3.03 M sensor rows / 7.52 M instance rows; machine metric 2.01 M rows.
@@ -264,6 +267,24 @@ def _bundled_machine_spec() -> Path | None:
         if path.is_file():
             return path
     return None
+
+
+def _keep_machines(out: Path, machines: pl.DataFrame, pool_gpus: float) -> pl.DataFrame:
+    """Rewrite the spec with the first machines of each type, in file order: each GPU type keeps
+    its share of the real GPUs out of ``pool_gpus`` (at least one machine, and the CPU-only
+    machines in proportion), so a scheduling study on the sample has contention."""
+    target = out / f"{MACHINE_SPEC}{CSV_SUFFIX}"
+    lines = target.read_bytes().splitlines(keepends=True)
+    share = pool_gpus / max(float(machines["cap_gpu"].sum()), 1.0)
+    rank = machines.with_row_index("_i").with_columns(
+        pl.int_range(pl.len()).over("gpu_type").alias("_k"),
+        pl.len().over("gpu_type").alias("_n"),
+    )
+    keep = rank.filter(
+        pl.col("_k") < pl.max_horizontal(pl.lit(1), (pl.col("_n") * share).round().cast(pl.Int64))
+    )["_i"].to_list()
+    target.write_bytes(b"".join(lines[i] for i in keep))
+    return machines[keep]
 
 
 def _write_machine_spec(out: Path, source: Path | None, seed: int) -> pl.DataFrame:
@@ -498,7 +519,6 @@ def generate_pai(
     _write_headers(out)
     spec_src = machine_spec if machine_spec is not None else _bundled_machine_spec()
     machines = _write_machine_spec(out, spec_src, int(seed))
-    rows: dict[str, int] = {MACHINE_SPEC: machines.height}
 
     n_jobs = max(20, int(round(FULL_JOBS * scale)))
     n_users = max(20, int(round(N_USERS_FULL * min(scale, 1.0) ** 0.5)))
@@ -581,6 +601,17 @@ def generate_pai(
         | ((status == 1) & (u < EMPTY_END_FAILED))
         | ((status == 0) & (u < EMPTY_END_TERMINATED))
     ] = np.nan
+
+    # The machine pool follows the sampled load: a subset of the spec, in its proportions.
+    if scale < 1:
+        # Whole-GPU demand of the jobs, as a replay sees them: a job holds the ceiling of its
+        # summed request from submission to its end.
+        plan = np.nan_to_num(grp.plan_gpu[t_slot]) / 100.0
+        job_gpus = np.bincount(t_job, plan * inst_num, n_jobs)
+        job_s = np.nan_to_num(j_end_max - submit, nan=0.0).clip(0)
+        demand_gpus = float((np.ceil(job_gpus) * job_s).sum()) / SPAN_S
+        machines = _keep_machines(out, machines, demand_gpus / TARGET_LOAD)
+    rows: dict[str, int] = {MACHINE_SPEC: machines.height}
 
     # machines: instances of a task go to machines of its gpu_type; CPU roles share the job's
     # GPU machines (co-located ps) or go to CPU machines when the job has no GPU task

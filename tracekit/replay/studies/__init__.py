@@ -18,14 +18,17 @@ from tracekit.replay.studies.comparison import (
 from tracekit.replay.studies.published import fifo_ratios, published_results
 from tracekit.replay.studies.study import (
     STUDY_RUNS,
+    STUDY_WINDOWS,
     StudyResult,
     replay_study,
     replay_study_runs,
     study_inputs,
+    study_train_until,
 )
 
 __all__ = [
     "STUDY_RUNS",
+    "STUDY_WINDOWS",
     "StudyResult",
     "fifo_ratios",
     "held_out_inputs",
@@ -36,4 +39,5 @@ __all__ = [
     "replay_study",
     "replay_study_runs",
     "study_inputs",
+    "study_train_until",
 ]
