@@ -608,9 +608,9 @@ def generate_philly(out_dir: Path, scale: float, seed: int) -> dict[str, Any]:
     rm_starts = np.asarray([*rm_epochs, *restarts], dtype=np.int64)
     order = np.lexsort((np.arange(n), submit))
     sub_str = _utc_s_to_local_str(submit)
-    flat = np.array(
-        [(s0, s1) for att in attempts_of for s0, s1, _ in att], dtype=np.int64
-    ).reshape(-1, 2)
+    flat = np.array([(s0, s1) for att in attempts_of for s0, s1, _ in att], dtype=np.int64).reshape(
+        -1, 2
+    )
     flat_start = _utc_s_to_local_str(flat[:, 0])
     flat_end = _utc_s_to_local_str(flat[:, 1])
     first_attempt = np.cumsum([0] + [len(att) for att in attempts_of])
@@ -670,9 +670,7 @@ def generate_philly(out_dir: Path, scale: float, seed: int) -> dict[str, Any]:
         {
             "machines": len(machine_ids),
             "vcs": {vc: list(spec) for vc, spec in cluster.items()},  # (nodes, GPUs per node)
-            "noise_ceiling_median_abs_log_error": {
-                "all": round(noise["median_abs_log_error"], 4)
-            },
+            "noise_ceiling_median_abs_log_error": {"all": round(noise["median_abs_log_error"], 4)},
         },
     )
     first_wait = sched.start - submit[run_idx]
@@ -690,62 +688,3 @@ def generate_philly(out_dir: Path, scale: float, seed: int) -> dict[str, Any]:
         "noise_ceiling_median_abs_log_error": noise["median_abs_log_error"],
         "recurring_share": noise["recurring_share"],
     }
-
-
-# ---- self-check ----------------------------------------------------------------------------------
-def check_philly(store: Path, rows: Any) -> None:
-    """Philly targets from the store: status shares by count and GPU time, median run time,
-    mean per-GPU-minute utilization of passed jobs."""
-    import math
-
-    from tracekit.sample.check import _share_tol
-    from tracekit.store import open_store
-
-    st = open_store(store)
-    if "philly" not in st.traces:
-        return
-    jobs = st.scan("jobs", trace="philly").collect()
-    fin = jobs.filter(pl.col("status") != "censored")
-    n = jobs.height
-    gt = fin["gpu_time_s"].sum()
-    names = ("completed", "canceled", "failed")
-    for k, s in enumerate(names):
-        p = _targets.PHILLY_STATUS_COUNT[k]
-        share = (jobs["raw_status"] == RAW_STATUS[k]).mean()
-        rows.add("philly", "philly", f"status_share.{s}", p, share, _share_tol(p, n, 0.03), n=n)
-        g = _targets.PHILLY_STATUS_GPU_TIME[k]
-        rows.add(
-            "philly",
-            "philly",
-            f"gpu_time_share.{s}",
-            g,
-            fin.filter(pl.col("status") == s)["gpu_time_s"].sum() / gt if gt else float("nan"),
-            0.12,
-            n=n,
-        )
-    med = fin["duration_s"].drop_nulls().median()
-    rows.add(
-        "philly",
-        "philly",
-        "median_duration_s",
-        _targets.PHILLY_MEDIAN_RUNTIME_S,
-        float(med) if med is not None else float("nan"),
-        0.5,
-        "log",
-        n,
-    )
-    if "gpu_util_mean" in jobs.columns:
-        passed = fin.filter(
-            (pl.col("raw_status") == "Pass") & pl.col("gpu_util_mean").is_not_null()
-        )
-        if passed.height:
-            val = float(passed["gpu_util_mean"].mean())
-            rows.add(
-                "philly",
-                "philly",
-                "pass_mean_gpu_util_pct",
-                48.0,
-                val,
-                max(8.0, 300 / math.sqrt(passed.height)),
-                n=passed.height,
-            )
