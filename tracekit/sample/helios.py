@@ -77,7 +77,7 @@ RUNNING, SUSPENDED = STATE_WORDS.index("RUNNING"), STATE_WORDS.index("SUSPENDED"
 GROUP_RHO = 0.8
 USER_SHARE = 0.3
 PARALLEL_SCALE = 0.25  # from this scale on, clusters are generated in parallel processes
-# The published sigma (findings §6.2) describes per-user GPU *time*; activity here sets job counts
+# The fitted sigma (HELIOS_USER_SIGMA) describes per-user GPU *time*; activity here sets job counts
 # and the heavy duration tail adds its own concentration, so a smaller sigma reproduces the
 # published top-5 % shares (checked by ``check``).
 USER_SIGMA_FACTOR = 0.7

@@ -67,7 +67,7 @@ UTIL_END = "2017-12-15 18:43:00"
 # week, always including the DST fall-back night.
 UTIL_SHORT_FIRST = "2017-11-01 00:00:00"
 UTIL_MIN_DAYS = 7
-UTIL_GAP = ("2017-10-25 14:00:00", "2017-10-26 00:00:00")  # no util rows (formats.md §1.3)
+UTIL_GAP = ("2017-10-25 14:00:00", "2017-10-26 00:00:00")  # no util rows (as in the real files)
 DST_DAY = "2017-11-05"
 # The four small VCs of the notebook's figure that the Helios artifact's replay leaves out.
 SMALL_VCS: tuple[str, ...] = ("795a4c", "51b7ef", "925e2b", "23dbec")
@@ -487,7 +487,7 @@ def _write_day(
 
 def _glue_dst(frame: pl.DataFrame, counts: dict[str, int]) -> pl.DataFrame:
     """In the repeated hour of 2017-11-05, glue the PDT and PST samples of half of the 8-GPU
-    machines into one 16-value row (formats.md trap 11)."""
+    machines into one 16-value row (a trap of the real file, docs/philly.md)."""
     is_dst_day = pl.col("t").str.starts_with(DST_DAY + " 01:")
     if frame.select(is_dst_day.sum()).item() == 0:
         return frame
