@@ -3,7 +3,9 @@
 The public API is re-exported here (see README.md and docs/):
 
 - store: :func:`open_store`, :class:`Store`, :func:`begin` (write transactions);
-- readers: :func:`ingest` (``"philly"``, ``"helios"``, ``"pai"``);
+- readers: :func:`ingest` (``"philly"``, ``"helios"``, ``"pai"``; ``"csv"`` with a column
+  ``mapping=``, ``"swf"``); :func:`export` (``helios``, ``philly-json``, ``swf``, ``openb``,
+  ``csv``);
 - the synthetic sample: :func:`generate_sample`;
 - :func:`with_local_time` (local hour/weekday in the trace's zone);
 - submodules, imported on first use so ``import tracekit`` stays light: ``tracekit.analysis``,
@@ -20,6 +22,7 @@ from typing import Any as _Any
 __version__ = "0.1.0"
 
 from tracekit.errors import StoreError, TraceFormatError, TracekitError
+from tracekit.export import export  # any trace -> a simulator's input format
 from tracekit.quality import QualityCounter
 from tracekit.sources import ingest
 from tracekit.store import Store, begin, open_store
@@ -57,6 +60,7 @@ __all__ = [
     "TracekitError",
     "__version__",
     "begin",
+    "export",
     "generate_sample",
     "ingest",
     "open_store",

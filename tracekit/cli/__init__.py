@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from tracekit.cli import download, info, ingest, predict, replay, reports, sample, sweep
+from tracekit.cli import export as export_cmd
 from tracekit.cli._common import console, guarded, state
 
 app = typer.Typer(
@@ -54,5 +55,6 @@ app.command("predict")(guarded(predict.command))
 app.command("replay")(guarded(replay.command))
 app.command("sweep")(guarded(sweep.command))
 app.command("reports")(guarded(reports.command))
+app.command("export")(guarded(export_cmd.command))
 
 __all__ = ["app"]

@@ -11,7 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-READERS: tuple[str, ...] = ("helios", "philly", "pai")
+READERS: tuple[str, ...] = ("helios", "philly", "pai", "openb", "acme")
+READERS += ("csv",)  # any job table, read through a column mapping (TOML)
+READERS += ("swf",)  # the Standard Workload Format of HPC simulators
 
 
 def ingest(trace: str, raw_path: str | Path, store: str | Path, **kwargs: Any) -> dict[str, Any]:

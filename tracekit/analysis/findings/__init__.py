@@ -37,6 +37,8 @@ TRACE_MODULES: tuple[str, ...] = (
     "philly",
     "helios",
     "pai",
+    "openb",
+    "acme",
 )
 
 importlib.import_module("tracekit.analysis.findings.generic")
