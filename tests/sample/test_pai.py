@@ -230,7 +230,7 @@ def test_time_shape_users_and_recurrence(measured: dict) -> None:
     assert measured["task_share_in_groups_ge5"] == pytest.approx(0.65, abs=0.08)
     assert measured["recurring_within_25pct_of_group_median"] == pytest.approx(0.78, abs=0.08)
     assert 0.04 < measured["workload_share_of_tags"] < 0.16
-    assert 0.99 < measured["tag_rows_per_job"] < 1.0
+    assert 0.99 < measured["tag_rows_per_job"] < 1.01  # one per job, a few missing or orphan
 
 
 def test_quirks_are_present(measured: dict) -> None:

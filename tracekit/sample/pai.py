@@ -156,6 +156,7 @@ N_USERS_FULL = 1_350
 # Whole-GPU demand of the sample / GPUs of its machine pool: the pool is sized to the sampled
 # load so a scheduling study has contention (a calibration choice, see docs/sample_pai.md).
 TARGET_LOAD = 0.75
+MAX_TASK_SHARE = 0.5  # largest GPU task of a scaled sample: this share of its type's GPUs
 USER_SIGMA = 1.9  # tasks/user lognormal sigma (A13: p90/p50 ~ 11)
 
 # Sensor coverage: 3.03 M sensor rows / 7.52 M instance rows; machine metric 2.01 M rows.
@@ -268,19 +269,25 @@ def _bundled_machine_spec() -> Path | None:
     return None
 
 
-def _keep_machines(out: Path, machines: pl.DataFrame, pool_gpus: float) -> pl.DataFrame:
+def _keep_machines(
+    out: Path, machines: pl.DataFrame, pool_gpus: float, biggest: dict[str, float]
+) -> pl.DataFrame:
     """Rewrite the spec with the first machines of each type, in file order: each GPU type keeps
-    its share of the real GPUs out of ``pool_gpus`` (at least one machine, and the CPU-only
-    machines in proportion), so a scheduling study on the sample has contention."""
+    its share of the real GPUs out of ``pool_gpus`` (at least one machine, at least enough for
+    its largest task in ``biggest``, and the CPU-only machines in proportion), so a scheduling
+    study on the sample has contention."""
     target = out / f"{MACHINE_SPEC}{CSV_SUFFIX}"
     lines = target.read_bytes().splitlines(keepends=True)
     share = pool_gpus / max(float(machines["cap_gpu"].sum()), 1.0)
+    need = pl.col("gpu_type").replace_strict(biggest, default=0.0, return_dtype=pl.Float64)
+    fits = (need / pl.col("cap_gpu").clip(1)).ceil().cast(pl.Int64)
     rank = machines.with_row_index("_i").with_columns(
         pl.int_range(pl.len()).over("gpu_type").alias("_k"),
         pl.len().over("gpu_type").alias("_n"),
     )
     keep = rank.filter(
-        pl.col("_k") < pl.max_horizontal(pl.lit(1), (pl.col("_n") * share).round().cast(pl.Int64))
+        pl.col("_k")
+        < pl.max_horizontal(pl.lit(1), (pl.col("_n") * share).round().cast(pl.Int64), fits)
     )["_i"].to_list()
     target.write_bytes(b"".join(lines[i] for i in keep))
     return machines[keep]
@@ -558,6 +565,18 @@ def generate_pai(
 
     # ---- instances (numeric), before quirks
     inst_num = grp.inst_num[t_slot]
+    if scale < 1:
+        # A scaled machine pool cannot run the largest gangs: a GPU task keeps at most as many
+        # instances as fit MAX_TASK_SHARE of its type's share of the expected pool.
+        plan = np.nan_to_num(grp.plan_gpu[t_slot]) / 100.0
+        pool_est = float((np.ceil(plan * inst_num) * runtime).sum()) / SPAN_S / TARGET_LOAD
+        m_gpus = machines.group_by("gpu_type").agg(pl.col("cap_gpu").sum())
+        share = dict(zip(m_gpus["gpu_type"], m_gpus["cap_gpu"] / m_gpus["cap_gpu"].sum(),
+                         strict=True))  # fmt: skip
+        type_cap = np.array([share.get(t, 0.0) for t in GPU_TYPES])[t_type] * pool_est
+        limit = np.floor(np.maximum(MAX_TASK_SHARE * type_cap, 8.0) / np.maximum(plan, 1e-9))
+        inst_num = np.where(plan > 0, np.minimum(inst_num, np.maximum(limit, 1)), inst_num)
+        inst_num = inst_num.astype(grp.inst_num.dtype)
     no_inst = (rng.random(n_t) < TASK_NO_INSTANCE_RATE) & ~waiting
     i_task = np.repeat(np.arange(n_t), np.where(no_inst, 0, inst_num))
     n_i = i_task.size
@@ -609,7 +628,13 @@ def generate_pai(
         job_gpus = np.bincount(t_job, plan * inst_num, n_jobs)
         job_s = np.nan_to_num(j_end_max - submit, nan=0.0).clip(0)
         demand_gpus = float((np.ceil(job_gpus) * job_s).sum()) / SPAN_S
-        machines = _keep_machines(out, machines, demand_gpus / TARGET_LOAD)
+        # Each type also keeps enough machines for its largest task (a gang on one type).
+        task_gpus = np.ceil(plan * inst_num)
+        biggest = {
+            GPU_TYPES[k]: float(task_gpus[(t_type == k) & ~t_cpu].max(initial=0.0))
+            for k in range(len(GPU_TYPES))
+        }
+        machines = _keep_machines(out, machines, demand_gpus / TARGET_LOAD, biggest)
     rows: dict[str, int] = {MACHINE_SPEC: machines.height}
 
     # machines: instances of a task go to machines of its gpu_type; CPU roles share the job's
