@@ -70,10 +70,13 @@ HELIOS_GPU_TIME_SIZE_CDF: dict[str, tuple[float, ...]] = {
 }
 
 
-def _shares(cluster: str, fid: str, of: str, jobs: str = "") -> tuple[float, float, float]:
+def _shares(
+    cluster: str, fid: str, of: str, jobs: str = "", trace: str = "helios"
+) -> tuple[float, float, float]:
+    """Published status shares (completed, canceled, failed) as fractions."""
     extra = {"jobs": jobs} if jobs else {}
     vals = [
-        published_value("helios", fid, cluster, "status_share_pct", status=s, of=of, **extra)
+        published_value(trace, fid, cluster, "status_share_pct", status=s, of=of, **extra)
         for s in STATUSES3
     ]
     return (round(vals[0] / 100, 6), round(vals[1] / 100, 6), round(vals[2] / 100, 6))
@@ -132,22 +135,8 @@ HELIOS_USERS: dict[str, int] = {"Venus": 140, "Earth": 150, "Saturn": 270, "Uran
 
 # ---- Philly --------------------------------------------------------------------------------------
 PHILLY_JOBS = round(published_value("philly", "P0", "philly", "", kind="all"))
-PHILLY_STATUS_COUNT: tuple[float, float, float] = tuple(
-    round(
-        published_value("philly", "P6", "philly", "status_share_pct", status=s, of="job_share")
-        / 100,
-        6,
-    )
-    for s in STATUSES3
-)  # type: ignore[assignment]
-PHILLY_STATUS_GPU_TIME: tuple[float, float, float] = tuple(
-    round(
-        published_value("philly", "P6", "philly", "status_share_pct", status=s, of="gpu_time_share")
-        / 100,
-        6,
-    )
-    for s in STATUSES3
-)  # type: ignore[assignment]
+PHILLY_STATUS_COUNT = _shares("philly", "P6", "job_share", trace="philly")
+PHILLY_STATUS_GPU_TIME = _shares("philly", "P6", "gpu_time_share", trace="philly")
 # Not published (a placeholder until recomputed on the real log): the size PMF, the first four
 # from the third-party Gavel extract renormalized, the > 8 tail a guess.
 PHILLY_SIZE_PMF: dict[int, float] = {1: 0.74, 2: 0.03, 4: 0.09, 8: 0.12, 16: 0.015, 32: 0.005}

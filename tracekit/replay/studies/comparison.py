@@ -32,6 +32,16 @@ def held_out_start(store: Any, trace: str, cluster: str, models: Sequence[str]) 
     return out
 
 
+def prediction_models_in(store: Any, trace: str, cluster: str) -> list[str]:
+    """Models present in the partition's ``predictions`` table."""
+    return (
+        store.scan("predictions", trace=trace, cluster=cluster)
+        .select(pl.col("model").unique())
+        .collect()["model"]
+        .to_list()
+    )
+
+
 def needs_pool(store: Any, trace: str, cluster: str) -> bool:
     """True when the capacity is not split by the jobs' VCs, so the replay must pool all nodes.
 
@@ -90,12 +100,7 @@ def policy_comparison(
         ``table``: the overall rows of :func:`tracekit.replay.compare` with a ``predictor``
         column (``oracle`` or the model name); ``results``: the underlying replays.
     """
-    present = (
-        store.scan("predictions", trace=trace, cluster=cluster)
-        .select(pl.col("model").unique())
-        .collect()["model"]
-        .to_list()
-    )
+    present = prediction_models_in(store, trace, cluster)
     models = [m for m in prediction_models if m in present]
     if start is None and models:
         start = held_out_start(store, trace, cluster, models)
@@ -139,12 +144,7 @@ def held_out_inputs(
     from tracekit.replay.cluster import cluster_from_store
     from tracekit.replay.jobs import jobs_from_store
 
-    present = (
-        store.scan("predictions", trace=trace, cluster=cluster)
-        .select(pl.col("model").unique())
-        .collect()["model"]
-        .to_list()
-    )
+    present = prediction_models_in(store, trace, cluster)
     model = prediction_model if prediction_model in present else None
     start = held_out_start(store, trace, cluster, [model]) if model else None
     jobs, _ = jobs_from_store(store, trace, cluster, start=start, end=end, prediction_model=model)

@@ -34,7 +34,7 @@ from tracekit.replay.jobs import jobs_from_store
 from tracekit.replay.policies.lucid import simulate_lucid
 from tracekit.replay.sharing import GPUPool
 from tracekit.replay.simulator import simulate
-from tracekit.replay.studies.comparison import held_out_start
+from tracekit.replay.studies.comparison import held_out_start, prediction_models_in
 from tracekit.timeutil import as_utc
 
 # (policy, predictor): "oracle" = true durations, "none" = the policy needs no durations,
@@ -130,12 +130,7 @@ def study_inputs(
         pred_<model>...`` (seconds from ``window_start``; whole GPUs, fractional requests rounded
         up; ``replay_vc`` is the cluster VC the job runs on).
     """
-    present = (
-        store.scan("predictions", trace=trace, cluster=cluster)
-        .select(pl.col("model").unique())
-        .collect()["model"]
-        .to_list()
-    )
+    present = prediction_models_in(store, trace, cluster)
     models = [m for m in predictors if m in present]
     start = held_out_start(store, trace, cluster, models) if models else None
     w0, w1 = STUDY_WINDOWS.get(trace, (None, None))
