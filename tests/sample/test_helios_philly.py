@@ -191,7 +191,7 @@ def test_deterministic(tmp_path: Path) -> None:
     b = generate(tmp_path / "b", traces=("philly",), scale=0.001, seed=3)
     # Clusters generated in parallel processes give the same bytes.
     b["helios"] = generate_helios(tmp_path / "b/helios", 0.001, 3, workers=2)
-    assert a["helios"]["clusters"]["Venus"]["gpus"] == 16  # the smallest cluster: 2 nodes
+    assert a["helios"]["clusters"]["Venus"]["gpus"] == 32  # the smallest cluster: 4 nodes
     generate(tmp_path / "c", traces=("helios",), scale=0.001, seed=4)
     assert a["helios"]["jobs"] == b["helios"]["jobs"]
     assert _digest(tmp_path / "a") == _digest(tmp_path / "b")

@@ -56,7 +56,7 @@ FULL_DAYS = 181  # 2020-04-01 .. 2020-09-28
 WARMUP_FIRST_DAY = date(2020, 3, 18)  # the real log's earliest submissions
 RUNNING_RATE = 54 / 1_580_464  # RUNNING+SUSPENDED rows per GPU job of the real log [3P]
 GPUS_PER_NODE = 8
-MIN_NODES = 2
+MIN_NODES = 4  # so even a tiny sample has jobs of more than one node
 # The largest job takes at most this share of the sample's cluster (a scaled-down cluster cannot
 # run the published 128-GPU jobs as they are; see max_job_gpus).
 MAX_JOB_SHARE = 0.5

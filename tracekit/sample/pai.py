@@ -628,10 +628,10 @@ def generate_pai(
         job_gpus = np.bincount(t_job, plan * inst_num, n_jobs)
         job_s = np.nan_to_num(j_end_max - submit, nan=0.0).clip(0)
         demand_gpus = float((np.ceil(job_gpus) * job_s).sum()) / SPAN_S
-        # Each type also keeps enough machines for its largest task (a gang on one type).
-        task_gpus = np.ceil(plan * inst_num)
+        # Each type also keeps enough machines for its largest job (its tasks share a type).
+        job_type = grp.gpu_type[job_group]
         biggest = {
-            GPU_TYPES[k]: float(task_gpus[(t_type == k) & ~t_cpu].max(initial=0.0))
+            GPU_TYPES[k]: float(np.ceil(job_gpus[job_type == k]).max(initial=0.0))
             for k in range(len(GPU_TYPES))
         }
         machines = _keep_machines(out, machines, demand_gpus / TARGET_LOAD, biggest)

@@ -79,6 +79,7 @@ STEADY: tuple[str, str] = ("2017-10-01 00:00:00", "2017-11-22 00:00:00")
 TARGET_LOAD = 0.8
 MIN_LARGEST_NODES = 4  # so a 32-GPU job fits one VC
 LAUNCH_SIGMA = 0.8  # spread of the start-up latency (lognormal sigma; see launch_latency)
+RETRY_P = 0.55  # share of failed jobs retried (not published; failures are the retry source)
 N_USERS = 320  # not published; a few hundred (6-hex hashes)
 # Arrival-rate trend by period (ramp-up, steady state, tail-off) [3P HU-PHILLY].
 TREND = (("2017-08-07", 0.35), ("2017-09-01", 0.65), ("2017-10-01", 1.0), ("2017-11-22", 0.4))
@@ -588,6 +589,18 @@ def generate_philly(out_dir: Path, scale: float, seed: int) -> dict[str, Any]:
         runs_of[j] = [a for a in per_run[k] if a[0] < snapshot]
         if runs_of[j]:
             attempts_of[j] = [(runs_of[j][0][0], runs_of[j][-1][1], runs_of[j][0][2])]
+    # Failed jobs are retried: their attempt splits into consecutive attempts on the same
+    # machines (restarted at once, so the notebook's per-attempt waits, which drop zeros, keep
+    # coming from the scheduler).
+    for j in np.flatnonzero((status == 2) & (rng.random(n) < RETRY_P)).tolist():
+        if len(attempts_of[j]) != 1:
+            continue
+        s0, s1, taken = attempts_of[j][0]
+        k = 1 + int(min(rng.geometric(0.5), 5))
+        if s1 - s0 < 120 * k:
+            continue
+        cuts = [s0, *np.sort(rng.integers(s0 + 1, s1, size=k - 1)).tolist(), s1]
+        attempts_of[j] = [(a, b, taken) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
     # At least one job still runs at the snapshot (censored): small samples may have none.
     if not any(a and a[-1][1] > snapshot for a in attempts_of):
         j = max((j for j in range(n) if attempts_of[j]), key=lambda j: runs_of[j][-1][0])
