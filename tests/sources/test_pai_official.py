@@ -9,7 +9,8 @@ import pandas as pd
 import polars as pl
 import pytest
 
-from tracekit.sources import pai, pai_official
+from tracekit.sources import pai
+from tracekit.sources.pai import official as pai_official
 from tracekit.store import open_store
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "pai"

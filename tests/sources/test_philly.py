@@ -15,7 +15,7 @@ import pytest
 from tracekit.errors import TraceFormatError
 from tracekit.quality import QualityCounter
 from tracekit.sources import philly
-from tracekit.sources import philly_official as off
+from tracekit.sources.philly import official as off
 from tracekit.store import open_store
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "philly"

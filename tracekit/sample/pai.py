@@ -26,7 +26,7 @@ import polars as pl
 import pyarrow as pa
 
 from tracekit.sample._common import group_noise_ceiling, rng_for, write_marker
-from tracekit.sources.pai import (
+from tracekit.sources.pai.formats import (
     CSV_SUFFIX,
     GROUP_TAG_TABLE,
     HEADER_SUFFIX,

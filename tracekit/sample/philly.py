@@ -38,7 +38,7 @@ from tracekit.sample._common import (
     rng_for,
     write_marker,
 )
-from tracekit.sources.philly import (
+from tracekit.sources.philly.formats import (
     ARCHIVE_DIR,
     CPU_UTIL,
     CPU_UTIL_HEADER,

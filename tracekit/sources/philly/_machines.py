@@ -9,14 +9,14 @@ import polars as pl
 
 from tracekit.errors import TraceFormatError
 from tracekit.quality import QualityCounter
+from tracekit.sources.philly._lines import (
+    _check_header,
+)
 from tracekit.sources.philly.formats import (
     GPU_ID_PREFIX,
     GPU_MEM_UNIT,
     MACHINE_LIST_COLUMNS,
     TIMEZONE,
-)
-from tracekit.sources.philly.lines import (
-    _check_header,
 )
 
 
