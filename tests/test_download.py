@@ -427,3 +427,29 @@ def test_progress_bar_and_availability_check(
     downloader(server.url + "x.bin", tmp_path / "x.bin")
     assert (tmp_path / "x.bin").stat().st_size == 200_000
     assert "x.bin" in capsys.readouterr().err  # the bar goes to stderr, named after the file
+
+
+def test_symlink_chain_archive_refused_on_download(server: _Server, tmp_path: Path) -> None:
+    # The chain "L -> z/..", then "z -> .", with L named like the record's temporary file: the
+    # archive must be refused and no file outside --dest may change (hardening item 1).
+    import stat
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, target in ((".DOWNLOADED.json.tmp", "z/.."), ("z", ".")):
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            zf.writestr(info, target)
+        zf.writestr("data/Venus/cluster_log.csv", "job_id\n1\n")
+        zf.writestr("data/Venus/cluster_gpu_number.csv", "date,total\n2020-04-01,8\n")
+    server.files["data.zip"] = buf.getvalue()
+    dest = tmp_path / "dest"
+    outside = tmp_path / "precious.json"
+    outside.write_text("keep me")
+    (tmp_path / "DOWNLOADED.json").write_text("keep me too")
+    before = {p: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    with pytest.raises(dl.TraceFormatError, match="refused"):
+        download("helios", dest, server.url, registry={"data.zip": None}, progress=False)
+    after = {p: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    assert after == before
+    assert not any(p.is_symlink() for p in dest.rglob("*"))

@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import shutil
+import tempfile
 import time
 import warnings
 import zipfile
@@ -439,11 +440,17 @@ def _read_record(folder: Path) -> dict[str, Any]:
 
 def _write_record(folder: Path, trace: str, files: dict[str, Any]) -> None:
     body = {"trace": trace, "tracekit_version": __version__, "files": files}
-    tmp = folder / f".{RECORD_NAME}.tmp"
-    with open(tmp, "w") as fh:
-        json.dump(body, fh, indent=2, sort_keys=True)
-        fh.write("\n")
-    os.replace(tmp, folder / RECORD_NAME)
+    # A fresh, exclusively created file: never a fixed name that an extracted archive could have
+    # planted as a link pointing outside the folder (os.replace then swaps names, not targets).
+    fd, tmp = tempfile.mkstemp(prefix=f".{RECORD_NAME}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(body, fh, indent=2, sort_keys=True)
+            fh.write("\n")
+        os.replace(tmp, folder / RECORD_NAME)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _present(path: Path, f: RemoteFile, entry: dict[str, Any]) -> str | None:

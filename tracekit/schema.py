@@ -256,7 +256,7 @@ FINITE: dict[str, tuple[str, ...]] = {"tasks": ("queue_s",)}
 #: the ``cleared`` columns nulled.
 TIME_ORDER: dict[str, tuple[tuple[str, str, tuple[str, ...]], ...]] = {
     "jobs": (
-        ("submit_time", "start_time", ("queue_s",)),
+        ("submit_time", "start_time", ("start_time", "queue_s")),
         ("start_time", "end_time", ("end_time", "duration_s", "gpu_time_s")),
     ),
     "attempts": (("start_time", "end_time", ("end_time",)),),

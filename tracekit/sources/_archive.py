@@ -430,16 +430,24 @@ def iter_members(archive: str | Path) -> Iterator[MemberInfo]:
         Members in archive order.
     """
     archive = Path(archive)
-    if _kind(archive) == "zip":
-        with zipfile.ZipFile(archive) as zf:
-            for info in zf.infolist():
+    kind = _kind(archive)
+    try:
+        if kind == "zip":
+            with zipfile.ZipFile(archive) as zf:
+                infos = zf.infolist()
+            for info in infos:
                 mode = info.external_attr >> 16
                 regular = not info.is_dir() and (stat.S_IFMT(mode) in (0, stat.S_IFREG))
                 yield MemberInfo(info.filename, info.file_size, regular)
-    else:
-        with tarfile.open(archive, "r:*") as tf:
-            for member in tf:
-                yield MemberInfo(member.name, member.size, member.isreg())
+        else:
+            with tarfile.open(archive, "r:*") as tf:
+                for member in tf:
+                    yield MemberInfo(member.name, member.size, member.isreg())
+    except TraceFormatError:
+        raise
+    except _CORRUPT as exc:
+        problem = f"truncated or corrupt archive ({_why(exc)})"
+        raise TraceFormatError(archive, None, problem) from exc
 
 
 @contextmanager

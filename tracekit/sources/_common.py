@@ -214,6 +214,22 @@ def clean_block_exact(
     return kept, first_line + np.flatnonzero(keep)
 
 
+def utf8_error(
+    block: bytes, first_line: int, lines: np.ndarray | None = None
+) -> tuple[int, str] | None:
+    """``(line, problem)`` for the first line of a block that is not UTF-8 text, or None.
+
+    ``lines`` maps the block's line index to the file's line number when lines were dropped.
+    """
+    try:
+        block.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        index = block.count(b"\n", 0, exc.start)
+        line = int(lines[index]) if lines is not None else first_line + index
+        return line, f"not UTF-8 text ({exc.reason})"
+    return None
+
+
 def require_rows(rows: int, label: str | Path, allow_empty: bool, what: str = "data rows") -> None:
     """Refuse an input with no rows: an empty file must not replace good data silently.
 
@@ -239,4 +255,5 @@ __all__ = [
     "read_synthetic_marker",
     "refuse_duplicates",
     "require_rows",
+    "utf8_error",
 ]

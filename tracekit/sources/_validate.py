@@ -12,6 +12,7 @@ with ``strict=True`` it is an error naming the file. A row whose *required* time
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
 
@@ -25,8 +26,10 @@ from tracekit.schema import (
     TIME_ORDER,
     TIME_WINDOWS,
     _reversed,
+    contract_violations,
     time_columns,
 )
+from tracekit.store import Store
 
 
 @dataclass(frozen=True)
@@ -182,10 +185,35 @@ class Validator:
     def _example(bad: pl.DataFrame) -> str:
         row = bad.row(0, named=True)
         keys = [k for k in ("job_id", "job_name", "machine_id", "machine", "time") if k in row]
-        shown = {k: row[k] for k in keys[:2]}
+        shown = {k: row[k] for k in keys[:2] if row[k] is not None}
         shown.update({k: v for k, v in row.items() if k not in shown and v is not None})
         text = ", ".join(f"{k}={v}" for k, v in list(shown.items())[:6])
         return text[:200]
 
 
-__all__ = ["Validator"]
+
+
+def store_violations(store: str | Path) -> list[str]:
+    """Check every table of every partition of a store against the value contract.
+
+    Parameters
+    ----------
+    store : str or Path
+        Store directory.
+
+    Returns
+    -------
+    list of str
+        ``"<trace>/<cluster> <problem>"`` for each broken rule; empty when the store is clean.
+    """
+    opened = Store(store)
+    out = []
+    for part in opened.partitions:
+        trace, cluster = part["trace"], part["cluster"]
+        for table in part["files"]:
+            frame = opened.scan(table, trace=trace, cluster=cluster).collect()
+            out += [f"{trace}/{cluster} {v}" for v in contract_violations(table, frame, trace)]
+    return out
+
+
+__all__ = ["Validator", "store_violations"]

@@ -30,6 +30,9 @@ from tracekit.sources.helios.read import locate, read_capacity, read_log
 from tracekit.store import begin, source_record
 from tracekit.timeutil import localize_naive
 
+# A capacity file has one short row per day (about 20 kB for the whole trace).
+MAX_CAPACITY_BYTES = 64 << 20
+
 
 def normalize_jobs(raw: pl.DataFrame, cluster: str, quality: QualityCounter) -> pl.DataFrame:
     """Turn parsed log rows into the store's ``jobs`` table, counting every repair.
@@ -202,7 +205,12 @@ def ingest(
             if cap is not None:
                 progress(f"helios/{cluster}: {CAPACITY_FILE}", i, len(logs))
                 with cap.open() as fh:
-                    data = fh.read()
+                    data = fh.read(MAX_CAPACITY_BYTES + 1)
+                if len(data) > MAX_CAPACITY_BYTES:
+                    raise TraceFormatError(
+                        cap.label, None, f"larger than {MAX_CAPACITY_BYTES:,} bytes: not a "
+                        f"{CAPACITY_FILE} (a few kB: one row per day)",
+                    )
                 capacity = check("capacity", read_capacity(data, cap.label, quality))
                 rows["capacity"] = tx.write("capacity", cluster, capacity)
             else:

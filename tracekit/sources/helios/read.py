@@ -29,6 +29,7 @@ from tracekit.sources._common import (
     clean_block,
     iter_line_blocks,
     refuse_duplicates,
+    utf8_error,
 )
 from tracekit.sources.helios.formats import (
     ARCHIVE_FILE,
@@ -44,6 +45,9 @@ from tracekit.sources.helios.formats import (
 )
 
 BLOCK_BYTES = 64 << 20  # log parse block: bounds memory whatever the size of a member
+# Largest accepted file inside data.zip: the real logs are below 200 MB, so a member expanding
+# beyond this is a decompression bomb, refused while it is read (never held in memory).
+MAX_MEMBER_BYTES = 4 << 30
 
 
 @dataclass(frozen=True)
@@ -144,7 +148,8 @@ def locate(raw_path: Path) -> tuple[list[HeliosFile], Path | None]:
 
 
 def _open_zip_member(archive: Path, name: str) -> _MemberStream:
-    return _MemberStream(stream_members(archive, lambda n: n == name))
+    members = stream_members(archive, lambda n: n == name, max_member_bytes=MAX_MEMBER_BYTES)
+    return _MemberStream(members)
 
 
 class _MemberStream:
@@ -194,10 +199,10 @@ def read_log(
     stream: CheckedStream | io.BufferedIOBase,
     name: str,
     quality: QualityCounter | None = None,
-    block_bytes: int = BLOCK_BYTES,
+    block_bytes: int | None = None,
 ) -> pl.DataFrame:
     """Parse one ``cluster_log.csv`` stream block by block (bounded memory); see
-    :func:`parse_log` for the checks.
+    :func:`parse_log` for the checks. ``block_bytes`` defaults to :data:`BLOCK_BYTES`.
 
     Raises
     ------
@@ -207,7 +212,7 @@ def read_log(
     quality = quality or QualityCounter()
     frames = []
     header_done = False
-    for block, first, n_lines in iter_line_blocks(stream, block_bytes):
+    for block, first, n_lines in iter_line_blocks(stream, block_bytes or BLOCK_BYTES):
         if not header_done:
             skip = _check_log_header(block, name)
             block, first, n_lines = block[skip:], first + 1, n_lines - 1
@@ -275,6 +280,9 @@ def _parse_rows(
             try:
                 raw = _read_rows(block, typed=False)
             except pl.exceptions.ComputeError as exc:
+                bad_text = utf8_error(block, first_line, lines)
+                if bad_text is not None:
+                    raise TraceFormatError(name, *bad_text) from exc
                 msg = str(exc).splitlines()[0]
                 raise TraceFormatError(name, first_line, f"malformed CSV rows: {msg}") from exc
             text_ints = True
@@ -283,7 +291,7 @@ def _parse_rows(
         row = int(raw.with_row_index("_i").filter(mask)["_i"][0])
         return int(lines[row]) if lines is not None else first_line + row
 
-    bad = pl.Series([False] * raw.height)
+    bad = pl.Series([False] * raw.height, dtype=pl.Boolean)
     out = {}
     for col in INT_COLUMNS:
         if not text_ints:
@@ -408,4 +416,12 @@ def read_capacity(
     )
 
 
-__all__ = ["BLOCK_BYTES", "HeliosFile", "locate", "parse_log", "read_capacity", "read_log"]
+__all__ = [
+    "BLOCK_BYTES",
+    "MAX_MEMBER_BYTES",
+    "HeliosFile",
+    "locate",
+    "parse_log",
+    "read_capacity",
+    "read_log",
+]

@@ -28,6 +28,7 @@ from tracekit.sources._common import (
     count_byte,
     find_by_basename,
     iter_line_blocks,
+    utf8_error,
 )
 from tracekit.sources.pai.formats import (
     ARCHIVE_SUFFIX,
@@ -318,7 +319,15 @@ def parse_block(
     block = checked
     if not block:
         return _empty_raw(src.name)
-    return _cast_numeric(_read_block(block, src), first_line, lines, src, quality)
+    try:
+        frame = _read_block(block, src)
+    except pl.exceptions.ComputeError as exc:
+        bad_text = utf8_error(block, first_line, lines)
+        if bad_text is not None:
+            raise TraceFormatError(src.label, *bad_text) from exc
+        msg = str(exc).splitlines()[0]
+        raise TraceFormatError(src.label, first_line, f"malformed CSV rows: {msg}") from exc
+    return _cast_numeric(frame, first_line, lines, src, quality)
 
 
 def _read_block(block: bytes, src: RawSource, typed: bool = False) -> pl.DataFrame:
