@@ -72,6 +72,10 @@ class Validator:
         """The rules that apply to ``table`` given the columns ``frame`` has."""
         cols = frame.schema
         out: list[_Rule] = []
+        for col in REQUIRED.get(table, ()):
+            if col in cols:
+                missing = pl.col(col).is_null()
+                out.append(_Rule(f"{col}_missing_row_dropped", missing, (), drop=True))
         for col in NON_NEGATIVE.get(table, ()):
             if col not in cols:
                 continue
@@ -183,7 +187,10 @@ class Validator:
 
     @staticmethod
     def _example(bad: pl.DataFrame) -> str:
-        row = bad.row(0, named=True)
+        # Times as text: an impossible time (year 9999 local -> 10000 UTC) has no Python value.
+        head = bad.head(1)
+        temporal = [c for c, t in head.schema.items() if t.is_temporal()]
+        row = head.with_columns(pl.col(c).cast(pl.String) for c in temporal).row(0, named=True)
         keys = [k for k in ("job_id", "job_name", "machine_id", "machine", "time") if k in row]
         shown = {k: row[k] for k in keys[:2] if row[k] is not None}
         shown.update({k: v for k, v in row.items() if k not in shown and v is not None})

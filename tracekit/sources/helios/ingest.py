@@ -87,6 +87,10 @@ def normalize_jobs(raw: pl.DataFrame, cluster: str, quality: QualityCounter) -> 
         .sum()
         .alias("queue_mismatch"),
     ).row(0, named=True)
+    q.add(
+        "helios.node_num_out_of_range",
+        df.select((pl.col("node_num").abs() > 2**31 - 1).sum()).item(),
+    )
     q.add("helios.zero_duration_kept", counts["zero"])
     q.add("helios.duration_over_14d_kept", counts["over"])
     q.add("helios.submitted_before_window_kept", counts["warm"])
@@ -117,7 +121,8 @@ def normalize_jobs(raw: pl.DataFrame, cluster: str, quality: QualityCounter) -> 
         num_gpus.alias("num_gpus"),
         pl.col("cpu_num").cast(pl.Float64).alias("num_cpus"),
         pl.lit(None, pl.Float64).alias("mem_gb"),
-        pl.col("node_num").cast(pl.Int32).alias("num_nodes"),
+        # A node count beyond int32 is no node count: null (counted below).
+        pl.col("node_num").cast(pl.Int32, strict=False).alias("num_nodes"),
         pl.lit(None, pl.String).alias("gpu_type"),
         pl.col("status"),
         pl.col("state").alias("raw_status"),
