@@ -115,7 +115,7 @@ class RemoteFile:
 _GB = 1_000_000_000
 _MB = 1_000_000
 
-# PAI: (name, archive bytes, archive sha256, CSV bytes, header sha256) — formats.md §3.1.
+# PAI: (name, archive bytes, archive sha256, CSV bytes, header sha256), from the official README.
 # The header sha256 values match the prefixes/suffixes printed in the official README and the
 # real pai_machine_spec.header (see docs/download.md).
 _PAI_TABLES: tuple[tuple[str, int, str, int, str], ...] = (

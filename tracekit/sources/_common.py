@@ -164,16 +164,12 @@ def clean_block(
     lines : numpy array or None
         The original line number of each kept line, when lines were dropped.
     """
-    if count_byte(block, _COMMA) == n_lines * (ncols - 1) and not _has_blank(block):
-        # Right comma total and no blank line: every line is right, unless an extra field on
-        # one line offsets a missing one on another, which the parser then rejects (callers
-        # re-check with ``exact=True`` on a parse error).
+    if count_byte(block, _COMMA) == n_lines * (ncols - 1):
+        # Right comma total: every line is right, unless an extra field on one line offsets a
+        # missing one (or a blank line) on another; the CSV parser then rejects the extra field
+        # and callers re-check with :func:`clean_block_exact`.
         return block, None
     return clean_block_exact(block, first_line, ncols, label, quality, trace)
-
-
-def _has_blank(block: bytes) -> bool:
-    return block.startswith((b"\n", b"\r\n")) or b"\n\n" in block or b"\n\r\n" in block
 
 
 def clean_block_exact(

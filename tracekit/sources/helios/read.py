@@ -27,6 +27,7 @@ from tracekit.sources._archive import (
 )
 from tracekit.sources._common import (
     clean_block,
+    clean_block_exact,
     iter_line_blocks,
     refuse_duplicates,
     utf8_error,
@@ -277,6 +278,10 @@ def _parse_rows(
             raw = _read_rows(block, typed=True)
             text_ints = False
         except pl.exceptions.ComputeError:
+            if lines is None:  # an extra field offset by a missing one: find the line
+                block, lines = clean_block_exact(
+                    block, first_line, len(LOG_HEADER), name, quality, TRACE
+                )
             try:
                 raw = _read_rows(block, typed=False)
             except pl.exceptions.ComputeError as exc:
