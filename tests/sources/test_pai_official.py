@@ -1,4 +1,5 @@
-"""The official PAI analysis definitions against fixtures.md §3.10, and the store against them."""
+"""The official PAI analysis definitions against hand-computed outputs of the official code on the
+fixtures, and the store against them."""
 
 from __future__ import annotations
 

@@ -22,6 +22,7 @@ from tracekit.sources._validate import Validator
 from tracekit.sources.pai.formats import (
     CLUSTER,
     GROUP_TAG_TABLE,
+    HEADERS,
     INSTANCE_TABLE,
     JOB_TABLE,
     MACHINE_METRIC,
@@ -83,16 +84,9 @@ def _instances(frame: pl.DataFrame, quality: QualityCounter) -> pl.DataFrame:
     runtime = pl.col("end_time") - pl.col("start_time")
     negative = int(frame.select((both & (runtime < 0)).sum()).item())
     quality.add("pai.instance.end_before_start", negative)
+    # The raw columns in file order, times converted, plus the official runtime.
     return frame.select(
-        "job_name",
-        "task_name",
-        "inst_name",
-        "worker_name",
-        "inst_id",
-        "status",
-        _ts("start_time"),
-        _ts("end_time"),
-        "machine",
+        *(_ts(c) if c.endswith("_time") else pl.col(c) for c in HEADERS[INSTANCE_TABLE]),
         # Official runtime (both times > 0); negative spans are nulled (counted above).
         pl.when(both & (runtime >= 0)).then(runtime).alias("duration_s"),
     )
