@@ -492,3 +492,26 @@ def test_no_leftovers_after_refusals(tmp_path: Path) -> None:
         zf.writestr("ok.txt", "x")
     (tmp_path / "ok.zip").write_bytes(buf.getvalue())
     assert safe_extract(tmp_path / "ok.zip", dest, **LIMITS) == [dest / "ok.txt"]
+
+
+def test_endless_line_refused_not_accumulated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A member that is one enormous "line" (a bomb, or binary junk) must not be gathered in
+    # memory while waiting for a line end.
+    from tracekit.sources import _common
+
+    monkeypatch.setattr(_common, "MAX_LINE_BYTES", 10_000)
+    raw = _helios_log(tmp_path, GOOD)
+    log = raw / "data" / "Venus" / helios.LOG_FILE
+    log.write_bytes(log.read_bytes() + b"x" * 50_000)
+    monkeypatch.setattr("tracekit.sources.helios.read.BLOCK_BYTES", 4096)
+    with pytest.raises(TraceFormatError, match="a line longer than 10,000 bytes"):
+        helios.ingest(raw, tmp_path / "store")
+
+
+def test_whole_file_reads_are_capped(tmp_path: Path, raw_copy: Callable, monkeypatch) -> None:
+    raw = raw_copy("philly")
+    monkeypatch.setattr("tracekit.sources.philly._joblog.MAX_JOB_LOG_BYTES", 100)
+    with pytest.raises(TraceFormatError, match="larger than 100 bytes: not a Philly job log"):
+        philly.ingest(raw, tmp_path / "store")

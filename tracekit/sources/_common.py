@@ -31,6 +31,9 @@ None. The CLI turns it into a progress line; the Python API accepts any such cal
 
 EMPTY_HINT = "pass --allow-empty (allow_empty=True) to store an empty table on purpose"
 
+# No line of any supported text format comes near this: a longer "line" is a decompression bomb
+# or binary junk, refused instead of being accumulated in memory.
+MAX_LINE_BYTES = 16 << 20
 _NEWLINE = 10  # b"\n"
 _COMMA = 44  # b","
 _COUNT_STEP = 1 << 18  # bytes compared per numpy call: the scratch mask stays in cache
@@ -125,7 +128,8 @@ def iter_line_blocks(fh: Any, block_bytes: int) -> Iterator[tuple[bytes, int, in
     while data := fh.read(block_bytes):
         cut = data.rfind(b"\n")
         if cut < 0:
-            carry += data  # a line longer than a block: keep reading
+            carry += data  # a line longer than a block: keep reading (up to a bound)
+            check_line_length(len(carry), getattr(fh, "label", "<stream>"), line)
             continue
         # One copy at most per block (joining through a memoryview), none when the read ends on
         # a line end and nothing is carried: copying 32 MB blocks was a visible cost.
@@ -226,6 +230,27 @@ def utf8_error(
     return None
 
 
+def check_line_length(n_bytes: int, label: str, line: int) -> None:
+    """Refuse a line longer than :data:`MAX_LINE_BYTES` (raise :class:`TraceFormatError`)."""
+    if n_bytes > MAX_LINE_BYTES:
+        problem = f"a line longer than {MAX_LINE_BYTES:,} bytes: not a text file of this trace"
+        raise TraceFormatError(label, line, problem)
+
+
+def read_capped(fh: Any, limit: int, label: str, what: str) -> bytes:
+    """Read a whole (small) file, refusing one that expands beyond ``limit`` bytes.
+
+    Raises
+    ------
+    TraceFormatError
+        When more than ``limit`` bytes arrive (a decompression bomb or the wrong file).
+    """
+    data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise TraceFormatError(label, None, f"larger than {limit:,} bytes: not a {what}")
+    return data
+
+
 def require_rows(rows: int, label: str | Path, allow_empty: bool, what: str = "data rows") -> None:
     """Refuse an input with no rows: an empty file must not replace good data silently.
 
@@ -243,7 +268,10 @@ __all__ = [
     "SYNTHETIC_MARKER",
     "ProgressFn",
     "clean_block",
+    "MAX_LINE_BYTES",
+    "check_line_length",
     "clean_block_exact",
+    "read_capped",
     "count_byte",
     "find_by_basename",
     "iter_line_blocks",

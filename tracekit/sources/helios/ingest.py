@@ -13,6 +13,7 @@ from tracekit.quality import QualityCounter
 from tracekit.sources._common import (
     ProgressFn,
     no_progress,
+    read_capped,
     read_synthetic_marker,
     require_rows,
 )
@@ -204,18 +205,15 @@ def ingest(
             with log.open() as fh:
                 raw = read_log(fh, log.label, quality)
             require_rows(raw.height, log.label, allow_empty, "job rows")
-            jobs = check("jobs", normalize_jobs(raw, cluster, quality))
+            jobs = normalize_jobs(raw, cluster, quality)
+            del raw  # the parsed text columns are not needed past this point (peak memory)
+            jobs = check("jobs", jobs)
             rows = {"jobs": tx.write("jobs", cluster, jobs)}
             cap = caps.get(cluster)
             if cap is not None:
                 progress(f"helios/{cluster}: {CAPACITY_FILE}", i, len(logs))
                 with cap.open() as fh:
-                    data = fh.read(MAX_CAPACITY_BYTES + 1)
-                if len(data) > MAX_CAPACITY_BYTES:
-                    raise TraceFormatError(
-                        cap.label, None, f"larger than {MAX_CAPACITY_BYTES:,} bytes: not a "
-                        f"{CAPACITY_FILE} (a few kB: one row per day)",
-                    )
+                    data = read_capped(fh, MAX_CAPACITY_BYTES, cap.label, CAPACITY_FILE)
                 capacity = check("capacity", read_capacity(data, cap.label, quality))
                 rows["capacity"] = tx.write("capacity", cluster, capacity)
             else:

@@ -225,7 +225,8 @@ def read_log(
         raise TraceFormatError(name, 1, f"empty file; expected the header {','.join(LOG_HEADER)}")
     if not frames:
         return _parse_rows(b"", 2, 0, name, quality)
-    return pl.concat(frames) if len(frames) > 1 else frames[0]
+    # No rechunk: a contiguous copy of every column would double the peak memory.
+    return pl.concat(frames, rechunk=False) if len(frames) > 1 else frames[0]
 
 
 def parse_log(data: bytes, name: str, quality: QualityCounter | None = None) -> pl.DataFrame:

@@ -24,6 +24,10 @@ MEM_UTIL = "cluster_mem_util"
 MACHINE_LIST = "cluster_machine_list"
 FILE_NAMES: tuple[str, ...] = (JOB_LOG, GPU_UTIL, CPU_UTIL, MEM_UTIL, MACHINE_LIST)
 REQUIRED_FILES: tuple[str, ...] = (JOB_LOG,)
+# Files read whole: bounds far above the real ones (job log ~40 MB, machine list ~10 kB), so a
+# decompression bomb is refused instead of filling the memory.
+MAX_JOB_LOG_BYTES = 4 << 30
+MAX_MACHINE_LIST_BYTES = 64 << 20
 
 # cluster_job_log: one JSON array of objects with exactly these keys.
 JOB_KEYS: tuple[str, ...] = ("status", "vc", "jobid", "attempts", "submitted_time", "user")
@@ -78,6 +82,8 @@ __all__ = [
     "MACHINE_LIST",
     "FILE_NAMES",
     "REQUIRED_FILES",
+    "MAX_JOB_LOG_BYTES",
+    "MAX_MACHINE_LIST_BYTES",
     "JOB_KEYS",
     "ATTEMPT_KEYS",
     "DETAIL_KEYS",
