@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from tracekit.cli import app
@@ -101,3 +103,52 @@ def test_replay_csv_workers_give_the_same_csv(tmp_path: Path) -> None:
         outs.append(out.read_text())
     assert outs[0] == outs[1]
     assert int(sum(int(r.split(",")[-1]) for r in outs[0].splitlines()[1:])) > 0  # preemptions
+
+
+# ---- damaged stores and `info --verify` ---------------------------------------------------------
+def _error_line(result) -> str:  # noqa: ANN001 - a click Result
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.output
+    return lines[0].removeprefix("error: ")
+
+
+@pytest.fixture()
+def helios_store(tmp_path: Path) -> Path:
+    store = tmp_path / "store"
+    result = runner.invoke(app, ["ingest", "helios", str(FIXTURES), "--store", str(store)])
+    assert result.exit_code == 0, result.output
+    return store
+
+
+@pytest.mark.parametrize("text", ['{"partitions": {"helios/Venus": ', "{}", "[1, 2]"])
+def test_damaged_manifest_info_and_ingest(helios_store: Path, text: str) -> None:
+    manifest = helios_store / "manifest.json"
+    manifest.write_text(text)
+    rebuild = f"`tracekit ingest TRACE RAW_PATH --store {helios_store}`"
+    info = _error_line(runner.invoke(app, ["info", "--store", str(helios_store)]))
+    assert info.startswith(f"{manifest}: damaged store manifest: ") and rebuild in info
+    assert runner.invoke(app, ["info", "--store", str(helios_store)]).stdout == ""
+    ingest = runner.invoke(app, ["ingest", "helios", str(FIXTURES), "--store", str(helios_store)])
+    line = _error_line(ingest)
+    assert line.startswith(f"{manifest}: damaged store manifest: ") and rebuild in line
+    assert manifest.read_text() == text
+
+
+def test_info_verify(helios_store: Path) -> None:
+    ok = runner.invoke(app, ["info", "--verify", "--store", str(helios_store)])
+    assert ok.exit_code == 0, ok.output
+    assert "verified: all 3 listed files exist and hold their rows" in ok.stdout
+    manifest = json.loads((helios_store / "manifest.json").read_text())
+    victim = manifest["partitions"]["helios/Venus"]["files"]["capacity"][0]
+    (helios_store / victim).unlink()
+    plain = runner.invoke(app, ["info", "--store", str(helios_store)])
+    assert plain.exit_code == 0  # without --verify, info reads only the manifest
+    bad = runner.invoke(app, ["info", "--verify", "--store", str(helios_store)])
+    line = _error_line(bad)
+    assert line == (
+        f"{helios_store}: verify found 1 problem(s); first: {victim}: missing; fix: "
+        f"`tracekit ingest helios RAW_PATH --store {helios_store}` (the table above lists them all)"
+    )
+    assert "verify: problems" in bad.stdout

@@ -32,3 +32,26 @@ class TraceFormatError(TracekitError, ValueError):
 
 class StoreError(TracekitError):
     """The store is missing, inconsistent, or a write was refused."""
+
+
+class ManifestError(StoreError):
+    """A store's ``manifest.json`` is damaged: not JSON, or not a tracekit manifest.
+
+    Parameters
+    ----------
+    path : str or Path
+        The manifest file.
+    problem : str
+        What is wrong with it.
+    remedy : str
+        The command (and steps) that rebuild it.
+    """
+
+    def __init__(self, path: str | Path, problem: str, remedy: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        self.remedy = remedy
+        super().__init__(f"{self.path}: damaged store manifest: {problem}; {remedy}")
+
+
+__all__ = ["ManifestError", "StoreError", "TraceFormatError", "TracekitError"]

@@ -18,6 +18,7 @@ STR = pa.string()
 F64 = pa.float64()
 F32 = pa.float32()
 I32 = pa.int32()
+I64 = pa.int64()
 
 TRACES: tuple[str, ...] = ("philly", "helios", "pai")
 STATUSES: tuple[str, ...] = ("completed", "canceled", "failed", "censored")
@@ -25,6 +26,10 @@ TIMEZONES: dict[str, str] = {
     "philly": "America/Los_Angeles",
     "helios": "Asia/Shanghai",
     "pai": "Asia/Shanghai",
+    # Alibaba GPU-sharing cluster; raw times are seconds from an unpublished origin (docs/openb.md)
+    "openb": "Asia/Shanghai",
+    # Shanghai AI Lab; raw times carry their own UTC offsets, this zone only names local hours.
+    "acme": "Asia/Shanghai",
 }
 PARTITION_KEYS: tuple[str, str] = ("trace", "cluster")
 
@@ -156,6 +161,29 @@ MACHINE_METRIC = _schema(
     ("machine_cpu", F64),
 )
 
+# ---- openb (Alibaba GPU-sharing trace, ATC'23) [ext] -------------------------------------------
+# One row per pod: the request exactly as the pod list states it (jobs.num_gpus holds the GPUs as
+# a float, num_gpu x gpu_milli / 1000).
+POD_SPECS = _schema(
+    ("job_id", STR),
+    ("qos", STR),  # Kubernetes QoS class: LS, BE, Burstable, Guaranteed
+    ("num_gpu", I32),  # whole GPUs (0..8); 1 for a GPU-sharing pod
+    ("gpu_milli", I32),  # thousandths of one GPU per requested GPU; 1000 = a whole GPU
+    ("gpu_spec", pa.list_(STR)),  # GPU models the pod may run on; null = any model
+    ("cpu_milli", I64),  # thousandths of a CPU core
+    ("memory_mib", I64),
+)
+
+# ---- Acme (Shanghai AI Lab, NSDI'24) [ext] -----------------------------------------------------
+# Columns only the Kalos cluster publishes; one row per Kalos job.
+KALOS_JOBS = _schema(
+    ("job_id", STR),
+    ("mem_per_pod_gb", F64),
+    ("shared_mem_per_pod_gb", F64),
+    ("fail_time", TS),  # when the failure occurred (failed jobs)
+    ("stop_time", TS),  # when the job was stopped (canceled jobs)
+)
+
 # ---- derived -----------------------------------------------------------------------------------
 PREDICTIONS = _schema(
     ("job_id", STR),
@@ -178,6 +206,8 @@ SCHEMAS: dict[str, pa.Schema] = {
     "instances": INSTANCES,
     "sensors": SENSORS,
     "machine_metric": MACHINE_METRIC,
+    "pod_specs": POD_SPECS,
+    "kalos_jobs": KALOS_JOBS,
     "predictions": PREDICTIONS,
 }
 

@@ -21,9 +21,24 @@ def as_utc(when: str | date | datetime) -> datetime:
     """An aware UTC datetime from ``YYYY-MM-DD[THH:MM[:SS]]`` text, a date or a datetime.
 
     Text and datetimes without an offset are taken as UTC; a date is its midnight UTC.
+
+    Raises
+    ------
+    ValueError
+        Text that is not an ISO date or time (the message shows the expected forms).
+    TypeError
+        Anything other than text, a date or a datetime.
     """
     if isinstance(when, str):
-        when = datetime.fromisoformat(when)
+        try:
+            when = datetime.fromisoformat(when.strip())
+        except ValueError:
+            raise ValueError(
+                f"{when!r} is not a date or time: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS], "
+                "optionally with a UTC offset such as +08:00"
+            ) from None
+    elif not isinstance(when, date):
+        raise TypeError(f"expected text, a date or a datetime, got {type(when).__name__}")
     elif not isinstance(when, datetime):
         when = datetime(when.year, when.month, when.day)
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
@@ -107,3 +122,14 @@ def with_local_time(
             expr = pl.when(cond).then(value.cast(dtype)).otherwise(expr)
         parts.append(expr.alias(name))
     return frame.with_columns(parts)
+
+
+__all__ = [
+    "PAI_SHIFT_S",
+    "PAI_TIMEZONE",
+    "as_utc",
+    "localize_naive",
+    "pai_seconds_to_utc",
+    "timezone_of",
+    "with_local_time",
+]

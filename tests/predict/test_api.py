@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
 import pytest
 
 from tracekit.errors import StoreError
-from tracekit.predict import run_predict
+from tracekit.predict import (
+    LGBMDurationRegressor,
+    build_features,
+    compare_models,
+    evaluate_temporal,
+    make_model,
+    run_predict,
+)
+from tracekit.predict.models import DEFAULT_SEED
 from tracekit.predict.synth import make_jobs
 from tracekit.store import begin, open_store
 
@@ -72,5 +82,73 @@ def test_errors(store: Path) -> None:
         run_predict(store, "helios", cluster="Saturn")
     with pytest.raises(ValueError, match="unknown model"):
         run_predict(store, "helios", model="oracle")
-    with pytest.raises(ValueError, match="no job finished"):
+    with pytest.raises(ValueError, match="helios/Venus: no finished GPU job ended before "
+                       "2019-01-01: the training set would be empty"):
         run_predict(store, "helios", cluster="Venus", train_until="2019-01-01")
+
+
+# ---- on the Helios sample, ingested from its raw files (see conftest.py) ------------------------
+def test_unknown_names_list_what_is_present(helios_sample_store: Path) -> None:
+    with pytest.raises(StoreError, match=r"no trace 'nope'; present: helios$"):
+        run_predict(helios_sample_store, "nope")
+    with pytest.raises(StoreError, match=r"\(helios\): no cluster 'Mars'; present: Earth, Saturn, "
+                       r"Uranus, Venus$"):
+        run_predict(helios_sample_store, "helios", cluster="Mars")
+    with pytest.raises(ValueError, match=r"^unknown model 'oracle'; choose one of lgbm, "
+                       r"user-median, global-median, helios-mix$"):
+        run_predict(helios_sample_store, "helios", model="oracle")
+
+
+def test_names_match_ignoring_case(helios_store: Path) -> None:
+    metrics = run_predict(helios_store, "Helios", cluster="venus", model="global-median")
+    assert metrics["trace"].unique().to_list() == ["helios"]
+    assert metrics["cluster"].unique().to_list() == ["Venus"]
+    preds = open_store(helios_store).scan("predictions", "helios", "Venus").collect()
+    assert preds.height > 0 and preds["model"].unique().to_list() == ["global-median"]
+
+
+def test_no_store_and_an_empty_store(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="no manifest.json; not a tracekit store"):
+        run_predict(tmp_path / "none", "helios")
+    with begin(tmp_path / "empty", "helios"):
+        pass  # a store with a manifest and no partition
+    with pytest.raises(StoreError, match=r"empty: the store holds no trace yet; ingest one first"):
+        run_predict(tmp_path / "empty", "helios")
+
+
+@pytest.mark.parametrize("bad", ["garbage", "2020-13-01", "01/09/2020"])
+def test_train_until_that_is_not_a_date(helios_sample_store: Path, bad: str) -> None:
+    with pytest.raises(ValueError, match=rf"^train_until: '{bad}' is not a date or time: expected "
+                       r"YYYY-MM-DD or YYYY-MM-DDTHH:MM\[:SS\]"):
+        run_predict(helios_sample_store, "helios", train_until=bad)
+
+
+def test_train_until_after_the_data_never_scores_an_empty_test_set(helios_store: Path) -> None:
+    with pytest.raises(ValueError) as info:
+        run_predict(helios_store, "helios", cluster="Venus", train_until="2030-01-01")
+    message = str(info.value)
+    assert message.startswith("helios/Venus: no finished GPU job was submitted at or after "
+                              "2030-01-01: the test set would be empty; choose a train-until after")
+    assert "or leave it out for the default (2020-" in message
+    assert "predictions" not in open_store(helios_store).tables  # nothing was written
+    # the same rule holds for the library's own evaluation
+    features = build_features(open_store(helios_store).jobs("helios", "Venus"))
+    with pytest.raises(ValueError, match="the test set would be empty"):
+        evaluate_temporal(features, make_model("user-median"), "2030-01-01")
+
+
+def test_read_only_store(helios_store: Path, read_only: Callable[[Path], None]) -> None:
+    read_only(helios_store)
+    with pytest.raises(StoreError, match=rf"^{helios_store}: cannot write to the store "
+                       r"\(Permission denied: .*\); pass a writable --store folder"):
+        run_predict(helios_store, "helios", cluster="Earth", model="user-median")
+
+
+def test_one_default_seed() -> None:
+    from tracekit.cli._common import DEFAULT_SEED as CLI_SEED
+
+    assert DEFAULT_SEED == CLI_SEED == 7
+    for fn in (run_predict, make_model, compare_models):
+        assert inspect.signature(fn).parameters["seed"].default == DEFAULT_SEED
+    assert LGBMDurationRegressor().random_state == DEFAULT_SEED
+    assert make_model("lgbm").random_state == DEFAULT_SEED

@@ -1,7 +1,8 @@
 """Shared building blocks of the analysis modules: frame coercion, size buckets, grid CDFs.
 
 Every public analysis function accepts a polars LazyFrame or DataFrame in the store schema
-(``open_store(path).scan(table, ...)``) and returns a tidy polars DataFrame. Nothing here loops
+(``open_store(path).scan(table, ...)``), or a pandas DataFrame with the same columns (converted
+once, by :func:`lazy`), and returns a tidy polars DataFrame. Nothing here loops
 over rows in Python: CDFs are evaluated on a fixed grid by binary search (``search_sorted``) and
 grouped counts, so they cost one pass over the data whatever the group count.
 """
@@ -9,10 +10,15 @@ grouped counts, so they cost one pass over the data whatever the group count.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Union
 
 import polars as pl
 
-Frame = pl.LazyFrame | pl.DataFrame
+if TYPE_CHECKING:
+    import pandas as pd
+
+# A table in the store schema: polars (lazy or eager) or pandas.
+Frame = Union[pl.LazyFrame, pl.DataFrame, "pd.DataFrame"]  # noqa: UP007 (forward reference)
 
 GROUP = ("trace", "cluster")
 # Durations and delays in the papers are read on log2 grids (Helios Fig. 5: 1 s .. 2^21 s).
@@ -20,6 +26,8 @@ LOG2_GRID_S: tuple[float, ...] = tuple(float(2**i) for i in range(0, 23))
 # Percent grid for utilization CDFs.
 PCT_GRID: tuple[float, ...] = tuple(float(i) for i in range(0, 101))
 QUANTILES: tuple[float, ...] = (0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
+# Calendar-day columns of the store tables and of the analysis outputs.
+DATE_COLUMNS: frozenset[str] = frozenset({"date", "local_date", "first_date", "last_date"})
 
 # Size-bucket schemes: (label, lower bound exclusive, upper bound inclusive), in GPUs.
 SIZE_BUCKETS: dict[str, tuple[tuple[str, float, float], ...]] = {
@@ -63,9 +71,37 @@ def gpu_time() -> pl.Expr:
     return pl.coalesce(pl.col("gpu_time_s"), pl.col("num_gpus") * pl.col("duration_s"))
 
 
-def lazy(frame: Frame) -> pl.LazyFrame:
-    """Return ``frame`` as a LazyFrame."""
-    return frame.lazy() if isinstance(frame, pl.DataFrame) else frame
+def lazy(frame: Frame | Any) -> pl.LazyFrame:
+    """Return ``frame`` as a LazyFrame: the one place where input frames are converted.
+
+    A pandas DataFrame becomes polars (its datetime columns in microseconds, as in the store).
+
+    Raises
+    ------
+    TypeError
+        For anything but a polars LazyFrame/DataFrame or a pandas DataFrame.
+    """
+    if isinstance(frame, pl.LazyFrame):
+        return frame
+    if isinstance(frame, pl.DataFrame):
+        return frame.lazy()
+    if type(frame).__module__.split(".")[0] == "pandas" and type(frame).__name__ == "DataFrame":
+        df = pl.from_pandas(frame)
+        # pandas has no date type: calendar-day columns come back as datetimes.
+        return df.with_columns(
+            pl.col(c).dt.date() if c in DATE_COLUMNS else pl.col(c).dt.cast_time_unit("us")
+            for c, dt in df.schema.items()
+            if isinstance(dt, pl.Datetime)
+        ).lazy()
+    raise TypeError(
+        "analysis functions take a polars LazyFrame/DataFrame or a pandas DataFrame; "
+        f"got {type(frame).__name__}"
+    )
+
+
+def eager(frame: Frame | Any) -> pl.DataFrame:
+    """Return ``frame`` (polars or pandas, see :func:`lazy`) as a polars DataFrame."""
+    return frame if isinstance(frame, pl.DataFrame) else lazy(frame).collect()
 
 
 def group_cols(by: str | Sequence[str] | None) -> list[str]:

@@ -17,6 +17,7 @@ from tracekit.analysis._common import (
     QUANTILES,
     Frame,
     bucket_order,
+    eager,
     gpu_jobs,
     gpu_time,
     grid_cdf,
@@ -27,10 +28,10 @@ from tracekit.analysis._common import (
 )
 
 
-def with_bucket_rank(df: pl.DataFrame, scheme: str) -> pl.DataFrame:
+def with_bucket_rank(df: Frame, scheme: str) -> pl.DataFrame:
     """Add ``size_rank`` (position of ``size_bucket`` in ``scheme``) so frames sort by size."""
     order = {label: i for i, label in enumerate(bucket_order(scheme))}
-    return df.with_columns(
+    return eager(df).with_columns(
         pl.col("size_bucket")
         .replace_strict(order, default=None, return_dtype=pl.Int32)
         .alias("size_rank")

@@ -23,6 +23,7 @@ import polars as pl
 from tracekit.analysis._common import (
     PCT_GRID,
     Frame,
+    eager,
     grid_cdf,
     group_cols,
     lazy,
@@ -468,7 +469,7 @@ def _freq_us(freq: str) -> int:
 
 
 def allocation_profile(
-    series: pl.DataFrame, period: str = "hour", by: str | Sequence[str] | None = None
+    series: Frame, period: str = "hour", by: str | Sequence[str] | None = None
 ) -> pl.DataFrame:
     """Minute-weighted mean allocation by local hour, weekday or month (findings H16, H18).
 
@@ -486,7 +487,7 @@ def allocation_profile(
         ``month``), ``util``, ``running_gpus``, ``capacity_gpus``.
     """
     keys = ["trace", "cluster", *group_cols(by)]
-    s = series.filter(pl.col("util").is_not_null())
+    s = eager(series).filter(pl.col("util").is_not_null())
     if period == "hour":
         pcol = ["local_hour"]
     elif period == "weekday":

@@ -24,6 +24,7 @@ from tracekit.predict.evaluate import (
 )
 from tracekit.predict.features import CATEGORICAL_FEATURES, NUMERIC_FEATURES, build_features
 from tracekit.predict.models import (
+    DEFAULT_SEED,
     MODEL_NAMES,
     GlobalMedianRegressor,
     HeliosMixRegressor,
@@ -34,6 +35,7 @@ from tracekit.predict.models import (
 
 __all__ = [
     "CATEGORICAL_FEATURES",
+    "DEFAULT_SEED",
     "MODEL_NAMES",
     "NUMERIC_FEATURES",
     "GlobalMedianRegressor",

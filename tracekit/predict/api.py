@@ -18,11 +18,38 @@ from tracekit.predict.evaluate import (
     evaluate_temporal,
 )
 from tracekit.predict.features import build_features
-from tracekit.predict.models import make_model
+from tracekit.predict.models import DEFAULT_SEED, make_model
 from tracekit.schema import PREDICTIONS
-from tracekit.store import begin, open_store
+from tracekit.store import Store, begin, open_store
 
 _PRED_COLS = PREDICTIONS.names
+
+
+def _train_until(value: str | date | datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return as_utc(value)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"train_until: {exc}") from None
+
+
+def _partitions(st: Store, trace: str, cluster: str | None) -> list[tuple[str, str]]:
+    """The (trace, cluster) pairs to train on, with errors that say what is present."""
+    if not st.traces:
+        raise StoreError(
+            f"{st.path}: the store holds no trace yet; ingest one first "
+            f"(`tracekit ingest TRACE RAW_PATH --store {st.path}`, or `make ingest` for the "
+            "synthetic sample)"
+        )
+    parts = st.select(trace, cluster)
+    if len({p["trace"] for p in parts}) > 1:
+        raise ValueError(f"trace: train one trace at a time, got {trace!r}")
+    with_jobs = [(p["trace"], p["cluster"]) for p in parts if p["rows"].get("jobs", 0) > 0]
+    if not with_jobs:
+        names = ", ".join(f"{p['trace']}/{p['cluster']}" for p in parts)
+        raise StoreError(f"{st.path}: {names} has no jobs to learn from; ingest its trace again")
+    return with_jobs
 
 
 def run_predict(
@@ -31,7 +58,7 @@ def run_predict(
     cluster: str | None = None,
     model: str = "lgbm",
     train_until: str | date | datetime | None = None,
-    seed: int = 0,
+    seed: int = DEFAULT_SEED,
     *,
     rolling: bool = False,
     metrics_csv: str | Path | None = None,
@@ -44,16 +71,17 @@ def run_predict(
     store : str or Path
         A tracekit store with the ``jobs`` table of ``trace``.
     trace : str
-        Trace name (``philly``, ``helios``, ``pai``).
+        Trace name (``philly``, ``helios``, ``pai``); matched ignoring case.
     cluster : str, optional
-        One cluster (default: every cluster of the trace, each trained separately).
+        One cluster (default: every cluster of the trace, each trained separately); matched
+        ignoring case.
     model : str
         ``lgbm``, ``user-median``, ``global-median`` or ``helios-mix``.
     train_until : str, date or datetime, optional
         Train on jobs that ended before this instant (UTC when naive); test on jobs submitted
         at or after it. Default: the UTC midnight before 80 % of the cluster's finished GPU jobs.
     seed : int
-        Seed of the learned models.
+        Seed of the learned models (default 7, the project's one default seed).
     rolling : bool
         Lucid-style weekly retraining from ``train_until``: each test week gets a model trained
         on jobs ended before the week (its ``trained_until``); the train period keeps the first
@@ -72,28 +100,39 @@ def run_predict(
         row scoring the whole test period with the weekly models (those predictions are the
         ones written).
 
+    Raises
+    ------
+    ValueError
+        An unknown model, a ``train_until`` that is not a date, or one that leaves the
+        training or the test set of a cluster empty (the message gives the usable range).
+    StoreError
+        No store, an empty store, an unknown trace or cluster (the message lists the ones
+        present), a cluster without jobs, or a store that cannot be written.
+
     Notes
     -----
     Predictions cover every GPU job (train and test period) under ``model``; rows of other
-    models already in the store are kept, earlier rows of this model are replaced.
+    models already in the store are kept, earlier rows of this model are replaced. Nothing is
+    written unless every cluster succeeds.
     """
-    st = open_store(store)
-    clusters = [cluster] if cluster else st.clusters(trace)
-    if not clusters or (cluster and cluster not in st.clusters(trace)):
-        raise StoreError(
-            f"{store}: no jobs for trace {trace!r}"
-            + (f" cluster {cluster!r}" if cluster else "")
-            + f"; present: {', '.join(st.clusters(trace)) or 'none'}"
-        )
     estimator = make_model(model, seed=seed, n_jobs=n_jobs)
+    cut = _train_until(train_until)
+    st = open_store(store)
     metrics: list[pl.DataFrame] = []
     outputs: dict[str, pl.DataFrame] = {}
-    for c in clusters:
-        features = build_features(st.jobs(trace, c))
+    pairs = _partitions(st, trace, cluster)
+    name = pairs[0][0]  # the trace as the store spells it
+    for _, c in pairs:
+        features = build_features(st.jobs(name, c))
         if features.is_empty():
+            if cluster is not None:
+                raise StoreError(f"{st.path}: {name}/{c} has no GPU jobs to predict")
             continue
-        t = as_utc(train_until) if train_until is not None else default_train_until(features)
-        _, preds, m = evaluate_temporal(features, estimator, t)
+        try:
+            t = cut if cut is not None else default_train_until(features)
+            _, preds, m = evaluate_temporal(features, estimator, t)
+        except ValueError as exc:
+            raise ValueError(f"{name}/{c}: {exc}") from None
         if rolling:
             roll_preds, roll_m = evaluate_rolling(
                 features, estimator, t, every=timedelta(days=7)
@@ -109,16 +148,15 @@ def run_predict(
             m = pl.concat([m, roll_m], how="vertical_relaxed")
         metrics.append(
             m.select(
-                pl.lit(trace).alias("trace"), pl.lit(c).alias("cluster"),
+                pl.lit(name).alias("trace"), pl.lit(c).alias("cluster"),
                 pl.lit(model).alias("model"), pl.all(),
             )
         )
         outputs[c] = preds.with_columns(pl.lit(model).alias("model")).select(_PRED_COLS)
-    _write_predictions(store, trace, model, outputs)
-    result = (
-        pl.concat(metrics, how="vertical_relaxed") if metrics
-        else pl.DataFrame(schema={"trace": pl.String, "cluster": pl.String, "model": pl.String})
-    )
+    if not outputs:
+        raise StoreError(f"{st.path}: no GPU jobs to predict in trace {trace!r}")
+    _write_predictions(st.path, name, model, outputs)
+    result = pl.concat(metrics, how="vertical_relaxed")
     if metrics_csv is not None:
         Path(metrics_csv).parent.mkdir(parents=True, exist_ok=True)
         result.write_csv(metrics_csv)
@@ -126,12 +164,10 @@ def run_predict(
 
 
 def _write_predictions(
-    store: str | Path, trace: str, model: str, outputs: dict[str, pl.DataFrame]
+    store: Path, trace: str, model: str, outputs: dict[str, pl.DataFrame]
 ) -> None:
     """Replace ``model``'s rows of each cluster's predictions, keeping other models' rows."""
-    if not outputs:
-        return
-    st = open_store(store)
+    st = open_store(store)  # freshly: another model's predictions may have landed meanwhile
     with begin(store, trace, mode="update") as tx:
         for c, preds in outputs.items():
             old = (

@@ -18,14 +18,17 @@ import polars as pl
 from sklearn.base import BaseEstimator, clone
 
 from tracekit.predict.features import MIN_DURATION_S
+from tracekit.predict.models import DEFAULT_SEED, make_model
 from tracekit.timeutil import as_utc
 
 #: Relative-error thresholds (%) of the "share within" metrics.
 WITHIN_PCT: tuple[int, ...] = (10, 25, 50, 100)
-#: Helios estimator error profile as summarized by its authors (findings.md §5.1): share of jobs
-#: whose relative error is at most the threshold (%).
+#: Error profile of the Helios duration estimator as its authors report it (Hu et al., SC'21,
+#: "Characterization and Prediction of Deep Learning Workloads in Large-Scale GPU Datacenters"):
+#: share of jobs whose relative error is at most the threshold (%).
 HELIOS_PROFILE: dict[int, float] = {10: 0.10, 50: 0.50, 100: 0.70, 1000: 0.90, 10000: 1.00}
-#: PAI CART on recurring groups (findings.md §5.5): 78 % of instances within 25 % error.
+#: The PAI trace paper's CART predictor on recurring job groups (Weng et al., NSDI'22, "MLaaS in
+#: the Wild"): 78 % of instances within 25 % error.
 PAI_PROFILE: dict[int, float] = {25: 0.78}
 
 _PRED_SCHEMA = {
@@ -84,6 +87,28 @@ def default_train_until(features: pl.DataFrame, share: float = 0.8) -> datetime:
     return cut.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def _day(t: datetime) -> str:
+    """``2020-04-17`` at midnight, else ``2020-04-01 03:15:38 UTC`` (to the second)."""
+    t = as_utc(t)
+    if t.hour == t.minute == t.second == t.microsecond == 0:
+        return f"{t:%Y-%m-%d}"
+    return f"{t:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _target_range(features: pl.DataFrame) -> str:
+    """Where a usable train-until lies, for error messages."""
+    targets = features.filter(pl.col("is_target"))
+    if targets.is_empty():
+        return "there are no finished GPU jobs at all"
+    first_end = targets["end_time"].min()
+    last_submit = targets["submit_time"].max()
+    return (
+        f"choose a train-until after the first finished job ended ({_day(first_end)}) and no "
+        f"later than the last one was submitted ({_day(last_submit)}), or leave it out for the "
+        f"default ({_day(default_train_until(features))})"
+    )
+
+
 def temporal_split(
     features: pl.DataFrame, train_until: str | date | datetime
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -112,7 +137,8 @@ def fit_predict(
     t = as_utc(train_until)
     train, _ = temporal_split(features, t)
     if train.is_empty():
-        raise ValueError(f"no job finished before {t.isoformat()}: choose a later train-until")
+        raise ValueError(f"no finished GPU job ended before {_day(t)}: the training set would be "
+                         f"empty; {_target_range(features)}")
     fitted = clone(model).fit(train, train.get_column("duration_s").to_numpy())
     rows = features if predict_on is None else predict_on
     pred = fitted.predict(rows) if len(rows) else np.empty(0)
@@ -149,6 +175,10 @@ def evaluate_temporal(
         period) with the columns of :func:`regression_metrics` and ``trained_until``.
     """
     t = as_utc(train_until)
+    _, test = temporal_split(features, t)
+    if test.is_empty():
+        raise ValueError(f"no finished GPU job was submitted at or after {_day(t)}: the test set "
+                         f"would be empty; {_target_range(features)}")
     fitted, preds = fit_predict(features, model, t)
     train, test = temporal_split(features, t)
     rows = [
@@ -318,7 +348,7 @@ def compare_models(
     features: pl.DataFrame,
     models: Sequence[str] = ("global-median", "user-median", "helios-mix", "lgbm"),
     train_until: str | date | datetime | None = None,
-    seed: int = 0,
+    seed: int = DEFAULT_SEED,
 ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, BaseEstimator]]:
     """Train every named model on the same temporal split and score it on the same test jobs.
 
@@ -340,8 +370,6 @@ def compare_models(
         ``duration_s``, one ``pred_<model>`` column per model and the segment columns of
         :func:`add_segments`. ``fitted``: the fitted estimators by name.
     """
-    from tracekit.predict.models import make_model
-
     cut = as_utc(train_until) if train_until is not None else default_train_until(features)
     frames, fitted = [], {}
     scored = add_segments(features).filter(

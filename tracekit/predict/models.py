@@ -28,6 +28,10 @@ from sklearn.utils.validation import check_is_fitted
 
 from tracekit.predict.features import CATEGORICAL_FEATURES, MIN_DURATION_S, NUMERIC_FEATURES
 
+#: The seed of every learned model unless one is given (the CLI's, the Makefile's and the
+#: notebooks' default too).
+DEFAULT_SEED = 7
+
 
 def _to_polars(X: Any) -> pl.DataFrame:
     if isinstance(X, pl.DataFrame):
@@ -137,7 +141,7 @@ class LGBMDurationRegressor(RegressorMixin, BaseEstimator):
         quantile_max_rows: int | None = 100_000,
         numeric_features: Sequence[str] = NUMERIC_FEATURES,
         categorical_features: Sequence[str] = CATEGORICAL_FEATURES,
-        random_state: int = 0,
+        random_state: int = DEFAULT_SEED,
         n_jobs: int = 1,
     ) -> None:
         self.n_estimators = n_estimators
@@ -314,7 +318,9 @@ class HeliosMixRegressor(RegressorMixin, BaseEstimator):
 MODEL_NAMES: tuple[str, ...] = ("lgbm", "user-median", "global-median", "helios-mix")
 
 
-def make_model(name: str, seed: int = 0, n_jobs: int = 1, **params: Any) -> BaseEstimator:
+def make_model(
+    name: str, seed: int = DEFAULT_SEED, n_jobs: int = 1, **params: Any
+) -> BaseEstimator:
     """Build a model by name with its seed.
 
     Parameters
@@ -341,6 +347,7 @@ def make_model(name: str, seed: int = 0, n_jobs: int = 1, **params: Any) -> Base
 
 
 __all__ = [
+    "DEFAULT_SEED",
     "MODEL_NAMES",
     "GlobalMedianRegressor",
     "HeliosMixRegressor",

@@ -19,6 +19,7 @@ progress protocol of all readers. Adding a reader is one line in :data:`READERS`
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,8 @@ READERS: dict[str, str] = {
     "helios": "tracekit.sources.helios",
     "philly": "tracekit.sources.philly",
     "pai": "tracekit.sources.pai",
+    "openb": "tracekit.sources.openb",
+    "acme": "tracekit.sources.acme",
 }
 
 
@@ -58,14 +61,26 @@ def ingest(trace: str, raw_path: str | Path, store: str | Path, **kwargs: Any) -
         Store directory.
     **kwargs
         Passed to the reader: ``clusters``, ``lenient``, ``strict``, ``allow_empty``,
-        ``on_progress``.
+        ``on_progress``. An option left at its default is not passed, so a reader that does not
+        offer it still works; one that is set but not offered is a clear error.
 
     Returns
     -------
     dict
         Rows written per cluster and table.
+
+    Raises
+    ------
+    ValueError
+        Unknown trace, or an option the reader does not offer.
     """
-    return reader(trace)(Path(raw_path), Path(store), **kwargs)
+    ingest_fn = reader(trace)
+    offered = inspect.signature(ingest_fn).parameters
+    options = {k: v for k, v in kwargs.items() if k in offered or v not in (None, False)}
+    unknown = sorted(k for k in options if k not in offered)
+    if unknown:
+        raise ValueError(f"the {trace} reader does not offer {', '.join(unknown)}")
+    return ingest_fn(Path(raw_path), Path(store), **options)
 
 
 __all__ = ["READERS", "ingest", "reader"]

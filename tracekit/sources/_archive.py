@@ -228,7 +228,11 @@ class _Peeked:
 def _decompressed(raw: IO[bytes] | Any) -> tuple[IO[bytes] | Any, str]:
     """Wrap ``raw`` in the decompressor its magic bytes call for; return it and the kind."""
     head = raw.read(6)
-    fed = _Peeked(head, raw)
+    if getattr(raw, "seekable", lambda: False)():
+        raw.seek(0)  # a file: no need to re-feed the sniffed bytes (which costs a block copy)
+        fed = raw
+    else:
+        fed = _Peeked(head, raw)
     if head.startswith(_GZIP_MAGIC):
         # GzipFile verifies the CRC-32 and the length of every gzip member at its end.
         return gzip.GzipFile(fileobj=fed, mode="rb"), "gzip"  # type: ignore[arg-type]

@@ -196,7 +196,7 @@ def ingest(
             record["path"] = f.rel
             sources.append(record)
     summary: dict[str, dict[str, int]] = {}
-    with begin(store, TRACE, mode="ingest") as tx:
+    with begin(store, TRACE, mode="ingest", allow_empty=allow_empty) as tx:
         for i, log in enumerate(logs):
             cluster = log.cluster
             quality = QualityCounter(lenient=lenient)
@@ -208,6 +208,7 @@ def ingest(
             jobs = normalize_jobs(raw, cluster, quality)
             del raw  # the parsed text columns are not needed past this point (peak memory)
             jobs = check("jobs", jobs)
+            require_rows(jobs.height, log.label, allow_empty, "job rows left after repairs")
             rows = {"jobs": tx.write("jobs", cluster, jobs)}
             cap = caps.get(cluster)
             if cap is not None:
@@ -215,7 +216,7 @@ def ingest(
                 with cap.open() as fh:
                     data = read_capped(fh, MAX_CAPACITY_BYTES, cap.label, CAPACITY_FILE)
                 capacity = check("capacity", read_capacity(data, cap.label, quality))
-                rows["capacity"] = tx.write("capacity", cluster, capacity)
+                rows["capacity"] = tx.write("capacity", cluster, capacity, allow_empty=True)
             else:
                 quality.add("helios.capacity_file_missing", 1)
             tx.set_meta(

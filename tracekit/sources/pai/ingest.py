@@ -492,16 +492,15 @@ def ingest(
 
     rows: dict[str, int] = {}
     writers: dict[str, _AsyncWriter] = {}
-    with begin(store, TRACE, mode="ingest") as tx:
+    with begin(store, TRACE, mode="ingest", allow_empty=allow_empty) as tx:
         try:
             jobs_raw = _read_all(sources[JOB_TABLE], q, prov, on_progress, check)
             require_rows(jobs_raw.height, sources[JOB_TABLE].label, allow_empty, "job rows")
             spec = _read_all(sources[MACHINE_SPEC], q, prov, on_progress, check)
             machines = check("machines", build_machines(spec, q))
-            rows["machines"] = tx.write("machines", CLUSTER, machines)
-            rows["capacity"] = tx.write(
-                "capacity", CLUSTER, check("capacity", build_capacity(machines))
-            )
+            rows["machines"] = tx.write("machines", CLUSTER, machines, allow_empty=True)
+            capacity = check("capacity", build_capacity(machines))
+            rows["capacity"] = tx.write("capacity", CLUSTER, capacity, allow_empty=True)
 
             _count_times(jobs_raw, "job", q)
             tags = _read_all(sources[GROUP_TAG_TABLE], q, prov, on_progress, check)
@@ -515,14 +514,19 @@ def ingest(
                 - tasks_raw.select(pl.struct("job_name", "task_name").n_unique()).item(),
             )
 
-            writers["instances"] = _AsyncWriter(tx.open_writer("instances", CLUSTER), check)
+            # Only the job table is required to have rows; the others may be empty.
+            writers["instances"] = _AsyncWriter(
+                tx.open_writer("instances", CLUSTER, allow_empty=True), check
+            )
             inst_agg, job_nodes = _stream_instances(stream(INSTANCE_TABLE), writers["instances"], q)
             _count_orphans(jobs_raw, tasks_raw, inst_agg, q)
-            writers["sensors"] = _AsyncWriter(tx.open_writer("sensors", CLUSTER), check)
+            writers["sensors"] = _AsyncWriter(
+                tx.open_writer("sensors", CLUSTER, allow_empty=True), check
+            )
             sensor_agg = _stream_sensors(stream(SENSOR_TABLE), writers["sensors"])
 
             writers["machine_metric"] = _AsyncWriter(
-                tx.open_writer("machine_metric", CLUSTER), check
+                tx.open_writer("machine_metric", CLUSTER, allow_empty=True), check
             )
             for frame in stream(MACHINE_METRIC):
                 _count_times(frame, "machine_metric", q)
@@ -532,11 +536,13 @@ def ingest(
 
             for w in writers.values():
                 w.finish()
-            rows["tasks"] = tx.write(
-                "tasks", CLUSTER, check("tasks", build_tasks(tasks_raw, inst_agg))
-            )
+            tasks = check("tasks", build_tasks(tasks_raw, inst_agg))
+            rows["tasks"] = tx.write("tasks", CLUSTER, tasks, allow_empty=True)
             jobs = build_jobs(jobs_raw, tasks_raw, inst_agg, job_nodes, sensor_agg, tags, q)
-            rows["jobs"] = tx.write("jobs", CLUSTER, check("jobs", jobs))
+            jobs = check("jobs", jobs)
+            label = sources[JOB_TABLE].label
+            require_rows(jobs.height, label, allow_empty, "job rows left after repairs")
+            rows["jobs"] = tx.write("jobs", CLUSTER, jobs)
 
             headers = {
                 s.name: (s.header_path.name if s.header_path else "built-in")

@@ -36,7 +36,10 @@ def write_gpu_util(
     measured: no gain on 2 cores, polars' CSV reader already uses both.)
     """
     writer = tx.open_writer("gpu_util", CLUSTER)
-    minutes = tx.open_writer("job_gpu_minutes", CLUSTER) if index is not None else None
+    # No minute of any job may fall on a util sample: that table may be empty.
+    minutes = (
+        tx.open_writer("job_gpu_minutes", CLUSTER, allow_empty=True) if index is not None else None
+    )
 
     def write(frame: pl.DataFrame, joined: pl.DataFrame | None) -> None:
         writer.write(frame)
@@ -63,7 +66,7 @@ def write_gpu_util(
 def join_staged(tx: Transaction, path: Path, rows: int, index: JoinIndex,
                 progress: ProgressFn) -> None:
     """Join a staged ``gpu_util`` file with the attempts (job log read after the util file)."""
-    writer = tx.open_writer("job_gpu_minutes", CLUSTER)
+    writer = tx.open_writer("job_gpu_minutes", CLUSTER, allow_empty=True)
     progress("job_gpu_minutes", 0, rows)
     done = 0
     for batch in _parquet_batches(path, _JOIN_BATCH_ROWS):
