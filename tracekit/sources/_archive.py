@@ -243,6 +243,12 @@ def _decompressed(raw: IO[bytes] | Any) -> tuple[IO[bytes] | Any, str]:
     return fed, "plain"
 
 
+def _magic_is_compressed(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        head = fh.read(6)
+    return head.startswith((_GZIP_MAGIC, _BZ2_MAGIC, _XZ_MAGIC))
+
+
 def open_stream(
     path: str | Path,
     *,
@@ -273,6 +279,10 @@ def open_stream(
     if fileobj is None:
         check_not_lfs_pointer(path)
         fileobj = open(path, "rb")  # closed by the returned stream
+    elif Path(path).is_file() and not _magic_is_compressed(Path(path)):
+        # A plain file read through a wrapper (e.g. one that hashes): sniff the magic bytes from
+        # the file itself, so the wrapper's stream need not be re-fed (a block copy per file).
+        return CheckedStream(fileobj, str(path), max_bytes)
     try:
         stream, _ = _decompressed(fileobj)
     except _CORRUPT as exc:
