@@ -1,6 +1,6 @@
 """Job characterization: size mix, GPU-time share by size, durations, size-duration coupling.
 
-Definitions (findings.md section 1): a GPU job has ``num_gpus > 0``; ``gpu_time_s`` is
+Definitions (docs/analysis.md): a GPU job has ``num_gpus > 0``; ``gpu_time_s`` is
 ``num_gpus * duration_s``; duration is the store's ``duration_s`` (Philly: spans all attempts, as in
 the official notebook). Functions take a ``jobs`` frame and return tidy polars DataFrames.
 """

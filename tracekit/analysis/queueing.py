@@ -1,6 +1,6 @@
 """Queueing delay: CDFs and summaries by size, VC, GPU type and user; Philly per-attempt delays.
 
-Two Philly definitions (formats.md section 1.8):
+Two Philly definitions (docs/analysis.md):
 
 * **ours** (``official=False``): one delay per attempt that has a start: the first attempt waits
   from submission, each later one from the end of the previous started attempt; zeros are kept.
@@ -81,7 +81,7 @@ def queue_cdf(
 
 
 def philly_attempt_delays(attempts: Frame, jobs: Frame, official: bool = True) -> pl.DataFrame:
-    """Per-attempt queueing delays of Philly jobs (finding P4; formats.md section 1.8).
+    """Per-attempt queueing delays of Philly jobs (finding P4; docs/analysis.md).
 
     Parameters
     ----------

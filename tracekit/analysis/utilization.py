@@ -1,13 +1,13 @@
-"""Utilization — three different things that must never be compared directly (findings.md 8):
+"""Utilization — three different things that must never be compared directly:
 
 * **Philly**: nvidia-smi utilization per GPU-minute (store table ``job_gpu_minutes``, the join of
   attempts x machine x GPU x minute), by final status x job size, and on dedicated vs shared
   servers; host CPU / memory from ``host_util``.
-* **Helios**: *allocation* = running GPUs / capacity, per minute, following formats.md 2.4: times
-  truncated to the minute, a job occupies minutes ``start <= t <= end`` (both inclusive), the
-  running sum is clipped at the day's capacity. Computed by an event sweep (+g at the start
-  minute, -g after the end minute, plus zero-delta boundaries at every bin), so the cost is
-  O(jobs + bins), never jobs x minutes.
+* **Helios**: *allocation* = running GPUs / capacity, per minute, following HeliosArtifact's
+  ``parse_sequence``: times truncated to the minute, a job occupies minutes
+  ``start <= t <= end`` (both inclusive), the running sum is clipped at the day's capacity.
+  Computed by an event sweep (+g at the start minute, -g after the end minute, plus zero-delta
+  boundaries at every bin), so the cost is O(jobs + bins), never jobs x minutes.
 * **PAI**: per-task GPU request (sum of per-instance ``plan_gpu``) vs usage (sum of the
   instances' lifetime-average ``gpu_wrk_util``, % of one GPU) from ``tasks`` and ``sensors``.
 """
@@ -267,7 +267,8 @@ def allocation_series(
 ) -> pl.DataFrame:
     """Allocated GPUs / capacity over time (findings H15, H16, H18, H19, H20), binned to ``freq``.
 
-    The official per-minute series (formats.md 2.4) is built by an event sweep per group:
+    The official per-minute series (HeliosArtifact's ``parse_sequence``) is built by an event
+    sweep per group:
     ``+num_gpus`` at the start minute and ``-num_gpus`` after the end minute, summed with
     ``np.bincount`` and accumulated, so the cost is O(jobs + minutes), never jobs x minutes. The
     minute values are then averaged into ``freq`` bins.
@@ -595,7 +596,8 @@ def pai_request_shares(
 ) -> pl.DataFrame:
     """Share of tasks per per-instance GPU request bucket (finding A3), optionally per GPU type.
 
-    As in findings.md, shares are over tasks with a ``plan_gpu`` (CPU-only roles have none);
+    As in the published figure, shares are over tasks with a ``plan_gpu`` (CPU-only roles have
+    none);
     ``include_null=True`` counts those as requesting 0 GPU (bucket ``<0.25``).
 
     Returns

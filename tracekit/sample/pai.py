@@ -6,11 +6,12 @@ the replay run exactly the path real data takes. ``scale=1`` is full size (1.06 
 1.26 M tasks, 7.5 M instance rows); the default sample uses ~0.01-0.03. ``measure_pai(folder)``
 computes the calibration statistics of a written folder the way the official analysis does.
 
-Calibration targets come from findings.md §4 / §6.3 and calibration.json (``pai``);
-docs/sample_pai.md lists the targets next to the achieved values. Everything is vectorized
-numpy; each table is written with polars (floats print as ``4550879.0``, missing values as
-empty fields). All random draws come from one generator seeded by ``seed``, and identifiers
-are a keyed hash of the row index, so the same seed gives byte-identical files.
+Published calibration targets (hourly shape, GPU-type mix, runtime and wait by GPU type) are read
+from ``tracekit/analysis/published/pai.csv``; the remaining constants are fits and guesses, each
+commented; docs/sample_pai.md lists the targets next to the achieved values. Everything is
+vectorized numpy; each table is written with polars (floats print as ``4550879.0``, missing
+values as empty fields). All random draws come from one generator seeded by ``seed``, and
+identifiers are a keyed hash of the row index, so the same seed gives byte-identical files.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from tracekit.analysis.findings import published_series, published_value
 from tracekit.sample._common import group_noise_ceiling, rng_for, write_marker
-from tracekit.sources.pai import (
+from tracekit.sources.pai.formats import (
     CSV_SUFFIX,
     GROUP_TAG_TABLE,
     HEADER_SUFFIX,
@@ -46,40 +48,14 @@ from tracekit.sources.pai import (
 GENERATOR_VERSION = "1.0"  # of this module; the marker also carries the framework's version
 TRACE_INDEX = 3  # seed path: philly 1, helios 2, pai 3 (tracekit.sample convention)
 
-# --- full-size volumes (formats.md §3.1) and calibration constants (findings.md §4, §6.3) -------
+# --- full-size volumes and calibration constants ------------------------------------------------
 FULL_JOBS = 1_055_501
 TIME_ORIGIN_S = 494_319  # smallest real start_time (1970-01-07 01:18:39+08:00, a Wednesday)
 SPAN_S = 61 * 86_400
 SHANGHAI_OFFSET_S = 8 * 3600
-# Hourly task-submission shape, Asia/Shanghai, mean 1 (findings §6.3).
-HOURLY_SHAPE = np.array(
-    [
-        1.41,
-        0.96,
-        0.70,
-        0.58,
-        0.72,
-        0.70,
-        0.78,
-        0.95,
-        0.77,
-        0.91,
-        1.41,
-        1.45,
-        1.00,
-        0.99,
-        1.25,
-        1.31,
-        1.26,
-        1.40,
-        1.05,
-        1.04,
-        1.00,
-        0.88,
-        0.78,
-        0.68,
-    ]
-)
+# Hourly task-submission shape, Asia/Shanghai, mean 1 (A11's hourly medians, normalized).
+HOURLY_SHAPE = np.asarray(published_series("pai", "A11", "pai", "hour", "")["published"])
+HOURLY_SHAPE = HOURLY_SHAPE / HOURLY_SHAPE.mean()
 # Mild weekend dip (A12: "no dramatic weekend drop"), Mon..Sun.
 WEEKDAY_SHAPE = np.array([1.04, 1.06, 1.06, 1.05, 1.02, 0.88, 0.89])
 
@@ -92,16 +68,39 @@ EMPTY_END_TERMINATED = 0.0386
 
 GPU_TYPES = TASK_GPU_TYPES  # ("MISC", "T4", "P100", "V100", "V100M32"): codes 0..4 below
 # The digitized shares sum to 97.7 %; normalized where drawn.
-GPU_TYPE_SHARE = np.array([0.662, 0.213, 0.066, 0.023, 0.013])
-# Median task runtime by type relative to the all-type median (A2: 650/310/1100/1210/1170 s).
-GPU_TYPE_LOG_SHIFT = np.log(np.array([650.0, 310.0, 1100.0, 1210.0, 1170.0]) / 470.0)
+GPU_TYPE_SHARE = np.array(
+    [published_value("pai", "A4", "pai", "gpu_type_share_pct", gpu_type=t) / 100 for t in GPU_TYPES]
+)
+# Median runtime of completed tasks by type (A2) relative to 470 s, the all-type median of the
+# mixture below (a fit).
+GPU_TYPE_LOG_SHIFT = np.log(
+    np.array(
+        [
+            published_value(
+                "pai", "A2", "pai", "task_runtime_s", stat="median", gpu_type=t, status="completed"
+            )
+            for t in GPU_TYPES
+        ]
+    )
+    / 470.0
+)
 # Task wait (instance start - task start), lognormal from p50/p90 per type (A5b).
-WAIT_P50 = np.array([10.5, 3.0, 12.5, 93.0, 105.0])
-WAIT_P90 = np.array([103.0, 8.0, 800.0, 6565.0, 3449.0])
+WAIT_P50 = np.array(
+    [
+        published_value("pai", "A5b", "pai", "task_wait_s", gpu_type=t, stat="p50_s")
+        for t in GPU_TYPES
+    ]
+)
+WAIT_P90 = np.array(
+    [
+        published_value("pai", "A5b", "pai", "task_wait_s", gpu_type=t, stat="p90_s")
+        for t in GPU_TYPES
+    ]
+)
 MAX_WAIT_S = 3 * 86_400
 
 # plan_gpu (% of one GPU per instance) for GPU roles: buckets <25 / [25,50) / [50,100) / =100 / >100
-# = 14.3 / 26.0 / 12.8 / 42.3 / 2.4 % (A3, sums to 97.8 %; normalized), modes of §6.3.
+# = 14.3 / 26.0 / 12.8 / 42.3 / 2.4 % (A3, sums to 97.8 %; normalized), at the usual request sizes.
 PLAN_GPU_VALUES = np.array(
     [5.0, 10.0, 20.0, 25.0, 30.0, 50.0, 60.0, 80.0, 100.0, 200.0, 400.0, 800.0]
 )
@@ -139,10 +138,10 @@ MULTI_LAYOUTS = {
 }  # fmt: skip
 
 # Instances per task: 1 with p=0.6, else 2 + floor(lognormal(1.75, 1.28)) -> mean ~6, tasks with
-# >=100 instances hold ~13 % of instances (§6.3). CPU roles get 1 + Poisson(0.7).
+# >=100 instances hold ~13 % of instances (the notebook's CCDF). CPU roles get 1 + Poisson(0.7).
 INST_P1, INST_MU, INST_SIGMA, INST_MAX = 0.6, 1.82, 1.3, 2000
 
-# Task runtime: 3-component lognormal mixture on ln seconds (calibration.json k3).
+# Task runtime: 3-component lognormal mixture on ln seconds (fitted to the notebook's CDF).
 RUNTIME_MIX = np.array([[0.08, 3.48, 0.37], [0.81, 6.16, 2.10], [0.11, 9.10, 0.92]])
 MAX_RUNTIME_S = 30 * 86_400
 # Recurring groups: ln-duration noise around the group's duration. sigma 0.2 puts ~79 % of runs
@@ -154,6 +153,10 @@ WORKLOAD_SHARE = 0.095  # 3P: 9.78 % of tag rows
 GPU_TYPE_SPEC_SHARE = 0.2  # share of jobs that requested a type explicitly (assumption)
 
 N_USERS_FULL = 1_350
+# Whole-GPU demand of the sample / GPUs of its machine pool: the pool is sized to the sampled
+# load so a scheduling study has contention (a calibration choice, see docs/sample_pai.md).
+TARGET_LOAD = 0.75
+MAX_TASK_SHARE = 0.5  # largest GPU task of a scaled sample: this share of its type's GPUs
 USER_SIGMA = 1.9  # tasks/user lognormal sigma (A13: p90/p50 ~ 11)
 
 # Sensor coverage: 3.03 M sensor rows / 7.52 M instance rows; machine metric 2.01 M rows.
@@ -162,7 +165,7 @@ METRIC_SHARE_OF_SENSOR = 0.66
 GPU_ZERO_UTIL = 0.35  # A6c: 34.5 % of instances exactly 0
 GPU_UTIL_FRAC_MU, GPU_UTIL_FRAC_SIGMA = np.log(0.09), 1.2  # usage / plan per task, when > 0
 
-# Quirks at low rates (formats.md §5 traps 26-31).
+# Quirks at low rates (the real files' traps, docs/pai.md).
 DUP_WORKER_RATE = 0.005  # a Failed try row before the retry, same worker_name
 EMPTY_WORKER_RATE = 0.001
 ZERO_START_FAILED_RATE = 0.002  # Failed instance rows with start_time 0 (never started)
@@ -244,7 +247,7 @@ def _times(t: np.ndarray) -> pl.Series:
 # --------------------------------------------------------------------------------------------
 # machines
 # --------------------------------------------------------------------------------------------
-# Exact configurations of the real spec in file order (formats.md §3.9), for the fallback.
+# Exact configurations of the real spec in file order, for the fallback.
 _SPEC_CONFIGS = (("CPU", 96, 512, 0, 83), ("T4", 96, 512, 2, 497), ("MISC", 96, 512, 8, 280),
                  ("P100", 64, 512, 2, 798), ("V100", 96, 384, 8, 45), ("V100", 96, 512, 8, 59),
                  ("V100M32", 96, 384, 8, 135))  # fmt: skip
@@ -264,6 +267,30 @@ def _bundled_machine_spec() -> Path | None:
         if path.is_file():
             return path
     return None
+
+
+def _keep_machines(
+    out: Path, machines: pl.DataFrame, pool_gpus: float, biggest: dict[str, float]
+) -> pl.DataFrame:
+    """Rewrite the spec with the first machines of each type, in file order: each GPU type keeps
+    its share of the real GPUs out of ``pool_gpus`` (at least one machine, at least enough for
+    its largest task in ``biggest``, and the CPU-only machines in proportion), so a scheduling
+    study on the sample has contention."""
+    target = out / f"{MACHINE_SPEC}{CSV_SUFFIX}"
+    lines = target.read_bytes().splitlines(keepends=True)
+    share = pool_gpus / max(float(machines["cap_gpu"].sum()), 1.0)
+    need = pl.col("gpu_type").replace_strict(biggest, default=0.0, return_dtype=pl.Float64)
+    fits = (need / pl.col("cap_gpu").clip(1)).ceil().cast(pl.Int64)
+    rank = machines.with_row_index("_i").with_columns(
+        pl.int_range(pl.len()).over("gpu_type").alias("_k"),
+        pl.len().over("gpu_type").alias("_n"),
+    )
+    keep = rank.filter(
+        pl.col("_k")
+        < pl.max_horizontal(pl.lit(1), (pl.col("_n") * share).round().cast(pl.Int64), fits)
+    )["_i"].to_list()
+    target.write_bytes(b"".join(lines[i] for i in keep))
+    return machines[keep]
 
 
 def _write_machine_spec(out: Path, source: Path | None, seed: int) -> pl.DataFrame:
@@ -297,7 +324,7 @@ def _arrivals(rng: np.random.Generator, n: int) -> np.ndarray:
     """``n`` submission times: hour/weekday shape times gamma noise per day and per hour.
 
     The gamma multipliers make arrivals over-dispersed (a plain Poisson process underestimates
-    burstiness by an order of magnitude, findings §6).
+    burstiness by an order of magnitude).
     """
     first_hour = TIME_ORIGIN_S // 3600
     hours = np.arange(first_hour, (TIME_ORIGIN_S + SPAN_S) // 3600 + 1, dtype=np.int64)
@@ -498,7 +525,6 @@ def generate_pai(
     _write_headers(out)
     spec_src = machine_spec if machine_spec is not None else _bundled_machine_spec()
     machines = _write_machine_spec(out, spec_src, int(seed))
-    rows: dict[str, int] = {MACHINE_SPEC: machines.height}
 
     n_jobs = max(20, int(round(FULL_JOBS * scale)))
     n_users = max(20, int(round(N_USERS_FULL * min(scale, 1.0) ** 0.5)))
@@ -539,6 +565,18 @@ def generate_pai(
 
     # ---- instances (numeric), before quirks
     inst_num = grp.inst_num[t_slot]
+    if scale < 1:
+        # A scaled machine pool cannot run the largest gangs: a GPU task keeps at most as many
+        # instances as fit MAX_TASK_SHARE of its type's share of the expected pool.
+        plan = np.nan_to_num(grp.plan_gpu[t_slot]) / 100.0
+        pool_est = float((np.ceil(plan * inst_num) * runtime).sum()) / SPAN_S / TARGET_LOAD
+        m_gpus = machines.group_by("gpu_type").agg(pl.col("cap_gpu").sum())
+        share = dict(zip(m_gpus["gpu_type"], m_gpus["cap_gpu"] / m_gpus["cap_gpu"].sum(),
+                         strict=True))  # fmt: skip
+        type_cap = np.array([share.get(t, 0.0) for t in GPU_TYPES])[t_type] * pool_est
+        limit = np.floor(np.maximum(MAX_TASK_SHARE * type_cap, 8.0) / np.maximum(plan, 1e-9))
+        inst_num = np.where(plan > 0, np.minimum(inst_num, np.maximum(limit, 1)), inst_num)
+        inst_num = inst_num.astype(grp.inst_num.dtype)
     no_inst = (rng.random(n_t) < TASK_NO_INSTANCE_RATE) & ~waiting
     i_task = np.repeat(np.arange(n_t), np.where(no_inst, 0, inst_num))
     n_i = i_task.size
@@ -581,6 +619,23 @@ def generate_pai(
         | ((status == 1) & (u < EMPTY_END_FAILED))
         | ((status == 0) & (u < EMPTY_END_TERMINATED))
     ] = np.nan
+
+    # The machine pool follows the sampled load: a subset of the spec, in its proportions.
+    if scale < 1:
+        # Whole-GPU demand of the jobs, as a replay sees them: a job holds the ceiling of its
+        # summed request from submission to its end.
+        plan = np.nan_to_num(grp.plan_gpu[t_slot]) / 100.0
+        job_gpus = np.bincount(t_job, plan * inst_num, n_jobs)
+        job_s = np.nan_to_num(j_end_max - submit, nan=0.0).clip(0)
+        demand_gpus = float((np.ceil(job_gpus) * job_s).sum()) / SPAN_S
+        # Each type also keeps enough machines for its largest job (its tasks share a type).
+        job_type = grp.gpu_type[job_group]
+        biggest = {
+            GPU_TYPES[k]: float(np.ceil(job_gpus[job_type == k]).max(initial=0.0))
+            for k in range(len(GPU_TYPES))
+        }
+        machines = _keep_machines(out, machines, demand_gpus / TARGET_LOAD, biggest)
+    rows: dict[str, int] = {MACHINE_SPEC: machines.height}
 
     # machines: instances of a task go to machines of its gpu_type; CPU roles share the job's
     # GPU machines (co-located ps) or go to CPU machines when the job has no GPU task
@@ -650,7 +705,7 @@ def generate_pai(
     _write(tasks_df, out, TASK_TABLE)
     rows[TASK_TABLE] = n_t
 
-    # ---- group tags: one row per job except a few, plus a few orphan rows (§3.8)
+    # ---- group tags: one row per job except a few, plus a few orphan rows (as in the real table)
     has_tag = rng.random(n_jobs) >= JOB_NO_TAG_RATE
     n_orphan = int(rng.binomial(n_jobs, ORPHAN_TAG_RATE))
     tag_job = np.flatnonzero(has_tag)
