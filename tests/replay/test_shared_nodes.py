@@ -1,8 +1,11 @@
 """Shared GPUs on nodes: pools that know their nodes, the node placements (best-fit, packing,
 load-balancing, FGD), CPU and memory, allowed GPU models, the horizon, and the ledger property
-(no GPU, CPU or memory ever over-allocated) through ``replay()``."""
+(no GPU, CPU or memory ever over-allocated) through ``replay()`` and through the openb placement
+study's inflation runs."""
 
 from __future__ import annotations
+
+from collections import Counter
 
 import numpy as np
 import polars as pl
@@ -27,6 +30,7 @@ from tracekit.replay.placements.fragmentation import (
     workload_from_pods,
 )
 from tracekit.replay.resources import CPU_GROUP, UNLIMITED, Node
+from tracekit.replay.studies import openb as study
 
 
 def machines(rows: list[tuple]) -> pl.DataFrame:
@@ -350,3 +354,102 @@ def test_no_gpu_cpu_or_memory_is_ever_over_allocated(node_rows, pod_rows, placem
     assert np.allclose(ran["served_s"], ran["duration_s"])
     assert replay(jobs, pool, "fifo", placement=placement, repair=True,
                   max_jobs_per_gpu=1000).digest() == res.digest()  # fmt: skip
+
+
+# ---- the openb placement study on random nodes and pods ---------------------------------------
+spec_strategy = st.lists(
+    st.tuples(
+        st.sampled_from([0, 1, 1, 1, 2, 4, 8]),
+        st.integers(1, 1000),
+        st.integers(0, 64_000),
+        st.integers(0, 200_000),
+        st.sampled_from([None, ["A"], ["B"], ["A", "B"], ["C"]]),
+    ),
+    min_size=1,
+    max_size=12,
+)
+machine_strategy = st.lists(
+    st.tuples(
+        st.sampled_from([0, 1, 2, 4, 8]),
+        st.sampled_from(["A", "B"]),
+        st.integers(1, 96),
+        st.integers(1, 512),
+    ),
+    min_size=1,
+    max_size=5,
+)
+
+
+def specs_table(rows: list[tuple]) -> pl.DataFrame:
+    """rows: (job_id, num_gpu, gpu_milli, gpu_spec, cpu_milli, memory_mib), as ``pod_specs``."""
+    return pl.DataFrame(
+        rows,
+        schema={
+            "job_id": pl.String,
+            "num_gpu": pl.Int32,
+            "gpu_milli": pl.Int32,
+            "gpu_spec": pl.List(pl.String),
+            "cpu_milli": pl.Int64,
+            "memory_mib": pl.Int64,
+        },
+        orient="row",
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(nodes=machine_strategy, pods=spec_strategy, placement=st.sampled_from(study.COMPARED))
+def test_inflation_never_over_allocates(
+    nodes: list[tuple], pods: list[tuple], placement: str
+) -> None:
+    table = machines(
+        [(f"n{i}", g, m if g else None, c, mem) for i, (g, m, c, mem) in enumerate(nodes)]
+    )
+    if table["num_gpus"].sum() == 0:
+        table = table.with_columns(pl.lit(1.0).alias("num_gpus"), pl.lit("A").alias("gpu_type"))
+    pods = [*pods, (1, 500, 0, 0, None)]  # at least one GPU pod, so the load grows
+    specs = specs_table(
+        [(f"p{i}", k, (milli if k == 1 else 1000) if k else 0, spec, cpu, mem)
+         for i, (k, milli, cpu, mem, spec) in enumerate(pods)]
+    )  # fmt: skip
+    result = study.inflation(table, specs, placement, max_load=1.5, step=0.25, seed=3)
+    caps = {r["machine_id"]: r for r in table.iter_rows(named=True)}
+    by_id = {r["job_id"]: r for r in specs.iter_rows(named=True)}
+    placed = result.pods.filter(pl.col("node").is_not_null())
+    used: Counter[tuple[str, int]] = Counter()
+    for row in placed.iter_rows(named=True):
+        spec = by_id[row["job_id"].split("#")[0]]
+        node = caps[row["node"]]
+        assert len(row["node_gpus"]) == spec["num_gpu"] == len(set(row["node_gpus"]))
+        for g in row["node_gpus"]:
+            assert 0 <= g < node["num_gpus"]
+            used[(row["node"], g)] += row["gpu_milli"]
+        if spec["num_gpu"] and spec["gpu_spec"] is not None:
+            assert node["gpu_type"] in spec["gpu_spec"]
+    assert all(units <= 1000 for units in used.values())
+    per_node = placed.group_by("node").agg(pl.col("cpu_milli").sum(), pl.col("memory_mib").sum())
+    for row in per_node.iter_rows(named=True):
+        assert row["cpu_milli"] <= round(caps[row["node"]]["num_cpus"] * 1000)
+        assert row["memory_mib"] <= round(caps[row["node"]]["mem_gb"] * 1024)
+    # Nothing leaves: a pod that did not start at its arrival never starts.
+    starts = result.replay.jobs["start_time"].to_numpy()
+    submits = result.replay.jobs["submit_time"].to_numpy()
+    assert ((starts == submits) | (starts != starts)).all()
+    curve = result.curve
+    assert (curve["unallocated_share"].diff().drop_nulls() >= 0).all()
+    assert ((curve["allocated_share"] - 1.0) <= 1e-9).all()
+    again = study.inflation(table, specs, placement, max_load=1.5, step=0.25, seed=3)
+    assert again.pods.equals(result.pods)
+
+
+def test_inflation_study_errors() -> None:
+    table = machines([("n0", 2, "G", 64, 256)])
+    specs = specs_table([("p0", 1, 600, None, 1000, 1)])
+    with pytest.raises(ValueError, match="unknown node placement 'pack'"):
+        study.inflation(table, specs, "pack")
+    with pytest.raises(ValueError, match="no pods"):
+        study.inflation(table, specs.head(0), "fgd")
+    cpu_only = specs.with_columns(pl.lit(0, pl.Int32).alias("num_gpu"))
+    with pytest.raises(ValueError, match="no pod asks for a GPU"):
+        study.inflation(table, cpu_only, "fgd")
+    with pytest.raises(ValueError, match="missing columns"):
+        study.inflation(table, specs.drop("gpu_spec"), "fgd")
