@@ -142,13 +142,14 @@ def test_default_is_best_fit_and_whole_gpus_take_the_lowest_free_ones() -> None:
 
 
 def test_cpu_pods_and_memory_are_placed_on_nodes() -> None:
-    nodes = machines([("c0", 0, None, 16, 64), ("g0", 2, "G", 16, 64)])
+    nodes = machines([("c0", 0, None, 16, 64), ("g0", 2, "G", 16, 64), ("h0", 8, "H", 4, 4)])
     jobs = pods(
         [
             ("cpu", 0, 100, 0, 8, 8, None),  # CPU only: FGD keeps GPU nodes whole
             ("fat", 1, 100, 1, 12, 8, None),  # fits g0 only
             ("mem", 2, 100, 0.5, 1, 60, None),  # g0 has 56 GiB left until "fat" ends
-            ("big", 3, 100, 0, 20, 1, None),  # more CPU than any node: never starts
+            ("big", 3, 100, 0, 20, 1, None),  # more CPU than any node
+            ("h8", 4, 100, 8, 8, 1, "H"),  # 8 GPUs fit h0 only, which has 4 cores
         ]
     )
     out = replay(jobs, GPUPool.from_machines(nodes), "fifo", placement="fgd", repair=True)
@@ -157,8 +158,9 @@ def test_cpu_pods_and_memory_are_placed_on_nodes() -> None:
     assert rows["cpu"]["vc"] == CPU_GROUP
     assert rows["fat"]["node"] == "g0"
     assert rows["mem"]["start_time"] == 101.0 and rows["mem"]["node"] == "g0"
-    assert out.quality.counts["replay.job_larger_than_node"] == 1
-    with pytest.raises(TraceFormatError, match="largest node"):
+    assert out.quality.counts["replay.job_fits_no_node"] == 2  # "big" and "h8" are dropped
+    assert set(rows) == {"cpu", "fat", "mem"}
+    with pytest.raises(TraceFormatError, match="no node of the job's groups"):
         replay(jobs, GPUPool.from_machines(nodes), "fifo", placement="fgd")
     # Group placements know no CPU jobs.
     with pytest.raises(TraceFormatError, match="num_gpus is not a positive number"):

@@ -189,8 +189,8 @@ def validate_jobs(
     type_affinity : {"strict", "any"}
         Shared GPUs: a job must fit its own group (strict) or the largest group.
     on_nodes : bool
-        Shared GPUs under a node placement: jobs without GPUs are valid, and a job must fit the
-        largest node (GPUs, ``num_cpus``, ``mem_gb``).
+        Shared GPUs under a node placement: jobs without GPUs are valid, and a job must fit one
+        node of its groups, empty (GPUs, ``num_cpus``, ``mem_gb``; ``replay.job_fits_no_node``).
     quality : QualityCounter, optional
         Counter to add to (a new one otherwise).
     source : str
@@ -232,7 +232,7 @@ def validate_jobs(
     caps = resources.capacities()
     rules = _rules(allow_zero_duration, needs_prediction, caps, shared, type_affinity)
     if shared and on_nodes:
-        rules = _node_rules(rules, resources.node_limits())  # type: ignore[union-attr]
+        rules = _node_rules(rules, resources, type_affinity)  # type: ignore[arg-type]
     gpu_dtype = pl.Float64 if shared else pl.Int64
     # Fast path: evaluate every rule in one polars pass; clean tables (the usual case) stop here.
     counts = df.select([expr.alias(rule) for rule, expr, _, _ in rules]).sum().row(0, named=True)
@@ -353,10 +353,10 @@ def _rules(
 
 
 def _node_rules(
-    rules: list[tuple[str, pl.Expr, str, pl.Expr | None]], limits: tuple[int, int, int]
+    rules: list[tuple[str, pl.Expr, str, pl.Expr | None]], pool: GPUPool, type_affinity: str
 ) -> list[tuple[str, pl.Expr, str, pl.Expr | None]]:
     """The shared-GPU rules under a node placement: no GPU is a valid request (CPU and memory
-    only), and a job must fit the largest node."""
+    only), and a job must fit one node of its groups when that node is empty."""
     gpus = pl.col("num_gpus")
     out = []
     for rule in rules:
@@ -364,20 +364,43 @@ def _node_rules(
             rule = ("replay.negative_gpus", ~gpus.is_finite().fill_null(False) | (gpus < 0),
                     "num_gpus is negative or not a number", None)  # fmt: skip
         out.append(rule)
-    max_gpus, max_cpu, max_mem = limits
     cpu, mem = pl.col("num_cpus").fill_null(0.0), pl.col("mem_gb").fill_null(0.0)
-    too_big = (
-        (gpus.ceil() > max_gpus)
-        | ((cpu * 1000).round(0) > max_cpu)
-        | ((mem * 1024).round(0) > max_mem)
+    fits_none = pl.struct(gpus, cpu, mem, pl.col("group")).map_batches(
+        lambda jobs: _fits_no_node(jobs.struct.unnest(), pool, type_affinity),
+        return_dtype=pl.Boolean,
     )
     out += [
         ("replay.bad_cpu_or_memory", ~cpu.is_finite() | ~mem.is_finite() | (cpu < 0) | (mem < 0),
          "num_cpus or mem_gb is negative or not a number", None),
-        ("replay.job_larger_than_node", too_big,
-         "job needs more GPUs, CPU or memory than the largest node has", None),
+        ("replay.job_fits_no_node", fits_none,
+         "no node of the job's groups has that many GPUs, CPU and memory", None),
     ]  # fmt: skip
     return out
+
+
+def _fits_no_node(jobs: pl.DataFrame, pool: GPUPool, type_affinity: str) -> pl.Series:
+    """Per job: no node of its groups could hold it even empty (GPUs, CPU, memory)."""
+    sizes: dict[str, set[tuple[int, int, int]]] = {}
+    for node in pool.node_list():
+        sizes.setdefault(node.group, set()).add((node.gpus, node.cpu_milli, node.memory_mib))
+    need = np.column_stack(
+        [
+            np.ceil(jobs["num_gpus"].fill_nan(0.0).to_numpy() - 1e-9),
+            (jobs["num_cpus"].fill_nan(0.0).to_numpy() * 1000).round(),
+            (jobs["mem_gb"].fill_nan(0.0).to_numpy() * 1024).round(),
+        ]
+    )
+    groups = jobs["group"].to_list()
+    out = np.zeros(len(groups), dtype=bool)
+    for name in set(groups):
+        own = [] if name is None else [g for g in name.split(GROUP_SEPARATOR) if g in sizes]
+        if not own or type_affinity != "strict":
+            own = list(sizes)
+        caps = np.array(sorted(set().union(*(sizes[g] for g in own))), dtype=np.float64)
+        rows = np.flatnonzero([g == name for g in groups])
+        fit = (caps[None, :, :] >= need[rows][:, None, :]).all(axis=2).any(axis=1)
+        out[rows] = ~fit
+    return pl.Series(out)
 
 
 # ---- utilisation (shared GPUs) -----------------------------------------------------------------
