@@ -366,18 +366,6 @@ class GPUPool:
         """``{group: GPUs}``."""
         return {g: sum(m) for g, m in self.machines.items()}
 
-    def node_limits(self) -> tuple[int, int, int]:
-        """Largest GPUs, CPU (thousandths) and memory (MiB) of one node (GPUs of one machine,
-        unlimited CPU and memory when the pool does not know its nodes)."""
-        if self.nodes is None:
-            biggest = max((max(m, default=0) for m in self.machines.values()), default=0)
-            return biggest, UNLIMITED, UNLIMITED
-        return (
-            max((n.gpus for n in self.nodes), default=0),
-            max((n.cpu_milli for n in self.nodes), default=0),
-            max((n.memory_mib for n in self.nodes), default=0),
-        )
-
     def scaled(self, factor: float) -> GPUPool:
         """Keep ``round(factor x machines)`` machines of each group (at least one if any)."""
         if factor == 1.0:

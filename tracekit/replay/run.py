@@ -642,7 +642,7 @@ def _shared_placer(placement: Any, gpool: GPUPool, pol: Policy) -> Placement:
             raise ValueError(
                 f"placement {placer.name!r} spreads jobs over a group's GPUs without CPU or "
                 "memory; this pool knows its nodes: use "
-                f"{', '.join(p for p in PLACEMENTS if p not in ('pack', 'balance'))}"
+                f"{', '.join(NODE_PLACEMENTS)}"
             )
     elif isinstance(pol, PackingPolicy):
         raise ValueError(
