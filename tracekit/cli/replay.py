@@ -134,6 +134,4 @@ def command(
 command.__doc__ = inspect.cleandoc(command.__doc__ or "") + "\n\nPolicies (--policy):\n\n\b\n"
 command.__doc__ += "\n".join(f"  {name:<10} {line}" for name, line in describe().items())
 command.__doc__ += "\n\nShared-GPU placements (--placement):\n\n\b\n"
-command.__doc__ += "\n".join(
-    f"  {name:<15} {line}" for name, line in describe_placements().items()
-)
+command.__doc__ += "\n".join(f"  {name:<15} {line}" for name, line in describe_placements().items())
