@@ -48,6 +48,9 @@ PHASES: tuple[str, ...] = ("Succeeded", "Failed", "Running", "Pending")
 # earlier was removed before reaching a final phase, which the store calls canceled.
 STATUS_MAP: dict[str, str] = {"Succeeded": "completed", "Failed": "failed"}
 UNFINISHED_PHASES: tuple[str, ...] = ("Running", "Pending")
+# Raw status of a pod whose list publishes no phase (multigpu50): Kubernetes' own word for "the
+# phase could not be obtained" (the store requires a raw status).
+NO_PHASE = "Unknown"
 
 # GPU memory of the disclosed models (vendor data sheets); G1-G3 are undisclosed internal codes.
 GPU_MEM_GB: dict[str, float] = {
@@ -66,6 +69,7 @@ __all__ = [
     "GPU_SPEC_SEPARATOR",
     "MAX_GPUS_PER_POD",
     "NODE_FILE",
+    "NO_PHASE",
     "NODE_HEADER",
     "NODE_INT_COLUMNS",
     "PHASES",
