@@ -395,7 +395,7 @@ def typed_columns(
     bad : polars.Series
         True for the rows skipped in lenient mode.
     """
-    bad = pl.Series([False] * raw.height)
+    bad = pl.Series([False] * raw.height, dtype=pl.Boolean)
     out: dict[str, pl.Series] = {}
     for col in columns:
         text = raw[col].str.strip_chars()

@@ -205,7 +205,7 @@ def parse_time(text: pl.Expr, fmt: str, timezone: str) -> pl.Expr:
     naive wall clock in ``timezone`` (DST: ambiguous -> earlier instant, non-existent -> null)."""
     if fmt in UNIX_FORMATS:
         number = text.cast(pl.Float64, strict=False)
-        return (number * UNIX_FORMATS[fmt]).round(0).cast(pl.Int64).cast(UTC)
+        return (number * UNIX_FORMATS[fmt]).round(0).cast(pl.Int64, strict=False).cast(UTC)
     if any(d in fmt for d in OFFSET_DIRECTIVES):
         return text.str.to_datetime(fmt, time_unit="us", strict=False, cache=False).dt.\
             convert_time_zone("UTC")

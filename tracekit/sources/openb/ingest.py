@@ -163,7 +163,8 @@ def ingest(
                                                         jobs)
                 ),  # fmt: skip
                 "machines": tx.write("machines", variant, machines),
-                "capacity": tx.write("capacity", variant, capacity),
+                # A node list without GPU nodes has no GPU capacity.
+                "capacity": tx.write("capacity", variant, capacity, allow_empty=True),
             }
             extra: dict[str, Any] = {"trace_end_s": trace_end_s(pods)}
             tx.set_meta(

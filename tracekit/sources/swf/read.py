@@ -267,7 +267,7 @@ def to_fields(
 
     procs = pl.coalesce(known("allocated_processors"), known("requested_processors"))
     per_proc_kb = known("requested_memory")
-    code = pl.col("status").cast(pl.Int64)
+    code = pl.col("status").cast(pl.Int64, strict=False)
     status = code.replace_strict(STATUS_MAP, default=None, return_dtype=pl.String)
     unknown = status.is_null()
     q.add(f"{prefix}.unknown_status_completed",
@@ -296,7 +296,8 @@ def to_fields(
         cpus.alias("num_cpus"),
         (per_proc_kb * procs / KB_PER_GB).alias("mem_gb"),
         status.alias("status"),
-        code.cast(pl.String).alias("raw_status"),
+        # The code as written when it is no integer (1e300): the raw status is never lost.
+        pl.coalesce(code.cast(pl.String), pl.col("status").cast(pl.String)).alias("raw_status"),
     )
     absent = [f for f in JOB_FIELDS if f not in out.columns]
     typed = {"start_time": pl.Datetime("us", "UTC"), "end_time": pl.Datetime("us", "UTC")}
