@@ -52,7 +52,8 @@ def _openb_far_future(raw: Path) -> None:
 
 
 def _acme_far_future(raw: Path) -> None:
-    _replace_first(_main_file("acme", raw), "2023-03-01 00:18:22+08:00", "2031-03-01 00:18:22+08:00")
+    seren = _main_file("acme", raw)
+    _replace_first(seren, "2023-03-01 00:18:22+08:00", "2031-03-01 00:18:22+08:00")
 
 
 def _csv_start_before_submit(raw: Path) -> None:
