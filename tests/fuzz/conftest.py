@@ -272,19 +272,28 @@ def pai_files(draw: st.DrawFn, junk: bool) -> Files:
 
 
 # ---- openb ---------------------------------------------------------------------------------------
+# openb and Acme refuse a negative count as unparseable (their amounts are documented as
+# non-negative); their intact cases draw impossible values the store contract repairs instead.
+def _count_text(lo: int, hi: int, junk: bool, huge: str = "99999999999") -> st.SearchStrategy[str]:
+    good = st.integers(lo, hi).map(str)
+    rare = st.sampled_from([*HOSTILE_NUMBERS, *IMPOSSIBLE_INTS] if junk else ["0", huge])
+    return st.one_of(*[good] * 12, rare)
+
+
 def _seconds_text(junk: bool) -> st.SearchStrategy[str]:
-    """Raw openb seconds: the real range, impossible ones (far future, negative), junk."""
+    """Raw openb seconds: the real range, impossible ones (far future), junk."""
     good = st.integers(0, 13_000_000).map(str)
-    impossible = ["99999999999", "4000000000", "-5", "0"]
-    rare = st.sampled_from([*impossible, "", "1.5", "x", "1e9"] if junk else impossible)
+    impossible = ["4000000000", "0"]
+    rare = st.sampled_from([*impossible, "99999999999", "-5", "", "1.5", "x", "1e9"] if junk
+                           else impossible)  # fmt: skip
     return st.one_of(*[good] * 12, rare)
 
 
 @st.composite
 def openb_files(draw: st.DrawFn, junk: bool) -> Files:
     models = [*openb.GPU_MEM_GB, "G2", ""] + (["x y"] if junk else [])
-    node = st.tuples(TOKEN, _number(0, 128_000, junk), _number(0, 800_000, junk),
-                     _number(0, 8, junk), st.sampled_from(models)).map(list)  # fmt: skip
+    node = st.tuples(TOKEN, _count_text(0, 128_000, junk), _count_text(0, 800_000, junk),
+                     _count_text(0, 8, junk, "0"), st.sampled_from(models)).map(list)  # fmt: skip
     nodes = draw(st.lists(node, min_size=0 if junk else 1, max_size=5))
     for i, row in enumerate(nodes):  # unique names, and a model on every GPU node ...
         row[0] = f"node-{i}" if not junk or draw(st.integers(0, 9)) else "node-0"
@@ -293,9 +302,9 @@ def openb_files(draw: st.DrawFn, junk: bool) -> Files:
     spec = st.sampled_from(["", "V100M16|V100M32", "T4", "G2|G2"] + (["|", "x"] if junk else []))
     t = _seconds_text(junk)
     pod = st.tuples(
-        TOKEN, _number(0, 96_000, junk), _number(0, 400_000, junk),
-        st.one_of(*[st.integers(0, 8).map(str)] * 6, _number(0, 8, junk), st.just("9")),
-        st.one_of(*[st.integers(0, 1000).map(str)] * 6, _number(0, 1000, junk), st.just("1001")),
+        TOKEN, _count_text(0, 96_000, junk), _count_text(0, 400_000, junk),
+        _count_text(0, 8, junk, "9" if junk else "0"),
+        _count_text(0, 1000, junk, "1001" if junk else "1000"),
         spec, st.sampled_from([*openb.QOS_CLASSES, "Odd", ""]),
         st.sampled_from([*openb.PHASES, "Odd", ""]), t, t, st.one_of(t, st.just("")),
     ).map(list)  # fmt: skip
@@ -326,22 +335,29 @@ def _acme_time(junk: bool, offset: str) -> st.SearchStrategy[str]:
     impossible = ["9999-12-31 23:59:59+08:00", "1970-01-01 00:00:00+00:00",
                   "2031-01-01 00:00:00+00:00"]  # fmt: skip
     hostile = [*impossible, "", "2023-03-01 00:18:22", "2023-13-01 00:00:00+08:00", "x"]
-    return st.one_of(*[good] * 12, st.sampled_from(hostile if junk else impossible))
+    return st.one_of(*[good] * 24, st.sampled_from(hostile if junk else impossible))
+
+
+def _amount_text(hi: float, junk: bool) -> st.SearchStrategy[str]:
+    good = st.floats(0, hi, allow_nan=False).map(repr)
+    rare = st.sampled_from(HOSTILE_NUMBERS if junk else ["inf", "1e400", "1e300", "0"])
+    return st.one_of(*[good] * 12, rare)
 
 
 def _acme_row(cluster: str, junk: bool) -> st.SearchStrategy[list[str]]:
     t = _acme_time(junk, "+08:00" if cluster == "Seren" else "+00:00")
-    count = st.one_of(_number(0, 1024, junk), st.sampled_from(["8.0", "2.5"] if junk else ["8.0"]))
+    count = st.one_of(_count_text(0, 1024, junk, "2147483647"),
+                      st.sampled_from(["8.0", "2.5"] if junk else ["8.0"]))  # fmt: skip
     fields = {
         "job_id": TOKEN, "user": _token(junk), "node_num": count, "gpu_num": count,
-        "cpu_num": count, "mem_per_pod_GB": _float_text(0, 2000, junk),
-        "shared_mem_per_pod": _float_text(0, 200, junk),
+        "cpu_num": count, "mem_per_pod_GB": _amount_text(2000, junk),
+        "shared_mem_per_pod": _amount_text(200, junk),
         "type": st.sampled_from([*acme.WORKLOAD_TYPES, "Odd", ""]),
-        "state": st.sampled_from([*acme.STATUS_MAP, "RUNNING", ""]),
+        "state": st.sampled_from([*acme.STATUS_MAP, "RUNNING", *([""] if junk else [])]),
         "submit_time": t, "start_time": st.one_of(t, st.just("")),
         "end_time": st.one_of(t, st.just("")), "fail_time": st.one_of(t, st.just("")),
-        "stop_time": st.one_of(t, st.just("")), "duration": _float_text(0, 1e6, junk),
-        "queue": _float_text(0, 1e5, junk), "gpu_time": _float_text(0, 1e8, junk),
+        "stop_time": st.one_of(t, st.just("")), "duration": _amount_text(1e6, junk),
+        "queue": _amount_text(1e5, junk), "gpu_time": _amount_text(1e8, junk),
     }  # fmt: skip
     return st.tuples(*(fields[c] for c in acme.HEADERS[cluster])).map(list)
 
@@ -358,6 +374,10 @@ def acme_files(draw: st.DrawFn, junk: bool) -> Files:
 
 
 # ---- csv (a job table and its column mapping) ---------------------------------------------------
+def _rarely(good: st.SearchStrategy[str], rare: list[str]) -> st.SearchStrategy[str]:
+    return st.one_of(*[good] * 12, st.sampled_from(rare))
+
+
 CSV_STATUS_WORDS = {"completed": "OK", "failed": "FAIL", "canceled": "CANCEL", "censored": "RUN"}
 
 
@@ -381,17 +401,22 @@ def _csv_mapping(unix: bool, spans: bool, other: bool, capacity: bool) -> bytes:
 @st.composite
 def csv_files(draw: st.DrawFn, junk: bool) -> Files:
     unix, spans = draw(st.booleans()), draw(st.booleans())
+    # The generic reader refuses a negative or infinite count as unparseable: its intact cases
+    # draw impossible values the store contract repairs instead (far times, negative spans).
     if unix:
         good = st.integers(1_577_836_800, 1_609_459_199).map(str)  # 2020
-        hostile = ["253402300799", "-1", "0", "1e300"] + (["x", "", "2020-01-01"] if junk else [])
-        t = st.one_of(*[good] * 12, st.sampled_from(hostile))
+        hostile = ["253402300799", "-1", "0"] + (["1e300", "x", "", "2020-01-01"] if junk else [])
+        t = st.one_of(*[good] * 24, st.sampled_from(hostile))
     else:
         t = _time_text("%Y-%m-%d %H:%M:%S", (2020, 2020), junk)
-    span = _float_text(0, 1e6, junk)
+    span = _float_text(0, 1e6, junk) if junk else _rarely(st.floats(0, 1e6).map(repr),
+                                                           ["-8", "1e300", "0"])  # fmt: skip
+    count = _float_text(0, 64, junk) if junk else _rarely(st.floats(0, 64).map(repr),
+                                                          ["0", "1e300"])  # fmt: skip
     row = st.tuples(
-        TOKEN, _token(junk), st.sampled_from(["a", "b", ""]), t,
-        _float_text(0, 64, junk), _float_text(0, 256, junk), _number(0, 16, junk),
-        st.sampled_from([*CSV_STATUS_WORDS.values(), "WEIRD", ""]),
+        TOKEN, _token(junk), st.sampled_from(["a", "b", ""]), t, count, count,
+        _count_text(0, 16, junk),
+        st.sampled_from([*CSV_STATUS_WORDS.values(), "WEIRD", *([""] if junk else [])]),
         *((span, span) if spans else (t, t)),
     ).map(list)  # fmt: skip
     rows = draw(st.lists(row, min_size=0 if junk else 1, max_size=8))
@@ -407,11 +432,13 @@ def csv_files(draw: st.DrawFn, junk: bool) -> Files:
 
 
 # ---- SWF ----------------------------------------------------------------------------------------
-def _swf_field(lo: int, hi: int, junk: bool) -> st.SearchStrategy[str]:
+def _swf_field(lo: int, hi: int, junk: bool, required: bool = False) -> st.SearchStrategy[str]:
     good = st.integers(lo, hi).map(str)
-    impossible = ["-1", "-5", "99999999999999", "1e300"]
-    rare = st.sampled_from([*impossible, "inf", "nan", "x", "1.5"] if junk else impossible)
-    return st.one_of(*[good] * 12, rare)
+    # Job number and submit time are required (-1 there is refused): intact cases keep them.
+    impossible = ["99999999999999", "1e300"] if required else ["-1", "-5", "99999999999999",
+                                                                "1e300"]  # fmt: skip
+    rare = st.sampled_from([*impossible, "-1", "inf", "nan", "x", "1.5"] if junk else impossible)
+    return st.one_of(*[good] * 24, rare)
 
 
 @st.composite
@@ -429,7 +456,9 @@ def swf_files(draw: st.DrawFn, junk: bool) -> Files:
     ranges = [(1, 50), (0, 200_000), (0, 5000), (0, 100_000), (1, 64), (0, 100_000),
               (0, 4096), (1, 64), (0, 100_000), (0, 8192), (0, 5), (1, 9), (1, 3), (1, 9),
               (1, 2), (1, 1), (1, 50), (0, 600)]  # fmt: skip
-    line = st.tuples(*(_swf_field(lo, hi, junk) for lo, hi in ranges)).map(" ".join)
+    line = st.tuples(
+        *(_swf_field(lo, hi, junk, required=i < 2) for i, (lo, hi) in enumerate(ranges))
+    ).map(" ".join)
     lines = draw(st.lists(line, min_size=0 if junk else 1, max_size=8))
     text = "\n".join([*header, *lines]) + "\n"
     return {"log.swf": draw(_damage(text.encode(), junk))}

@@ -66,7 +66,9 @@ def read_columns(table: RawTable, mapping: Mapping) -> list[str]:
 def check_columns(table: RawTable, mapping: Mapping, columns: list[str]) -> None:
     """Every column the mapping names must exist; otherwise name the mapping line to fix."""
     have = set(columns)
-    shown = ", ".join(columns[:40]) + (" ..." if len(columns) > 40 else "")
+    # Column names as text on one line (a stray quote can make a whole file one "name").
+    names = [c if c.isprintable() and len(c) <= 60 else repr(c[:60]) for c in columns[:40]]
+    shown = ", ".join(names) + (" ..." if len(columns) > 40 else "")
     for spec in mapping.fields.values():
         if spec.column is not None and spec.column not in have:
             raise mapping.error(
