@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from tracekit.schema import TRACE_CLUSTERS
+
 TRACE = "openb"
 TIMEZONE = "Asia/Shanghai"
 
@@ -24,8 +26,8 @@ POD_FILE_PREFIX = "openb_pod_list_"
 POD_FILE_SUFFIX = ".csv"
 DEFAULT_VARIANT = "default"  # openb_pod_list_default.csv: the production pods
 # Published pod lists: the production one and three variants drawn from it (each becomes a
-# cluster of the store, named by the variant).
-VARIANTS: tuple[str, ...] = ("default", "gpushare100", "multigpu50", "gpuspec33")
+# cluster of the store, named by the variant): default, gpushare100, multigpu50, gpuspec33.
+VARIANTS: tuple[str, ...] = TRACE_CLUSTERS[TRACE]
 
 NODE_HEADER: tuple[str, ...] = ("sn", "cpu_milli", "memory_mib", "gpu", "model")
 POD_HEADER: tuple[str, ...] = (
