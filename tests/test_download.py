@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import random
 import re
 import socket
@@ -27,11 +26,6 @@ PHILLY_FILES = (
     "cluster_cpu_util",
     "cluster_mem_util",
     "cluster_machine_list",
-)
-# The real files sit beside the repository (``../shared/real``) on project machines and in CI;
-# TRACEKIT_REAL_DATA points elsewhere (e.g. from a worktree).
-REAL = Path(
-    os.environ.get("TRACEKIT_REAL_DATA", Path(__file__).resolve().parents[2] / "shared" / "real")
 )
 LFS_POINTER = (
     b"version https://git-lfs.github.com/spec/v1\n"
@@ -409,7 +403,7 @@ def test_bad_arguments(tmp_path: Path) -> None:
         download("helios", tmp_path, registry={"x.zip": None})
 
 
-def test_catalog_matches_formats_spec() -> None:
+def test_catalog_matches_formats_spec(real_data: Path) -> None:
     philly = CATALOG["philly"][0]
     assert philly.size_bytes == 1_055_988_361
     assert philly.url.startswith("https://media.githubusercontent.com/media/msr-fiddle/")
@@ -417,7 +411,7 @@ def test_catalog_matches_formats_spec() -> None:
     assert len(pai) == 14 and sum(f.size_bytes or 0 for f in pai if f.is_archive) > 1.46e9
     assert all(f.sha256 and len(f.sha256) == 64 for f in pai)
     assert CATALOG["helios"][0].sha256 is None
-    real = REAL / "pai" / "pai_machine_spec.header"  # the one header file held as a real copy
+    real = real_data / "pai" / "pai_machine_spec.header"  # the one real header file held
     spec = next(f for f in pai if f.name == "pai_machine_spec.header")
     assert sha(real.read_bytes()) == spec.sha256 and real.stat().st_size == spec.size_bytes
 
@@ -470,8 +464,10 @@ def test_openb_catalog_has_every_published_variant() -> None:
     assert all("/cluster-trace-gpu-v2023/csv/" in f.url for f in CATALOG["openb"])
 
 
-def test_openb_download_of_the_real_files(server: _Server, tmp_path: Path) -> None:
-    real = sorted((REAL / "openb").glob("openb_*.csv"))
+def test_openb_download_of_the_real_files(
+    server: _Server, tmp_path: Path, real_data: Path
+) -> None:
+    real = sorted((real_data / "openb").glob("openb_*.csv"))
     assert len(real) == 6  # both node lists and four pod lists
     for path in real:
         server.files[path.name] = path.read_bytes()
@@ -493,8 +489,10 @@ def test_openb_download_of_the_real_files(server: _Server, tmp_path: Path) -> No
         download("openb", tmp_path, server.url, only=["nope.csv"], progress=False)
 
 
-def test_acme_download_checks_git_blob_ids(server: _Server, tmp_path: Path) -> None:
-    summary = (REAL / "acme" / "cluster_summary.csv").read_bytes()
+def test_acme_download_checks_git_blob_ids(
+    server: _Server, tmp_path: Path, real_data: Path
+) -> None:
+    summary = (real_data / "acme" / "cluster_summary.csv").read_bytes()
     server.files["cluster_summary.csv"] = summary
     out = download("acme", tmp_path, server.url, only=["cluster_summary.csv"], progress=False)
     assert out == [tmp_path / "acme" / "cluster_summary.csv"]
@@ -510,12 +508,12 @@ def test_acme_download_checks_git_blob_ids(server: _Server, tmp_path: Path) -> N
     assert blob == "c1a4e7dbd8397748c26e249661264ceb171ad604"  # git ls-tree of the pinned commit
 
 
-def test_cli_download_files_option(server: _Server, tmp_path: Path) -> None:
+def test_cli_download_files_option(server: _Server, tmp_path: Path, real_data: Path) -> None:
     from typer.testing import CliRunner
 
     from tracekit.cli import app
 
-    path = REAL / "openb" / "openb_node_list_gpu_node.csv"
+    path = real_data / "openb" / "openb_node_list_gpu_node.csv"
     server.files[path.name] = path.read_bytes()
     args = ["download", "openb", "--dest", str(tmp_path), "--mirror", server.url]
     result = CliRunner().invoke(app, [*args, "--files", path.name])

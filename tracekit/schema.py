@@ -262,6 +262,8 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "instances": ("job_name",),
     "sensors": ("job_name",),
     "machine_metric": (),
+    "pod_specs": ("job_id",),
+    "kalos_jobs": ("job_id",),
 }
 
 #: Numeric columns that, when present, must be finite and >= 0 (counts, amounts, durations,
@@ -289,6 +291,8 @@ NON_NEGATIVE: dict[str, tuple[str, ...]] = {
         "machine_cpu_iowait", "machine_cpu_kernel", "machine_cpu_usr", "machine_gpu",
         "machine_load_1", "machine_net_receive", "machine_num_worker", "machine_cpu",
     ),
+    "pod_specs": ("num_gpu", "gpu_milli", "cpu_milli", "memory_mib"),
+    "kalos_jobs": ("mem_per_pod_gb", "shared_mem_per_pod_gb"),
 }  # fmt: skip
 
 #: Numeric columns that may be negative but must be finite.
@@ -322,9 +326,9 @@ TIME_DEPENDENTS: dict[str, dict[str, tuple[str, ...]]] = {
     "instances": {"start_time": ("duration_s",), "end_time": ("duration_s",)},
 }
 
-#: Per trace, the window [start, end) that every stored time must fall in: the trace's
-#: documented collection period with a wide margin (months), so only impossible times (the
-#: year 9999, the Unix epoch) are caught. A new reader adds one line.
+#: Per trace, the window [start, end) that every stored time of the trace's own clusters must
+#: fall in: the trace's documented collection period with a wide margin (months), so only
+#: impossible times (the year 9999, the Unix epoch) are caught. A new reader adds one line.
 TIME_WINDOWS: dict[str, tuple[datetime, datetime]] = {
     # Philly: jobs from 2017-08-07 to 2017-12-22 (Jeon et al., ATC'19).
     "philly": (datetime(2017, 1, 1, tzinfo=UTC), datetime(2018, 7, 1, tzinfo=UTC)),
@@ -332,7 +336,53 @@ TIME_WINDOWS: dict[str, tuple[datetime, datetime]] = {
     "helios": (datetime(2019, 1, 1, tzinfo=UTC), datetime(2021, 7, 1, tzinfo=UTC)),
     # PAI: about two months of raw seconds, shifted to start in July 2020 (see timeutil).
     "pai": (datetime(2020, 6, 1, tzinfo=UTC), datetime(2021, 7, 1, tzinfo=UTC)),
+    # openb: about 150 days of raw seconds from an unpublished origin, which tracekit maps to the
+    # nominal 2022-01-06 (docs/openb.md); raw seconds are never negative.
+    "openb": (datetime(2022, 1, 1, tzinfo=UTC), datetime(2024, 1, 1, tzinfo=UTC)),
+    # Acme: Seren from March, Kalos from May, both to August 2023 (Hu et al., NSDI'24).
+    "acme": (datetime(2022, 9, 1, tzinfo=UTC), datetime(2024, 3, 1, tzinfo=UTC)),
 }
+
+#: The clusters of each trace's own release: the only ones its :data:`TIME_WINDOWS` entry
+#: applies to. A file in a trace's format that holds another cluster (another trace exported to
+#: that format, a site's own log written in it) is stored under that cluster's name and checked
+#: against :data:`ANY_TIME_WINDOW` instead: the documented period of a trace says nothing about
+#: when other clusters ran.
+TRACE_CLUSTERS: dict[str, tuple[str, ...]] = {
+    "philly": ("philly",),
+    "helios": ("Venus", "Earth", "Saturn", "Uranus"),
+    "pai": ("pai",),
+    "openb": ("default", "gpushare100", "multigpu50", "gpuspec33"),
+    "acme": ("Seren", "Kalos"),
+}
+
+#: The window of every other trace and cluster: no job log holds a time before the Unix epoch
+#: (an SWF log without a start time counts from it) or in the next century.
+ANY_TIME_WINDOW: tuple[datetime, datetime] = (
+    datetime(1970, 1, 1, tzinfo=UTC),
+    datetime(2100, 1, 1, tzinfo=UTC),
+)
+
+
+def time_window(trace: str, cluster: str | None = None) -> tuple[datetime, datetime]:
+    """The window ``[start, end)`` every stored time of ``trace``/``cluster`` must fall in.
+
+    Parameters
+    ----------
+    trace : str
+        The trace (a key of :data:`TIME_WINDOWS`, or any user-named trace).
+    cluster : str, optional
+        The cluster; None means the trace's own clusters.
+
+    Returns
+    -------
+    tuple of datetime
+        The trace's documented window for its own clusters, else :data:`ANY_TIME_WINDOW`.
+    """
+    window = TIME_WINDOWS.get(trace)
+    if window is None or (cluster is not None and cluster not in TRACE_CLUSTERS[trace]):
+        return ANY_TIME_WINDOW
+    return window
 
 
 def time_columns(table: str) -> tuple[str, ...]:
@@ -346,11 +396,13 @@ def _reversed(table: str, early: str, late: str) -> pl.Expr:
     return pl.col(late) < pl.col(early) - pl.duration(microseconds=int(slack * 1e6))
 
 
-def contract_violations(table: str, frame: pl.DataFrame, trace: str | None = None) -> list[str]:
+def contract_violations(
+    table: str, frame: pl.DataFrame, trace: str | None = None, cluster: str | None = None
+) -> list[str]:
     """List how a stored ``table`` frame breaks the value contract (empty when it does not).
 
-    Checks required columns, non-negative and finite numbers, time order, the trace's time
-    window, the status vocabulary and unique job ids.
+    Checks required columns, non-negative and finite numbers, time order, the time window of
+    the trace and cluster, the status vocabulary and unique job ids.
 
     Parameters
     ----------
@@ -359,7 +411,9 @@ def contract_violations(table: str, frame: pl.DataFrame, trace: str | None = Non
     frame : polars.DataFrame
         The table's rows (extra columns, such as partition keys, are ignored).
     trace : str, optional
-        Trace whose :data:`TIME_WINDOWS` entry applies.
+        Trace whose window applies (:func:`time_window`); None checks no window.
+    cluster : str, optional
+        Cluster of the rows (selects the window, see :data:`TRACE_CLUSTERS`).
 
     Returns
     -------
@@ -390,8 +444,8 @@ def contract_violations(table: str, frame: pl.DataFrame, trace: str | None = Non
     for early, late, _ in TIME_ORDER.get(table, ()):
         if {early, late} <= cols and (n := count(_reversed(table, early, late))):
             out.append(f"{table}: {n} row(s) with {late} before {early}")
-    if trace in TIME_WINDOWS:
-        lo, hi = TIME_WINDOWS[trace]
+    if trace is not None:
+        lo, hi = time_window(trace, cluster)
         for col in time_columns(table):
             if col in cols and (n := count((pl.col(col) < lo) | (pl.col(col) >= hi))):
                 out.append(f"{table}.{col}: {n} time(s) outside {lo.date()}..{hi.date()}")

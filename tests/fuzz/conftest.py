@@ -17,13 +17,18 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import strategies as st
 
+from tracekit.sources.acme import formats as acme
 from tracekit.sources.helios import formats as helios
+from tracekit.sources.openb import formats as openb
 from tracekit.sources.pai import formats as pai
 from tracekit.sources.philly import formats as philly
+from tracekit.sources.swf import formats as swf
 
 EXAMPLES = int(os.environ.get("TRACEKIT_FUZZ_EXAMPLES", "25"))
 Files = dict[str, bytes]
@@ -39,10 +44,21 @@ class FuzzTarget:
         The reader's name in ``tracekit.sources.READERS``.
     files : SearchStrategy
         Draws ``{relative path: bytes}``: a whole raw input folder.
+    entry : str, optional
+        The file the reader is pointed at (default: the folder).
+    mapping : str, optional
+        The file passed as the reader's ``mapping`` (the generic readers).
     """
 
     trace: str
     files: st.SearchStrategy[Files]
+    entry: str | None = None
+    mapping: str | None = None
+
+    def arguments(self, raw: Path) -> tuple[Path, dict[str, Any]]:
+        """The reader's input and options for a generated folder ``raw``."""
+        options = {"mapping": raw / self.mapping} if self.mapping else {}
+        return (raw / self.entry if self.entry else raw), options
 
 
 # ---- field values -------------------------------------------------------------------------------
@@ -255,13 +271,212 @@ def pai_files(draw: st.DrawFn, junk: bool) -> Files:
     return files
 
 
-#: One entry per reader. The csv, swf, openb and acme readers add theirs here.
+# ---- openb ---------------------------------------------------------------------------------------
+# openb and Acme refuse a negative count as unparseable (their amounts are documented as
+# non-negative); their intact cases draw impossible values the store contract repairs instead.
+def _count_text(lo: int, hi: int, junk: bool, huge: str = "99999999999") -> st.SearchStrategy[str]:
+    good = st.integers(lo, hi).map(str)
+    rare = st.sampled_from([*HOSTILE_NUMBERS, *IMPOSSIBLE_INTS] if junk else ["0", huge])
+    return st.one_of(*[good] * 12, rare)
+
+
+def _seconds_text(junk: bool) -> st.SearchStrategy[str]:
+    """Raw openb seconds: the real range, impossible ones (far future), junk."""
+    good = st.integers(0, 13_000_000).map(str)
+    impossible = ["4000000000", "0"]
+    rare = st.sampled_from([*impossible, "99999999999", "-5", "", "1.5", "x", "1e9"] if junk
+                           else impossible)  # fmt: skip
+    return st.one_of(*[good] * 12, rare)
+
+
+@st.composite
+def openb_files(draw: st.DrawFn, junk: bool) -> Files:
+    models = [*openb.GPU_MEM_GB, "G2", ""] + (["x y"] if junk else [])
+    node = st.tuples(TOKEN, _count_text(0, 128_000, junk), _count_text(0, 800_000, junk),
+                     _count_text(0, 8, junk, "0"), st.sampled_from(models)).map(list)  # fmt: skip
+    nodes = draw(st.lists(node, min_size=0 if junk else 1, max_size=5))
+    for i, row in enumerate(nodes):  # unique names, and a model on every GPU node ...
+        row[0] = f"node-{i}" if not junk or draw(st.integers(0, 9)) else "node-0"
+        if not junk and row[3] != "0":
+            row[4] = row[4] or "G2"
+    spec = st.sampled_from(["", "V100M16|V100M32", "T4", "G2|G2"] + (["|", "x"] if junk else []))
+    t = _seconds_text(junk)
+    pod = st.tuples(
+        TOKEN, _count_text(0, 96_000, junk), _count_text(0, 400_000, junk),
+        _count_text(0, 8, junk, "9" if junk else "0"),
+        _count_text(0, 1000, junk, "1001" if junk else "1000"),
+        spec, st.sampled_from([*openb.QOS_CLASSES, "Odd", ""]),
+        st.sampled_from([*openb.PHASES, "Odd", ""]), t, t, st.one_of(t, st.just("")),
+    ).map(list)  # fmt: skip
+    pods = draw(st.lists(pod, min_size=0 if junk else 1, max_size=8))
+    if not junk:  # unique pod names: a repeated one is refused, which junk cases cover
+        for i, row in enumerate(pods):
+            row[0] = f"pod-{i}"
+    short = draw(st.integers(0, 7)) == 0  # the multigpu50 layout: request columns only
+    header = openb.POD_HEADER_SHORT if short else openb.POD_HEADER
+    pod_rows = [r[: len(header)] for r in pods]
+    files = {
+        openb.NODE_FILE: draw(_damage(_csv(nodes, ",".join(openb.NODE_HEADER)), junk)),
+        f"{openb.POD_FILE_PREFIX}default{openb.POD_FILE_SUFFIX}": draw(
+            _damage(_csv(pod_rows, ",".join(header)), junk)
+        ),
+    }
+    if draw(st.booleans()):
+        gpu = [r for r in nodes if r[3] not in ("0", "")]
+        files[openb.GPU_NODE_FILE] = _csv(gpu, ",".join(openb.NODE_HEADER))
+    return files
+
+
+# ---- Acme ---------------------------------------------------------------------------------------
+def _acme_time(junk: bool, offset: str) -> st.SearchStrategy[str]:
+    good = st.datetimes(min_value=datetime(2023, 3, 1), max_value=datetime(2023, 8, 31)).map(
+        lambda d: d.strftime("%Y-%m-%d %H:%M:%S") + offset
+    )
+    impossible = ["9999-12-31 23:59:59+08:00", "1970-01-01 00:00:00+00:00",
+                  "2031-01-01 00:00:00+00:00"]  # fmt: skip
+    hostile = [*impossible, "", "2023-03-01 00:18:22", "2023-13-01 00:00:00+08:00", "x"]
+    return st.one_of(*[good] * 24, st.sampled_from(hostile if junk else impossible))
+
+
+def _amount_text(hi: float, junk: bool) -> st.SearchStrategy[str]:
+    good = st.floats(0, hi, allow_nan=False).map(repr)
+    rare = st.sampled_from(HOSTILE_NUMBERS if junk else ["inf", "1e400", "1e300", "0"])
+    return st.one_of(*[good] * 12, rare)
+
+
+def _acme_row(cluster: str, junk: bool) -> st.SearchStrategy[list[str]]:
+    t = _acme_time(junk, "+08:00" if cluster == "Seren" else "+00:00")
+    count = st.one_of(_count_text(0, 1024, junk, "2147483647"),
+                      st.sampled_from(["8.0", "2.5"] if junk else ["8.0"]))  # fmt: skip
+    fields = {
+        "job_id": TOKEN, "user": _token(junk), "node_num": count, "gpu_num": count,
+        "cpu_num": count, "mem_per_pod_GB": _amount_text(2000, junk),
+        "shared_mem_per_pod": _amount_text(200, junk),
+        "type": st.sampled_from([*acme.WORKLOAD_TYPES, "Odd", ""]),
+        "state": st.sampled_from([*acme.STATUS_MAP, "RUNNING", *([""] if junk else [])]),
+        "submit_time": t, "start_time": st.one_of(t, st.just("")),
+        "end_time": st.one_of(t, st.just("")), "fail_time": st.one_of(t, st.just("")),
+        "stop_time": st.one_of(t, st.just("")), "duration": _amount_text(1e6, junk),
+        "queue": _amount_text(1e5, junk), "gpu_time": _amount_text(1e8, junk),
+    }  # fmt: skip
+    return st.tuples(*(fields[c] for c in acme.HEADERS[cluster])).map(list)
+
+
+@st.composite
+def acme_files(draw: st.DrawFn, junk: bool) -> Files:
+    clusters = draw(st.sampled_from([("Seren",), ("Kalos",), ("Seren", "Kalos")]))
+    files = {}
+    for cluster in clusters:
+        rows = draw(st.lists(_acme_row(cluster, junk), min_size=0 if junk else 1, max_size=6))
+        data = _csv(rows, ",".join(acme.HEADERS[cluster]))
+        files[f"{acme.JOB_TRACE_DIR}/{acme.FILES[cluster]}"] = draw(_damage(data, junk))
+    return files
+
+
+# ---- csv (a job table and its column mapping) ---------------------------------------------------
+def _rarely(good: st.SearchStrategy[str], rare: list[str]) -> st.SearchStrategy[str]:
+    return st.one_of(*[good] * 12, st.sampled_from(rare))
+
+
+CSV_STATUS_WORDS = {"completed": "OK", "failed": "FAIL", "canceled": "CANCEL", "censored": "RUN"}
+
+
+def _csv_mapping(unix: bool, spans: bool, other: bool, capacity: bool) -> bytes:
+    columns = ["job_id = \"id\"", "user = \"user\"", "vc = \"vc\"",
+               "submit_time = \"submit\"", "num_gpus = \"gpus\"", "num_cpus = \"cpus\"",
+               "num_nodes = \"nodes\"", "status = \"state\""]  # fmt: skip
+    columns += (["queue_s = \"wait\"", "duration_s = \"run\""] if spans
+                else ["start_time = \"start\"", "end_time = \"end\""])  # fmt: skip
+    words = [f"{k} = [\"{v}\"]" for k, v in CSV_STATUS_WORDS.items()]
+    lines = [
+        "[trace]", "name = \"fuzz\"", "cluster = \"c1\"", "[time]",
+        f"format = \"{'unix' if unix else '%Y-%m-%d %H:%M:%S'}\"",
+        "timezone = \"Europe/Berlin\"", "[columns]", *columns, "[status]", *words,
+        *(["other = \"censored\""] if other else []),
+        *(["[capacity]", "gpus = { a = 8, b = 16 }"] if capacity else []),
+    ]  # fmt: skip
+    return ("\n".join(lines) + "\n").encode()
+
+
+@st.composite
+def csv_files(draw: st.DrawFn, junk: bool) -> Files:
+    unix, spans = draw(st.booleans()), draw(st.booleans())
+    # The generic reader refuses a negative or infinite count as unparseable: its intact cases
+    # draw impossible values the store contract repairs instead (far times, negative spans).
+    if unix:
+        good = st.integers(1_577_836_800, 1_609_459_199).map(str)  # 2020
+        hostile = ["253402300799", "-1", "0"] + (["1e300", "x", "", "2020-01-01"] if junk else [])
+        t = st.one_of(*[good] * 24, st.sampled_from(hostile))
+    else:
+        t = _time_text("%Y-%m-%d %H:%M:%S", (2020, 2020), junk)
+    span = _float_text(0, 1e6, junk) if junk else _rarely(st.floats(0, 1e6).map(repr),
+                                                           ["-8", "1e300", "0"])  # fmt: skip
+    count = _float_text(0, 64, junk) if junk else _rarely(st.floats(0, 64).map(repr),
+                                                          ["0", "1e300"])  # fmt: skip
+    row = st.tuples(
+        TOKEN, _token(junk), st.sampled_from(["a", "b", ""]), t, count, count,
+        _count_text(0, 16, junk),
+        st.sampled_from([*CSV_STATUS_WORDS.values(), "WEIRD", *([""] if junk else [])]),
+        *((span, span) if spans else (t, t)),
+    ).map(list)  # fmt: skip
+    rows = draw(st.lists(row, min_size=0 if junk else 1, max_size=8))
+    if not junk:  # unique ids: a repeated one is renamed, which junk cases cover
+        for i, r in enumerate(rows):
+            r[0] = f"j{i}"
+    header = "id,user,vc,submit,gpus,cpus,nodes,state," + ("wait,run" if spans else "start,end")
+    other, capacity = draw(st.booleans()), draw(st.booleans())
+    return {
+        "mapping.toml": _csv_mapping(unix, spans, other=other or not junk, capacity=capacity),
+        "jobs.csv": draw(_damage(_csv(rows, header), junk)),
+    }
+
+
+# ---- SWF ----------------------------------------------------------------------------------------
+def _swf_field(lo: int, hi: int, junk: bool, required: bool = False) -> st.SearchStrategy[str]:
+    good = st.integers(lo, hi).map(str)
+    # Job number and submit time are required (-1 there is refused): intact cases keep them.
+    impossible = ["99999999999999", "1e300"] if required else ["-1", "-5", "99999999999999",
+                                                                "1e300"]  # fmt: skip
+    rare = st.sampled_from([*impossible, "-1", "inf", "nan", "x", "1.5"] if junk else impossible)
+    return st.one_of(*[good] * 24, rare)
+
+
+@st.composite
+def swf_files(draw: st.DrawFn, junk: bool) -> Files:
+    header = [f"; Version: {swf.VERSION}", "; Computer: fuzz"]
+    start = draw(st.sampled_from(["1136073600", "1136073600", "", "0", "x", "inf",
+                                  "99999999999999"] if junk else ["1136073600", ""]))  # fmt: skip
+    if start:
+        header.append(f"; UnixStartTime: {start}")
+    zone = draw(st.sampled_from(["Europe/Berlin", "", "Nowhere/City"] if junk else ["", "UTC"]))
+    if zone:
+        header.append(f"; TimeZoneString: {zone}")
+    if draw(st.booleans()):
+        header.append(f"; Note: {swf.GPU_NOTE} (fields 5 and 8 count GPUs)")
+    ranges = [(1, 50), (0, 200_000), (0, 5000), (0, 100_000), (1, 64), (0, 100_000),
+              (0, 4096), (1, 64), (0, 100_000), (0, 8192), (0, 5), (1, 9), (1, 3), (1, 9),
+              (1, 2), (1, 1), (1, 50), (0, 600)]  # fmt: skip
+    line = st.tuples(
+        *(_swf_field(lo, hi, junk, required=i < 2) for i, (lo, hi) in enumerate(ranges))
+    ).map(" ".join)
+    lines = draw(st.lists(line, min_size=0 if junk else 1, max_size=8))
+    text = "\n".join([*header, *lines]) + "\n"
+    return {"log.swf": draw(_damage(text.encode(), junk))}
+
+
+#: One entry per reader.
 FUZZ_TARGETS: dict[str, FuzzTarget] = {
     # Half the cases keep the format intact (impossible values only, which must be stored
     # repaired), half add junk (which must be refused naming the file, or repaired).
     "helios": FuzzTarget("helios", helios_files(junk=False) | helios_files(junk=True)),
     "philly": FuzzTarget("philly", philly_files(junk=False) | philly_files(junk=True)),
     "pai": FuzzTarget("pai", pai_files(junk=False) | pai_files(junk=True)),
+    "openb": FuzzTarget("openb", openb_files(junk=False) | openb_files(junk=True)),
+    "acme": FuzzTarget("acme", acme_files(junk=False) | acme_files(junk=True)),
+    "csv": FuzzTarget(
+        "csv", csv_files(junk=False) | csv_files(junk=True), "jobs.csv", "mapping.toml"
+    ),
+    "swf": FuzzTarget("swf", swf_files(junk=False) | swf_files(junk=True)),
 }
 
 

@@ -44,8 +44,9 @@ def test_fuzz_reader(fuzz_target, fuzz_examples: int, fuzz_report: Callable) -> 
         shutil.rmtree(raw, ignore_errors=True)
         _write(raw, files)
         counts["cases"] += 1
+        path, options = fuzz_target.arguments(raw)
         try:
-            ingest(fuzz_target.trace, raw, store)
+            ingest(fuzz_target.trace, path, store, **options)
         except TraceFormatError as exc:
             assert exc.path and exc.problem, exc
             assert "\n" not in exc.problem, exc  # one line

@@ -1,10 +1,12 @@
-"""Every reader through ``tracekit ingest`` (the CLI) and through Python, on the tiny fixtures and
-on a tiny generated sample: both paths store the same tables, and progress is reported."""
+"""Every reader through ``tracekit ingest`` (the CLI) and through Python, on its test input (with
+the options it needs) and on a tiny generated sample: both paths store the same tables, and
+progress is reported as ``on_progress(stage, done, total)``."""
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -17,22 +19,8 @@ from tracekit.sample import SAMPLE_TRACES
 from tracekit.sources import READERS
 from tracekit.sources import ingest as ingest_trace
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-# The real files sit beside the repository (``../shared/real``); TRACEKIT_REAL_DATA points
-# elsewhere (e.g. from a worktree). openb is small enough to test on the real trace.
-REAL = Path(
-    os.environ.get("TRACEKIT_REAL_DATA", Path(__file__).resolve().parents[3] / "shared" / "real")
-)
-# Readers that still call on_progress(stage) with the stage alone (their own subpackages); the
-# CLI accepts both, and these are to move to on_progress(stage, done, total).
-PROGRESS_PENDING = frozenset({"openb", "acme"})
 # Where each reader's raw files sit inside a sample folder.
 SAMPLE_INPUT = {trace: trace for trace in SAMPLE_TRACES}
-
-
-def _test_input(trace: str) -> Path:
-    """The hand-written fixture of a reader, or the real files when the trace ships none."""
-    return FIXTURES / trace if (FIXTURES / trace).is_dir() else REAL / trace
 
 
 @pytest.fixture(scope="module")
@@ -53,44 +41,68 @@ def _tables(store: Path) -> dict[str, pl.DataFrame]:
     return {t: opened.scan(t).collect() for t in opened.tables}
 
 
-def _cli_and_python_agree(raw: Path, trace: str, tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["ingest", trace, str(raw), "--store", str(tmp_path / "cli")])
+def _cli_and_python_agree(
+    raw: Path, trace: str, tmp_path: Path, options: dict[str, Any], args: list[str]
+) -> None:
+    cli_store, py_store = tmp_path / "cli", tmp_path / "py"
+    result = CliRunner().invoke(app, ["ingest", trace, str(raw), "--store", str(cli_store),
+                                      *args])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert f"{trace} ingested into" in result.output
-    stages: list[tuple[str, int | None, int | None]] = []
-    ingest_trace(trace, raw, tmp_path / "py", on_progress=lambda *a: stages.append(a))
-    assert stages and all(isinstance(s[0], str) for s in stages)
-    if trace not in PROGRESS_PENDING:  # on_progress(stage, done, total)
-        assert all(len(s) == 3 for s in stages), stages
-    cli, py = _tables(tmp_path / "cli"), _tables(tmp_path / "py")
+    stages: list[tuple[Any, ...]] = []
+    ingest_trace(trace, raw, py_store, on_progress=lambda *a: stages.append(a), **options)
+    # The one progress protocol: on_progress(stage, done, total), done and total int or None.
+    assert stages and all(len(s) == 3 for s in stages), stages
+    assert all(isinstance(s[0], str) for s in stages)
+    assert all(v is None or isinstance(v, int) for s in stages for v in s[1:])
+    cli, py = _tables(cli_store), _tables(py_store)
     assert cli.keys() == py.keys() and "jobs" in cli
     for table in cli:
         assert cli[table].equals(py[table]), table
     assert cli["jobs"].height > 0
 
 
-def test_every_reader_has_a_test_input() -> None:
-    assert all(_test_input(trace).is_dir() for trace in READERS)
+def test_every_reader_has_a_test_input(reader_input: Callable) -> None:
+    for trace in READERS:
+        path, options = reader_input(trace)
+        assert path.exists(), trace
+        assert all(Path(v).is_file() for k, v in options.items() if k == "mapping")
 
 
 @pytest.mark.parametrize("trace", sorted(READERS))
-def test_cli_ingest_on_fixtures(trace: str, tmp_path: Path) -> None:
-    _cli_and_python_agree(_test_input(trace), trace, tmp_path)
+def test_cli_ingest_on_fixtures(
+    trace: str, tmp_path: Path, reader_input: Callable, ingest_args: Callable
+) -> None:
+    raw, options = reader_input(trace)
+    _cli_and_python_agree(raw, trace, tmp_path, options, ingest_args(options))
 
 
 @pytest.mark.parametrize("trace", sorted(SAMPLE_INPUT))
 def test_cli_ingest_on_tiny_sample(trace: str, tiny_sample: Path, tmp_path: Path) -> None:
-    _cli_and_python_agree(tiny_sample / SAMPLE_INPUT[trace], trace, tmp_path)
+    _cli_and_python_agree(tiny_sample / SAMPLE_INPUT[trace], trace, tmp_path, {}, [])
 
 
 @pytest.mark.parametrize("trace", sorted(READERS))
-def test_cli_ingest_bad_input_is_one_line(trace: str, tmp_path: Path) -> None:
+def test_cli_ingest_bad_input_is_one_line(
+    trace: str, tmp_path: Path, reader_input: Callable, ingest_args: Callable
+) -> None:
     bad = tmp_path / "bad"
     bad.mkdir()
-    result = CliRunner().invoke(app, ["ingest", trace, str(bad), "--store", str(tmp_path / "s")])
+    args = ingest_args(reader_input(trace)[1])
+    result = CliRunner().invoke(
+        app, ["ingest", trace, str(bad), "--store", str(tmp_path / "s"), *args]
+    )
     assert result.exit_code == 2
     assert "Traceback" not in result.output
     assert str(bad.name) in result.output
+
+
+def test_the_generic_reader_without_its_mapping_is_one_line(tmp_path: Path,
+                                                            reader_input: Callable) -> None:
+    raw, _ = reader_input("csv")
+    result = CliRunner().invoke(app, ["ingest", "csv", str(raw), "--store", str(tmp_path / "s")])
+    assert result.exit_code == 2 and "--mapping MAP.toml" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_cli_strict_refuses_impossible_values(tmp_path: Path, raw_copy) -> None:

@@ -17,11 +17,6 @@ from tracekit.store import open_store
 from tracekit.timeutil import PAI_SHIFT_S
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "pai"
-# The real machine spec: the shared real-data folder next to the repository, else the byte-exact
-# copy bundled with the sample generator (so the test never silently skips).
-_SHARED_SPEC = Path(__file__).resolve().parents[3] / "shared/real/pai/pai_machine_spec.csv"
-_BUNDLED_SPEC = Path(__file__).resolve().parents[2] / "tracekit/sample/data/pai_machine_spec.csv"
-REAL_SPEC = _SHARED_SPEC if _SHARED_SPEC.is_file() else _BUNDLED_SPEC
 WORKER = "dddd" + "0" * 54 + "{:02d}"
 
 
@@ -279,9 +274,11 @@ def test_machines_and_capacity_fixture(fixture_store) -> None:
 
 
 @pytest.mark.parametrize("with_header", [True, False])
-def test_real_machine_spec_ingests_exactly(tmp_path: Path, with_header: bool) -> None:
+def test_real_machine_spec_ingests_exactly(
+    tmp_path: Path, real_data: Path, with_header: bool
+) -> None:
     raw = _copy_fixtures(tmp_path / "raw")
-    shutil.copy(REAL_SPEC, raw / "pai_machine_spec.csv")
+    shutil.copy(real_data / "pai" / "pai_machine_spec.csv", raw / "pai_machine_spec.csv")
     if not with_header:
         (raw / "pai_machine_spec.header").unlink()
     _, store = _ingest(raw, tmp_path)

@@ -431,7 +431,23 @@ def test_optional_files_missing_are_counted(tmp_path: Path) -> None:
 
 def test_clusters_argument() -> None:
     with pytest.raises(ValueError, match="one cluster"):
-        philly.ingest(FIXTURES, "unused", clusters=["Venus"])
+        philly.ingest(FIXTURES, "unused", clusters=["Venus", "Earth"])
+    with pytest.raises(ValueError, match="cluster names are letters"):
+        philly.ingest(FIXTURES, "unused", clusters=["../up"])
+
+
+def test_another_cluster_in_the_philly_format_has_no_philly_window(tmp_path: Path) -> None:
+    # A Philly-format log of another cluster (e.g. an export of a 2020 trace) is stored under
+    # its own name, without Philly's 2017 window; read as Microsoft's cluster, 2020 is refused.
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    text = (RAW / philly.JOB_LOG).read_text()
+    (raw / philly.JOB_LOG).write_text(text.replace('"2017-', '"2020-'))
+    assert philly.ingest(raw, tmp_path / "s", clusters=["mine"])["mine"]["jobs"] == 9
+    jobs = open_store(tmp_path / "s").jobs("philly", "mine").collect()
+    assert jobs["submit_time"].dt.year().unique().to_list() == [2020]
+    with pytest.raises(TraceFormatError, match="outside the Philly trace's window"):
+        philly.ingest(raw, tmp_path / "s2")
 
 
 # ---- bad input --------------------------------------------------------------------------------

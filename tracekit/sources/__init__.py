@@ -13,7 +13,9 @@ Each reader's package exposes::
            allow_empty=False, on_progress=None) -> dict[str, dict[str, int]]
 
 (rows written per cluster and table), where ``on_progress(stage, done, total)`` is the one
-progress protocol of all readers. Adding a reader is one line in :data:`READERS`.
+progress protocol of all readers; the generic readers (``csv``, ``swf``) also take ``mapping``.
+A trace's documented time window applies to its own clusters
+(:func:`tracekit.schema.time_window`). Adding a reader is one line in :data:`READERS`.
 """
 
 from __future__ import annotations
@@ -63,8 +65,9 @@ def ingest(trace: str, raw_path: str | Path, store: str | Path, **kwargs: Any) -
         Store directory.
     **kwargs
         Passed to the reader: ``clusters``, ``lenient``, ``strict``, ``allow_empty``,
-        ``on_progress``. An option left at its default is not passed, so a reader that does not
-        offer it still works; one that is set but not offered is a clear error.
+        ``on_progress`` (and ``mapping`` for csv, swf). An option left at its default is not
+        passed, so a reader that does not offer it still works; one that is set but not offered
+        is a clear error.
 
     Returns
     -------

@@ -1,4 +1,6 @@
-"""Helpers shared by the readers: locating files, line blocks, field counts, empty inputs.
+"""Helpers shared by the readers: locating files, line blocks, field counts, header-first CSV
+files read as text, typed columns with line numbers, unique job ids, the ``jobs`` table's
+columns, empty inputs.
 
 Every reader has the same shape (``formats.py``, ``read.py``, ``ingest.py`` and, where the trace
 has one, ``official.py``) and the same keyword arguments; what they share lives here, in
@@ -9,14 +11,18 @@ has one, ``official.py``) and the same keyword arguments; what they share lives 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import polars as pl
 
 from tracekit.errors import TraceFormatError
 from tracekit.quality import QualityCounter
+from tracekit.schema import JOBS
+from tracekit.sources._archive import open_stream
 
 # The sample generator writes this file at the root of each trace's raw folder. Readers copy it
 # into the manifest so everything downstream can say the data is synthetic.
@@ -30,6 +36,9 @@ None. The CLI turns it into a progress line; the Python API accepts any such cal
 """
 
 EMPTY_HINT = "pass --allow-empty (allow_empty=True) to store an empty table on purpose"
+
+#: Trace and cluster names a user chooses become directory names in the store.
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 # No line of any supported text format comes near this: a longer "line" is a decompression bomb
 # or binary junk, refused instead of being accumulated in memory.
@@ -251,6 +260,31 @@ def read_capped(fh: Any, limit: int, label: str, what: str) -> bytes:
     return data
 
 
+def read_file(path: str | Path, limit: int, what: str) -> bytes:
+    """Read one whole (small) raw file through :func:`~tracekit.sources._archive.open_stream`:
+    a Git LFS pointer is recognised, gzip content is decompressed with its checksum verified,
+    and a file expanding beyond ``limit`` bytes is refused.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file (also its name in errors).
+    limit : int
+        Largest accepted (decompressed) size in bytes.
+    what : str
+        What the file should be ("an openb pod list"), for the size error.
+
+    Raises
+    ------
+    TraceFormatError
+        LFS pointer, corrupt compressed data, or a file beyond ``limit``.
+    """
+    with open_stream(path) as fh:
+        data = read_capped(fh, limit, str(path), what)
+        fh.verify()
+    return data
+
+
 def require_rows(rows: int, label: str | Path, allow_empty: bool, what: str = "data rows") -> None:
     """Refuse an input with no rows: an empty file must not replace good data silently.
 
@@ -263,8 +297,221 @@ def require_rows(rows: int, label: str | Path, allow_empty: bool, what: str = "d
         raise TraceFormatError(label, None, f"no {what}; {EMPTY_HINT}")
 
 
+# ---- header-first CSV files read as text (openb, Acme) ----------------------------------------
+def read_text_csv(
+    data: bytes,
+    name: str,
+    headers: tuple[tuple[str, ...], ...],
+    quality: QualityCounter,
+    trace: str,
+) -> pl.DataFrame:
+    """Read a header-first, unquoted CSV file as text columns, checking every row's width.
+
+    Parameters
+    ----------
+    data : bytes
+        File contents.
+    name : str
+        File name used in error messages.
+    headers : tuple of tuple of str
+        The accepted headers (the first is named in the error message).
+    quality : QualityCounter
+        Blank lines are dropped and counted as ``<trace>.blank_line``; in lenient mode rows of
+        the wrong width are dropped and counted as ``<trace>.unparseable_row``.
+    trace : str
+        Rule-name prefix.
+
+    Returns
+    -------
+    polars.DataFrame
+        The header's columns as text, plus ``_line`` (each row's 1-based file line).
+
+    Raises
+    ------
+    TraceFormatError
+        Unexpected header, a row with more or fewer fields than the header, or text that is
+        not UTF-8 (the line named).
+    """
+    cut = data.find(b"\n")
+    header = tuple((data if cut < 0 else data[:cut]).decode("utf-8", "replace").rstrip("\r")
+                   .split(","))  # fmt: skip
+    if header not in headers:
+        raise TraceFormatError(
+            name, 1, f"unexpected header {','.join(header)!r}; expected {','.join(headers[0])!r}"
+        )
+    body = b"" if cut < 0 else data[cut + 1 :]
+    if body and not body.endswith(b"\n"):
+        body += b"\n"
+    body, lines = clean_block(
+        body, 2, count_byte(body, _NEWLINE), len(header), name, quality, trace
+    )
+    schema = {c: pl.String for c in header}
+    n_rows = count_byte(body, _NEWLINE)
+    try:
+        frame = (
+            pl.read_csv(body, has_header=False, schema=schema, quote_char=None)
+            if body
+            else pl.DataFrame(schema=schema)
+        )
+    except pl.exceptions.ComputeError as exc:
+        bad = utf8_error(body, 2, lines)
+        if bad is not None:
+            raise TraceFormatError(name, *bad) from exc
+        problem = f"malformed CSV rows: {str(exc).splitlines()[0]}"
+        raise TraceFormatError(name, None, problem) from exc
+    if frame.height != n_rows:  # a stray carriage return splits a line: never guess
+        raise TraceFormatError(name, None, f"{n_rows} lines but {frame.height} CSV rows")
+    numbers = lines if lines is not None else np.arange(2, 2 + n_rows)
+    return frame.with_columns(pl.Series("_line", numbers, dtype=pl.Int64))
+
+
+def non_negative_int(text: pl.Series) -> pl.Series:
+    """Parse integers; anything else, and negative values, become null."""
+    parsed = text.cast(pl.Int64, strict=False)
+    return pl.select(pl.when(parsed >= 0).then(parsed)).to_series().alias(text.name)
+
+
+def typed_columns(
+    raw: pl.DataFrame,
+    columns: tuple[str, ...],
+    name: str,
+    quality: QualityCounter,
+    *,
+    rule: str,
+    parse: Callable[[pl.Series], pl.Series] = non_negative_int,
+    what: str = "a non-negative integer",
+    nullable: tuple[str, ...] = (),
+) -> tuple[dict[str, pl.Series], pl.Series]:
+    """Parse text columns of :func:`read_text_csv` with ``parse`` (null = unparseable).
+
+    An empty field is an error unless the column is in ``nullable``. The first bad field raises
+    :class:`TraceFormatError` with its line; in lenient mode every bad row is counted as
+    ``rule`` and flagged in the returned mask.
+
+    Returns
+    -------
+    columns : dict
+        Column name -> parsed series.
+    bad : polars.Series
+        True for the rows skipped in lenient mode.
+    """
+    bad = pl.Series([False] * raw.height, dtype=pl.Boolean)
+    out: dict[str, pl.Series] = {}
+    for col in columns:
+        text = raw[col].str.strip_chars()
+        parsed = parse(text)
+        empty = text.is_null() | (text == "")
+        wrong = parsed.is_null() & ~empty
+        if col not in nullable:
+            wrong = wrong | empty
+        if wrong.any():
+            first = int(wrong.arg_true()[0])
+            line = int(raw["_line"][first])
+            problem = f"{col} is not {what}: {raw[col][first]!r}"
+            if not quality.lenient:
+                raise TraceFormatError(name, line, problem)
+            quality.add(rule, int(wrong.sum()), f"{name}, line {line}: {problem}")
+            bad = bad | wrong
+        out[col] = parsed
+    return out, bad
+
+
+def reject_rows(
+    frame: pl.DataFrame,
+    expr: pl.Expr,
+    name: str,
+    problem: str,
+    quality: QualityCounter,
+    rule: str,
+) -> pl.DataFrame:
+    """Raise on the first row where ``expr`` is true, or in lenient mode count such rows as
+    ``rule`` and drop them. ``frame`` carries ``_line`` (each row's file line)."""
+    wrong = frame.select(expr.fill_null(False)).to_series()
+    if not wrong.any():
+        return frame
+    line = int(frame.filter(wrong)["_line"][0])
+    if not quality.lenient:
+        raise TraceFormatError(name, line, problem)
+    quality.add(rule, int(wrong.sum()), f"{name}, line {line}: {problem}")
+    return frame.filter(~wrong)
+
+
+# ---- job ids and the jobs table -----------------------------------------------------------------
+def unique_job_ids(
+    frame: pl.DataFrame,
+    trace: str,
+    quality: QualityCounter,
+    *,
+    strict: bool = False,
+    label: str | Path | None = None,
+) -> pl.DataFrame:
+    """Make ``job_id`` unique, keeping every job: exact duplicate rows are dropped (columns
+    starting with ``_``, such as ``_line``, are ignored), and a repeated id with other content is
+    kept with ``#1``, ``#2``, ... appended on its later rows. Counted as
+    ``<trace>.duplicate_row_dropped`` and ``<trace>.duplicate_job_id_renamed``.
+
+    Raises
+    ------
+    TraceFormatError
+        With ``strict``, on the first repeated id (naming ``label``).
+    """
+    exact = conflicts = 0
+    # Only needed when some id repeats (checked cheaply first).
+    if frame["job_id"].is_duplicated().any():
+        if strict:
+            job = frame.filter(frame["job_id"].is_duplicated())["job_id"][0]
+            raise TraceFormatError(label or trace, None, f"job id {job!r} appears more than "
+                                   "once; without --strict repeats are dropped or renamed and "
+                                   "counted")  # fmt: skip
+        before = frame.height
+        columns = [c for c in frame.columns if not c.startswith("_")]
+        frame = frame.unique(subset=columns, keep="first", maintain_order=True)
+        exact = before - frame.height
+        occurrence = pl.int_range(pl.len()).over("job_id")
+        conflicts = frame.select((occurrence > 0).sum()).item()
+        frame = frame.with_columns(
+            pl.when(occurrence > 0)
+            .then(pl.col("job_id") + pl.lit("#") + occurrence.cast(pl.String))
+            .otherwise(pl.col("job_id"))
+            .alias("job_id")
+        )
+    quality.add(f"{trace}.duplicate_row_dropped", exact)
+    quality.add(f"{trace}.duplicate_job_id_renamed", conflicts)
+    return frame
+
+
+#: Column -> polars type of the store's ``jobs`` table.
+JOBS_DTYPES: dict[str, pl.DataType] = dict(pl.from_arrow(JOBS.empty_table()).schema)  # type: ignore[union-attr]
+
+
+def jobs_frame(frame: pl.DataFrame, **columns: pl.Expr) -> pl.DataFrame:
+    """The store's ``jobs`` table from ``frame``: the given column expressions, every other
+    column of the table null, all in the table's order and types.
+
+    Examples
+    --------
+    >>> jobs_frame(raw, job_id=pl.col("name"), status=pl.lit("completed"))  # doctest: +SKIP
+    """
+    unknown = sorted(set(columns) - set(JOBS_DTYPES))
+    if unknown:
+        raise KeyError(f"not columns of the jobs table: {', '.join(unknown)}")
+    return frame.select(
+        (columns[c].cast(t) if c in columns else pl.lit(None, t)).alias(c)
+        for c, t in JOBS_DTYPES.items()
+    )
+
+
 __all__ = [
     "EMPTY_HINT",
+    "JOBS_DTYPES",
+    "NAME_PATTERN",
+    "jobs_frame",
+    "non_negative_int",
+    "read_file",
+    "read_text_csv",
+    "reject_rows",
+    "typed_columns",
+    "unique_job_ids",
     "SYNTHETIC_MARKER",
     "ProgressFn",
     "clean_block",

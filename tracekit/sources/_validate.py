@@ -2,7 +2,7 @@
 
 Each reader passes every table it writes through a :class:`Validator` built from the contract in
 :mod:`tracekit.schema` (:data:`~tracekit.schema.NON_NEGATIVE`, :data:`~tracekit.schema.FINITE`,
-:data:`~tracekit.schema.TIME_ORDER`, :data:`~tracekit.schema.TIME_WINDOWS`). A value that breaks
+:data:`~tracekit.schema.TIME_ORDER`, :func:`~tracekit.schema.time_window`). A value that breaks
 a rule is never stored as data: by default it is nulled (with the values derived from it) and
 counted under a named rule, ``<trace>.<table>.<column>_<problem>``, in the data-quality report;
 with ``strict=True`` it is an error naming the file. A row whose *required* time is impossible
@@ -24,10 +24,10 @@ from tracekit.schema import (
     REQUIRED,
     TIME_DEPENDENTS,
     TIME_ORDER,
-    TIME_WINDOWS,
     _reversed,
     contract_violations,
     time_columns,
+    time_window,
 )
 from tracekit.store import Store
 
@@ -49,6 +49,9 @@ class Validator:
         The trace (names the rules and selects the time window).
     quality : QualityCounter
         Where repairs are counted.
+    cluster : str, optional
+        The cluster written: a trace's documented window applies to its own clusters only
+        (:func:`~tracekit.schema.time_window`). None means the trace's own cluster.
     strict : bool, default False
         Raise instead of repairing.
     label : str
@@ -61,12 +64,21 @@ class Validator:
     """
 
     def __init__(
-        self, trace: str, quality: QualityCounter, *, strict: bool = False, label: str = ""
+        self,
+        trace: str,
+        quality: QualityCounter,
+        *,
+        cluster: str | None = None,
+        strict: bool = False,
+        label: str = "",
     ) -> None:
         self.trace = trace
         self.quality = quality
+        self.cluster = cluster
+        self.window = time_window(trace, cluster)
         self.strict = strict
         self.label = label
+        self.jobs_dropped = 0  # job rows dropped so far (their per-job rows must go too)
 
     def rules(self, table: str, frame: pl.DataFrame) -> list[_Rule]:
         """The rules that apply to ``table`` given the columns ``frame`` has."""
@@ -86,19 +98,18 @@ class Validator:
         for col in FINITE.get(table, ()):
             if col in cols:
                 out.append(_Rule(f"{col}_not_finite", pl.col(col).is_infinite(), (col,)))
-        window = TIME_WINDOWS.get(self.trace)
-        if window is not None:
-            lo, hi = window
-            dependents = TIME_DEPENDENTS.get(table, {})
-            for col in time_columns(table):
-                if col not in cols:
-                    continue
-                outside = (pl.col(col) < lo) | (pl.col(col) >= hi)
-                if col in REQUIRED.get(table, ()):
-                    out.append(_Rule(f"{col}_outside_window_row_dropped", outside, (), drop=True))
-                else:
-                    cleared = (col, *(d for d in dependents.get(col, ()) if d in cols))
-                    out.append(_Rule(f"{col}_outside_window", outside, cleared))
+        # Every trace and cluster has a window: its documented one, or the wide one.
+        lo, hi = self.window
+        dependents = TIME_DEPENDENTS.get(table, {})
+        for col in time_columns(table):
+            if col not in cols:
+                continue
+            outside = (pl.col(col) < lo) | (pl.col(col) >= hi)
+            if col in REQUIRED.get(table, ()):
+                out.append(_Rule(f"{col}_outside_window_row_dropped", outside, (), drop=True))
+            else:
+                cleared = (col, *(d for d in dependents.get(col, ()) if d in cols))
+                out.append(_Rule(f"{col}_outside_window", outside, cleared))
         for early, late, cleared in TIME_ORDER.get(table, ()):
             if early in cols and late in cols:
                 kept = tuple(c for c in cleared if c in cols)
@@ -150,6 +161,28 @@ class Validator:
         """
         return self._apply(table, frame, self.rules(table, frame))
 
+    def of_jobs(self, table: str, frame: pl.DataFrame, jobs: pl.DataFrame) -> pl.DataFrame:
+        """Check a per-job table (``attempts``, ``pod_specs``, ...) and keep only the rows of
+        jobs still in ``jobs``: a job row the contract dropped takes its other rows along,
+        counted as ``<trace>.<table>.of_dropped_job``.
+
+        Parameters
+        ----------
+        table : str
+            The store table of ``frame`` (it has a ``job_id`` column).
+        frame : polars.DataFrame
+            Its rows.
+        jobs : polars.DataFrame
+            The ``jobs`` table as returned by this validator.
+        """
+        frame = self(table, frame)
+        if not self.jobs_dropped:
+            return frame
+        kept = frame.filter(pl.col("job_id").is_in(jobs["job_id"].implode()))
+        if kept.height < frame.height:
+            self.quality.add(f"{self.trace}.{table}.of_dropped_job", frame.height - kept.height)
+        return kept
+
     def _apply(self, table: str, frame: pl.DataFrame, rules: list[_Rule]) -> pl.DataFrame:
         if not rules or frame.height == 0:
             return frame
@@ -179,6 +212,7 @@ class Validator:
             self.quality.add(name, n, example=example)
             if rule.drop:
                 frame = frame.filter(~mask)
+                self.jobs_dropped += n if table == "jobs" else 0
             else:
                 frame = frame.with_columns(
                     pl.when(mask).then(None).otherwise(pl.col(c)).alias(c) for c in rule.cleared
@@ -196,8 +230,6 @@ class Validator:
         shown.update({k: v for k, v in row.items() if k not in shown and v is not None})
         text = ", ".join(f"{k}={v}" for k, v in list(shown.items())[:6])
         return text[:200]
-
-
 
 
 def store_violations(store: str | Path) -> list[str]:
@@ -219,7 +251,8 @@ def store_violations(store: str | Path) -> list[str]:
         trace, cluster = part["trace"], part["cluster"]
         for table in part["files"]:
             frame = opened.scan(table, trace=trace, cluster=cluster).collect()
-            out += [f"{trace}/{cluster} {v}" for v in contract_violations(table, frame, trace)]
+            found = contract_violations(table, frame, trace, cluster)
+            out += [f"{trace}/{cluster} {v}" for v in found]
     return out
 
 

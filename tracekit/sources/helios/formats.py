@@ -8,9 +8,11 @@ China Standard Time) and ``data/<Cluster>/cluster_gpu_number.csv`` (GPUs per VC 
 
 from __future__ import annotations
 
+from tracekit.schema import TRACE_CLUSTERS
+
 TRACE = "helios"
 TIMEZONE = "Asia/Shanghai"  # naive wall clock, China Standard Time
-CLUSTERS: tuple[str, ...] = ("Venus", "Earth", "Saturn", "Uranus")
+CLUSTERS: tuple[str, ...] = TRACE_CLUSTERS[TRACE]  # Venus, Earth, Saturn, Uranus
 LOG_FILE = "cluster_log.csv"
 CAPACITY_FILE = "cluster_gpu_number.csv"
 ARCHIVE_FILE = "data.zip"

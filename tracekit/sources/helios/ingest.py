@@ -12,10 +12,12 @@ from tracekit.errors import TraceFormatError
 from tracekit.quality import QualityCounter
 from tracekit.sources._common import (
     ProgressFn,
+    jobs_frame,
     no_progress,
     read_capped,
     read_synthetic_marker,
     require_rows,
+    unique_job_ids,
 )
 from tracekit.sources._validate import Validator
 from tracekit.sources.helios.formats import (
@@ -42,23 +44,7 @@ def normalize_jobs(raw: pl.DataFrame, cluster: str, quality: QualityCounter) -> 
     RUNNING/SUSPENDED/unknown -> censored (end and duration then null, as the contract says).
     """
     q = quality
-    df = raw
-    exact_dupes = n_conflicts = 0
-    # Duplicate handling is only needed when some job id repeats (checked cheaply first).
-    if raw["job_id"].is_duplicated().any():
-        df = raw.unique(maintain_order=True)
-        exact_dupes = raw.height - df.height
-        # Same id, different content: keep every row (nothing dropped), make ids unique.
-        occurrence = pl.int_range(pl.len()).over("job_id")
-        n_conflicts = df.select((occurrence > 0).sum()).item()
-        df = df.with_columns(
-            pl.when(occurrence > 0)
-            .then(pl.col("job_id") + pl.lit("#") + occurrence.cast(pl.String))
-            .otherwise(pl.col("job_id"))
-            .alias("job_id")
-        )
-    q.add("helios.duplicate_row_dropped", exact_dupes)
-    q.add("helios.duplicate_job_id_renamed", n_conflicts)
+    df = unique_job_ids(raw, TRACE, q)
     known = pl.col("state").is_in(list(STATUS_MAP))
     q.add("helios.unknown_state", df.select((~known).sum()).item())
     status = pl.col("state").replace_strict(STATUS_MAP, default="censored", return_dtype=pl.String)
@@ -101,35 +87,27 @@ def normalize_jobs(raw: pl.DataFrame, cluster: str, quality: QualityCounter) -> 
     num_gpus = pl.col("gpu_num").cast(pl.Float64)
     # Durations and delays come from the README-defined columns (the official analysis uses them).
     duration = pl.when(censored).then(None).otherwise(pl.col("duration").cast(pl.Float64))
-    return df.select(
-        pl.col("job_id"),
-        pl.col("user"),
-        pl.col("vc"),
-        pl.lit(None, pl.String).alias("job_name"),
-        pl.lit(None, pl.String).alias("group_tag"),
-        pl.lit(None, pl.String).alias("workload"),
-        localize_naive(pl.col("submit_time"), TIMEZONE).alias("submit_time"),
-        localize_naive(pl.col("start_time"), TIMEZONE).alias("start_time"),
-        pl.when(censored)
+    return jobs_frame(
+        df,
+        job_id=pl.col("job_id"),
+        user=pl.col("user"),
+        vc=pl.col("vc"),
+        submit_time=localize_naive(pl.col("submit_time"), TIMEZONE),
+        start_time=localize_naive(pl.col("start_time"), TIMEZONE),
+        end_time=pl.when(censored)
         .then(None)
-        .otherwise(localize_naive(pl.col("end_time"), TIMEZONE))
-        .alias("end_time"),
-        pl.when(pl.col("start_time").is_null())
+        .otherwise(localize_naive(pl.col("end_time"), TIMEZONE)),
+        queue_s=pl.when(pl.col("start_time").is_null())
         .then(None)
-        .otherwise(pl.col("queue").cast(pl.Float64))
-        .alias("queue_s"),
-        duration.alias("duration_s"),
-        num_gpus.alias("num_gpus"),
-        pl.col("cpu_num").cast(pl.Float64).alias("num_cpus"),
-        pl.lit(None, pl.Float64).alias("mem_gb"),
-        # A node count beyond int32 is no node count: null (counted below).
-        pl.col("node_num").cast(pl.Int32, strict=False).alias("num_nodes"),
-        pl.lit(None, pl.String).alias("gpu_type"),
-        pl.col("status"),
-        pl.col("state").alias("raw_status"),
-        pl.lit(None, pl.Int32).alias("num_attempts"),
-        (num_gpus * duration).alias("gpu_time_s"),
-        pl.lit(None, pl.Float64).alias("gpu_util_mean"),
+        .otherwise(pl.col("queue").cast(pl.Float64)),
+        duration_s=duration,
+        num_gpus=num_gpus,
+        num_cpus=pl.col("cpu_num").cast(pl.Float64),
+        # A node count beyond int32 is no node count: null (counted above).
+        num_nodes=pl.col("node_num").cast(pl.Int32, strict=False),
+        status=pl.col("status"),
+        raw_status=pl.col("state"),
+        gpu_time_s=num_gpus * duration,
     )
 
 
@@ -200,7 +178,7 @@ def ingest(
         for i, log in enumerate(logs):
             cluster = log.cluster
             quality = QualityCounter(lenient=lenient)
-            check = Validator(TRACE, quality, strict=strict, label=log.label)
+            check = Validator(TRACE, quality, cluster=cluster, strict=strict, label=log.label)
             progress(f"helios/{cluster}: {LOG_FILE}", i, len(logs))
             with log.open() as fh:
                 raw = read_log(fh, log.label, quality)

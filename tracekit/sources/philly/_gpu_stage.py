@@ -27,18 +27,19 @@ def write_gpu_util(
     tx: Transaction, fh: IO[bytes], display: str, size: int, qc: QualityCounter,
     progress: ProgressFn, index: JoinIndex | None,
     check: Callable[[str, pl.DataFrame], pl.DataFrame] | None = None,
+    cluster: str = CLUSTER,
 ) -> TableWriter:
-    """Stage ``gpu_util`` (and ``job_gpu_minutes`` when ``index`` is given); returns the
-    ``gpu_util`` writer (closed, so its file can be read back).
+    """Stage ``gpu_util`` (and ``job_gpu_minutes`` when ``index`` is given) of ``cluster``;
+    returns the ``gpu_util`` writer (closed, so its file can be read back).
 
     Parsing and joining of block N overlap with the Parquet writing of block N-1 in a worker
     thread; at most one block waits (bounded memory). (A third thread that parses ahead was
     measured: no gain on 2 cores, polars' CSV reader already uses both.)
     """
-    writer = tx.open_writer("gpu_util", CLUSTER)
+    writer = tx.open_writer("gpu_util", cluster)
     # No minute of any job may fall on a util sample: that table may be empty.
     minutes = (
-        tx.open_writer("job_gpu_minutes", CLUSTER, allow_empty=True) if index is not None else None
+        tx.open_writer("job_gpu_minutes", cluster, allow_empty=True) if index is not None else None
     )
 
     def write(frame: pl.DataFrame, joined: pl.DataFrame | None) -> None:
@@ -64,9 +65,9 @@ def write_gpu_util(
 
 
 def join_staged(tx: Transaction, path: Path, rows: int, index: JoinIndex,
-                progress: ProgressFn) -> None:
+                progress: ProgressFn, cluster: str = CLUSTER) -> None:
     """Join a staged ``gpu_util`` file with the attempts (job log read after the util file)."""
-    writer = tx.open_writer("job_gpu_minutes", CLUSTER, allow_empty=True)
+    writer = tx.open_writer("job_gpu_minutes", cluster, allow_empty=True)
     progress("job_gpu_minutes", 0, rows)
     done = 0
     for batch in _parquet_batches(path, _JOIN_BATCH_ROWS):

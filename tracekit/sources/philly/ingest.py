@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import polars as pl
-
 from tracekit.errors import TraceFormatError
 from tracekit.quality import QualityCounter
-from tracekit.sources._common import no_progress, read_synthetic_marker, require_rows
+from tracekit.schema import time_window
+from tracekit.sources._common import NAME_PATTERN, no_progress, read_synthetic_marker, require_rows
 from tracekit.sources._validate import Validator
 from tracekit.sources.philly._gpu_stage import join_staged, write_gpu_util
 from tracekit.sources.philly._host_util import (
@@ -39,20 +38,6 @@ from tracekit.sources.philly.read import iter_files, read_job_log, read_machine_
 from tracekit.store import begin, read_manifest, source_record
 
 
-def _check_jobs(
-    check: Validator, jobs: pl.DataFrame, attempts: pl.DataFrame, qc: QualityCounter
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Apply the contract to jobs and attempts; drop the attempts of a dropped job (counted)."""
-    before = jobs.height
-    jobs = check("jobs", jobs)
-    attempts = check("attempts", attempts)
-    if jobs.height != before:
-        kept = attempts.filter(pl.col("job_id").is_in(jobs["job_id"].implode()))
-        qc.add("philly.attempts.of_dropped_job", attempts.height - kept.height)
-        attempts = kept
-    return jobs, attempts
-
-
 def ingest(
     raw_path: str | Path,
     store: str | Path,
@@ -73,7 +58,10 @@ def ingest(
     store : str or Path
         Store directory; the ``philly`` partition is replaced atomically.
     clusters : sequence of str, optional
-        Only ``["philly"]`` is meaningful; anything else raises ``ValueError``.
+        The Philly format holds one cluster: ``["philly"]`` (the default) is Microsoft's
+        cluster, checked against the trace's documented time window. Another single name
+        stores a Philly-format log of another cluster (another trace exported with ``tracekit
+        export philly-json``, a site's own log) under that name, with no Philly window.
     lenient : bool
         Count and drop unparseable rows/objects (rules ``philly.*``) instead of raising.
     strict : bool
@@ -99,12 +87,11 @@ def ingest(
         the same file found twice, or an empty input (unless ``allow_empty``).
     """
     raw = Path(raw_path)
-    if clusters is not None and set(clusters) != {CLUSTER}:
-        raise ValueError(f"Philly has one cluster, {CLUSTER!r}; got {list(clusters)}")
+    cluster = _cluster_name(clusters)
     qc = QualityCounter(lenient=lenient)
     marker = read_synthetic_marker(raw)
     progress = on_progress or no_progress
-    check = Validator(TRACE, qc, strict=strict, label=str(raw))
+    check = Validator(TRACE, qc, cluster=cluster, strict=strict, label=str(raw))
     seen: dict[str, str] = {}
     jobs = attempts = machines = None
     store_path = Path(store)
@@ -122,12 +109,13 @@ def ingest(
             if name == JOB_LOG:
                 jobs, attempts = read_job_log(fh, display, qc)
                 require_rows(jobs.height, display, allow_empty, "jobs")
-                jobs, attempts = _check_jobs(check, jobs, attempts, qc)
+                jobs = check("jobs", jobs)
+                attempts = check.of_jobs("attempts", attempts, jobs)
             elif name == GPU_UTIL:
                 if attempts is not None:  # join while each block is in memory
                     index = JoinIndex(attempts, qc)
                 gpu_writer = write_gpu_util(
-                    tx, fh, display, size, qc, progress, index, check=check
+                    tx, fh, display, size, qc, progress, index, check=check, cluster=cluster
                 )
                 require_rows(gpu_writer.rows, display, allow_empty, "utilization rows")
             elif name in (CPU_UTIL, MEM_UTIL):
@@ -148,34 +136,59 @@ def ingest(
         assert jobs is not None and attempts is not None
         for name in (CPU_UTIL, MEM_UTIL):
             if name in seen:
-                hw = tx.open_writer("host_util", CLUSTER, allow_empty=True)
+                hw = tx.open_writer("host_util", cluster, allow_empty=True)
                 for frame in host.finish():
                     hw.write(check("host_util", frame))
                 break
         if machines is not None:
             check_machine_list(machines, attempts, qc)
-            tx.write("machines", CLUSTER, machines, allow_empty=True)
+            tx.write("machines", cluster, machines, allow_empty=True)
             capacity = check("capacity", derive_capacity(machines, jobs))
-            tx.write("capacity", CLUSTER, capacity, allow_empty=True)
+            tx.write("capacity", cluster, capacity, allow_empty=True)
         if gpu_writer is not None:
             if index is None:  # the util file came first: read the staged table back
                 index = JoinIndex(attempts, qc)
-                join_staged(tx, gpu_writer.path, gpu_writer.rows, index, progress)
+                join_staged(tx, gpu_writer.path, gpu_writer.rows, index, progress, cluster)
             jobs = finish_gpu_util_mean(jobs, [index.util_means()])
             if timings is not None:
                 timings["join_wall_s"] = index.wall_s
         jobs = check("jobs", jobs)
-        require_rows(jobs.height, seen[JOB_LOG], allow_empty, "jobs left after repairs")
-        tx.write("jobs", CLUSTER, jobs)
-        tx.write("attempts", CLUSTER, attempts, allow_empty=True)
+        require_rows(jobs.height, seen[JOB_LOG], allow_empty, _left_after_repairs(qc, cluster))
+        tx.write("jobs", cluster, jobs)
+        tx.write("attempts", cluster, attempts, allow_empty=True)
         sources = [source_record(Path(seen[n])) for n in FILE_NAMES
                    if n in seen and Path(seen[n]).is_file()]
         if raw.is_file():
             sources = [source_record(raw)]
         tx.set_meta(
-            CLUSTER, sources=sources, synthetic=marker is not None, quality=qc,
+            cluster, sources=sources, synthetic=marker is not None, quality=qc,
             timezone=TIMEZONE, synthetic_marker=marker, missing_files=missing,
             capacity_vc="null = whole cluster (Philly publishes no per-VC capacity)",
         )
     manifest = read_manifest(store_path)
-    return {CLUSTER: dict(manifest["partitions"][f"{TRACE}/{CLUSTER}"]["rows"])}
+    return {cluster: dict(manifest["partitions"][f"{TRACE}/{cluster}"]["rows"])}
+
+
+def _cluster_name(clusters: list[str] | tuple[str, ...] | None) -> str:
+    """The one cluster a Philly-format log holds: ``philly`` unless the caller names another."""
+    if clusters is None or list(clusters) == [CLUSTER]:
+        return CLUSTER
+    if len(clusters) != 1:
+        raise ValueError(f"a Philly-format log holds one cluster; name one, got {list(clusters)}")
+    (name,) = clusters
+    if not NAME_PATTERN.match(name):
+        raise ValueError(f"cluster names are letters, digits, '_', '.' or '-'; got {name!r}")
+    return name
+
+
+def _left_after_repairs(qc: QualityCounter, cluster: str) -> str:
+    """What the empty-result error says: the window rule explains the usual cause."""
+    outside = qc.counts.get(f"{TRACE}.jobs.submit_time_outside_window_row_dropped", 0)
+    if not outside or cluster != CLUSTER:
+        return "jobs left after repairs"
+    lo, hi = time_window(TRACE, cluster)
+    return (
+        f"jobs left after repairs ({outside:,} submitted outside the Philly trace's window "
+        f"{lo:%Y-%m-%d}..{hi:%Y-%m-%d}; a Philly-format log of another cluster, such as an "
+        "export of another trace, is read with --clusters NAME)"
+    )
