@@ -39,5 +39,7 @@ def test_fifo_ratios() -> None:
 def test_study_windows_are_the_published_experiments() -> None:
     assert STUDY_WINDOWS["helios"] == ("2020-09-01", "2020-09-26")  # SC'21 Table 3
     assert STUDY_WINDOWS["philly"] == ("2017-10-01", "2017-11-30")  # the artifact's replay
+    assert STUDY_WINDOWS["pai"] == ("2020-08-17", None)  # the last two weeks
     assert study_train_until("helios") == "2020-09-01"
-    assert study_train_until("pai") is None
+    assert study_train_until("pai") == "2020-08-17"
+    assert study_train_until("openb") is None
