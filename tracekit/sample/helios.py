@@ -87,6 +87,13 @@ K_BIN = 0.6
 # Fixed-point iterations of the per-month duration shift (GPU time by month, see
 # gpu_job_attributes).
 MONTH_ITERATIONS = 8
+# CPU jobs: cores per job (not published: a guess), and the CPU partition they queue on, in
+# nodes of CPU_NODE_CORES cores sized so their mean core demand is CPU_LOAD of it (the CPU
+# partitions' size is not published either).
+CPU_JOB_SIZES = np.array([1, 2, 4, 8, 16, 32, 64])
+CPU_JOB_SIZE_P = np.array([0.4, 0.2, 0.15, 0.1, 0.08, 0.05, 0.02])
+CPU_NODE_CORES = 64
+CPU_LOAD = 0.7
 # Days of the warm-up (2020-03-18 .. 03-31) and of April .. September 28.
 MONTH_DAYS: tuple[int, ...] = (14, 30, 31, 30, 31, 31, 28)
 _EPOCH = datetime(1970, 1, 1)
@@ -144,6 +151,13 @@ def max_job_gpus(total_gpus: int) -> int:
     most the largest published size point (a small sample cannot run a 128-GPU job)."""
     share = int(MAX_JOB_SHARE * total_gpus) // GPUS_PER_NODE * GPUS_PER_NODE
     return int(min(_targets.SIZE_POINTS[-1], max(GPUS_PER_NODE, share)))
+
+
+def cpu_nodes(cores: np.ndarray, duration_s: np.ndarray, span_s: float) -> int:
+    """CPU nodes (of :data:`CPU_NODE_CORES`) of the sample's CPU partition: the CPU jobs' mean
+    core demand over the span at :data:`CPU_LOAD`, at least one node."""
+    demand = float((cores * duration_s).sum()) / span_s
+    return max(1, int(np.ceil(demand / (CPU_LOAD * CPU_NODE_CORES))))
 
 
 def _arrival_trend(cluster: str, days: list[date]) -> np.ndarray:
@@ -385,17 +399,17 @@ def generate_cluster(
         ),
     )
     c_status = rng.choice(3, size=n_cpu, p=np.asarray(_targets.HELIOS_CPU_STATUS_COUNT))
-    # CPU jobs hold no GPUs, so the GPU scheduler cannot place them and the sample has no model
-    # of the CPU partitions: their (small) delay is the one drawn quantity, a zero-inflated
-    # lognormal with the published mean CPU-job queue.
-    c_queue = np.zeros(n_cpu, dtype=np.int64)
-    waits = rng.random(n_cpu) < 0.1
-    mean_q = _targets.HELIOS_MEAN_CPU_QUEUE_S[cluster] / 0.1
-    sigma = 1.5
-    c_queue[waits] = np.floor(
-        rng.lognormal(np.log(mean_q) - sigma**2 / 2, sigma, size=int(waits.sum()))
-    ).astype(np.int64)
-    c_start = c_time + c_queue
+    c_cpus = rng.choice(CPU_JOB_SIZES, size=n_cpu, p=CPU_JOB_SIZE_P)
+    # CPU jobs queue on the cluster's CPU nodes, scheduled by the replay engine like the GPU jobs
+    # (CPU cores are the unit; the CPU partition's size is not published: it follows the
+    # sampled CPU load, see cpu_nodes).
+    c_nodes = cpu_nodes(c_cpus, c_dur, t1 - t_warm)
+    c_sched = schedule(
+        c_time - t_warm, c_cpus, c_dur, np.zeros(n_cpu, dtype=np.int64),
+        {"0": (c_nodes, CPU_NODE_CORES)}, seed=seed,
+    )  # fmt: skip
+    c_end = np.round(c_sched.end).astype(np.int64) + t_warm
+    c_start = np.maximum(c_end - c_dur, c_time)
 
     # States, with rare censored rows (RUNNING at the snapshot; one SUSPENDED in Uranus, as the
     # README says).
@@ -440,6 +454,7 @@ def generate_cluster(
         cat(g_user, c_user),
         cat(g_vc, home[c_user]),
         cat(gpus, np.zeros(n_cpu, dtype=np.int64)),
+        cat(np.zeros(n_gpu, dtype=np.int64), c_cpus),
         cat(g_state, c_state),
         cat(g_time, c_time),
         cat(g_start, c_start),
@@ -479,20 +494,19 @@ def _log_frame(
     user: np.ndarray,
     vc: np.ndarray,
     gpus: np.ndarray,
+    cpu_only: np.ndarray,
     state: np.ndarray,
     submit: np.ndarray,
     start: np.ndarray,
     duration: np.ndarray,
 ) -> pl.DataFrame:
-    """Raw ``cluster_log.csv`` rows in submission order (job ids follow that order)."""
+    """Raw ``cluster_log.csv`` rows in submission order (job ids follow that order);
+    ``cpu_only`` holds the cores of CPU jobs (GPU jobs draw theirs per GPU here)."""
     order = np.lexsort((np.arange(len(submit)), submit))
     n = len(order)
     gpus = gpus[order]
     cpu_per_gpu = rng.choice([1, 2, 4, 6, 8], size=n, p=[0.2, 0.25, 0.35, 0.1, 0.1])
-    cpu_only = rng.choice(
-        [1, 2, 4, 8, 16, 32, 64], size=n, p=[0.4, 0.2, 0.15, 0.1, 0.08, 0.05, 0.02]
-    )
-    cpus = np.where(gpus > 0, gpus * cpu_per_gpu, cpu_only)
+    cpus = np.where(gpus > 0, gpus * cpu_per_gpu, cpu_only[order])
     nodes = np.maximum(1, -(-gpus // 8))
     base = int(rng.integers(100_000, 900_000))
     sub = submit[order]

@@ -48,6 +48,8 @@ STUDY_RUNS: tuple[tuple[str, str], ...] = (
     ("lucid", "lgbm"),
 )
 PREDICTORS: tuple[str, ...] = ("lgbm", "user-median")
+# The traces the study replays (each has a published scheduling result to set beside it).
+STUDY_TRACES: tuple[str, ...] = ("helios", "philly", "pai")
 # Replay windows [start, end) per trace (UTC dates): the published experiments' windows where
 # they are known (Helios: SC'21 Table 3; Philly: the Helios artifact's replay); PAI: the last
 # two weeks of the trace (the PAI simulator's window is not published).
@@ -294,7 +296,7 @@ def replay_study_runs(
         A store with ``jobs``, capacity (``capacity`` or ``machines``) and ``predictions``
         (runs whose predictor is missing from the store are skipped).
     traces : str or sequence, optional
-        Default: every trace of the store.
+        Default: every trace of :data:`STUDY_TRACES` in the store.
     seed : int
         Seeds the replays (the policies are deterministic; Lucid's utilisation prior is seeded).
     runs : sequence of (policy, predictor)
@@ -317,7 +319,7 @@ def replay_study_runs(
 
         store = open_store(store)
     wanted = (
-        list(store.traces)
+        [t for t in store.traces if t in STUDY_TRACES]
         if traces is None
         else ([traces] if isinstance(traces, str) else list(traces))
     )
