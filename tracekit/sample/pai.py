@@ -166,7 +166,8 @@ N_USERS_FULL = 1_350
 # Whole-GPU demand of the sample / GPUs of its machine pool: the pool is sized to the sampled
 # load so a scheduling study has contention (a calibration choice, see docs/sample_pai.md).
 TARGET_LOAD = 0.75
-MAX_TASK_SHARE = 0.5  # largest GPU task of a scaled sample: this share of its type's GPUs
+MAX_TASK_SHARE = 0.5  # largest GPU job of a scaled sample: this share of its type's GPUs
+CAP_ROUNDS = 4  # rounds settling the largest jobs and the pool sized by them
 USER_SIGMA = 1.9  # tasks/user lognormal sigma (A13: p90/p50 ~ 11)
 
 # Sensor coverage: 3.03 M sensor rows / 7.52 M instance rows; machine metric 2.01 M rows.
@@ -476,6 +477,21 @@ def _segment_max(values: np.ndarray, owner: np.ndarray, n_owners: int) -> np.nda
     return out
 
 
+def _type_demand(
+    task_gpus: np.ndarray,
+    runtime_s: np.ndarray,
+    t_job: np.ndarray,
+    idle: np.ndarray,
+    job_type: np.ndarray,
+) -> np.ndarray:
+    """Mean whole-GPU demand per GPU type, as a replay sees the jobs: a job holds the ceiling of
+    its tasks' summed GPUs while its longest task runs (``idle`` tasks hold nothing)."""
+    n_jobs = job_type.size
+    job_gpus = np.bincount(t_job, np.where(idle, 0.0, task_gpus), n_jobs)
+    job_s = _segment_max(np.where(idle, 0.0, runtime_s), t_job, n_jobs).clip(0)
+    return np.bincount(job_type, np.ceil(job_gpus) * job_s, len(GPU_TYPES)) / SPAN_S
+
+
 def _launch_latency(rng: np.random.Generator, n: int) -> np.ndarray:
     """Start-up latency (s) of ``n`` tasks or instances: lognormal through T4's published median
     and p90 wait, the type that hardly queues (A5b)."""
@@ -605,15 +621,22 @@ def generate_pai(
     # GPUs an instance holds in the scheduler: its request rounded up to whole units.
     plan = np.ceil(np.nan_to_num(grp.plan_gpu[t_slot]) / 100.0 * UNITS_PER_GPU) / UNITS_PER_GPU
     if scale < 1:
-        # A scaled machine pool cannot run the largest gangs: a GPU task keeps at most as many
-        # instances as fit MAX_TASK_SHARE of its type's expected pool (the type's demand at
-        # TARGET_LOAD, as sized below).
-        busy = np.where(t_cpu | waiting, 0.0, np.ceil(plan * inst_num) * runtime)
-        pool_est = np.bincount(t_type, busy, len(GPU_TYPES)) / SPAN_S / TARGET_LOAD
-        type_cap = pool_est[t_type]
-        limit = np.floor(np.maximum(MAX_TASK_SHARE * type_cap, 8.0) / np.maximum(plan, 1e-9))
-        inst_num = np.where(plan > 0, np.minimum(inst_num, np.maximum(limit, 1)), inst_num)
-        inst_num = inst_num.astype(grp.inst_num.dtype)
+        # A scaled machine pool cannot run the largest gangs: a job's GPU tasks keep at most
+        # the instances that fit MAX_TASK_SHARE of its type's pool (the type's demand at
+        # TARGET_LOAD, as sized below), each task shrinking by the same factor. The pool
+        # depends on the shrunk jobs, so a few rounds settle both.
+        per_machine = machines.group_by("gpu_type").agg(pl.col("cap_gpu").max())
+        per_machine = dict(zip(per_machine["gpu_type"], per_machine["cap_gpu"], strict=True))
+        machine_gpus = np.array([float(per_machine.get(t, 1)) for t in GPU_TYPES])
+        job_type = grp.gpu_type[job_group]
+        job_req = np.bincount(t_job, np.where(t_cpu, 0.0, plan * inst_num), n_jobs)
+        full = inst_num
+        for _ in range(CAP_ROUNDS):
+            pool_est = _type_demand(plan * inst_num, runtime, t_job, t_cpu | waiting, job_type)
+            job_cap = MAX_TASK_SHARE * np.maximum(pool_est / TARGET_LOAD, machine_gpus)[job_type]
+            factor = np.minimum(1.0, job_cap / np.maximum(job_req, 1e-9))[t_job]
+            shrunk = np.maximum(np.floor(full * factor), 1)
+            inst_num = np.where(plan > 0, shrunk, full).astype(grp.inst_num.dtype)
     t_units = np.round(plan * UNITS_PER_GPU).astype(np.int64) * inst_num.astype(np.int64)
 
     # The machine pool follows the sampled load: a subset of the spec, in its proportions.
@@ -623,11 +646,10 @@ def generate_pai(
         # demand / TARGET_LOAD (the sample's mix of types is calibrated by task counts, not by
         # GPU time, so the real spec's proportions would leave one type overloaded and the
         # others idle), and enough machines for its largest job (its tasks share a type).
-        job_gpus = np.bincount(t_job, t_units / UNITS_PER_GPU, n_jobs)
-        job_s = _segment_max(np.where(t_cpu | waiting, 0.0, runtime), t_job, n_jobs).clip(0)
         job_type = grp.gpu_type[job_group]
-        demand = np.bincount(job_type, np.ceil(job_gpus) * job_s, len(GPU_TYPES)) / SPAN_S
+        demand = _type_demand(t_units / UNITS_PER_GPU, runtime, t_job, t_cpu | waiting, job_type)
         pool = {t: float(demand[k]) / TARGET_LOAD for k, t in enumerate(GPU_TYPES)}
+        job_gpus = np.bincount(t_job, t_units / UNITS_PER_GPU, n_jobs)
         biggest = {
             GPU_TYPES[k]: float(np.ceil(job_gpus[job_type == k]).max(initial=0.0))
             for k in range(len(GPU_TYPES))

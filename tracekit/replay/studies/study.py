@@ -1,20 +1,24 @@
 """The replay study: every policy and predictor on the held-out jobs of every replayable cluster.
 
-For each (trace, cluster) of the store the jobs submitted after the predictors' training cut-off
-(``trained_until`` of the ``predictions`` table, so predictions are out of sample) are replayed
-on the cluster's capacity under each entry of :data:`STUDY_RUNS`: FIFO, SJF and SRTF with the
-true durations (oracle), Tiresias (needs no durations), QSSF and SJF with each trained
-predictor, and the Lucid-style packing policy with LightGBM predictions. The result is one
-summary row per run and a per-job table (for JCT CDFs and per-VC queueing).
+For each (trace, cluster) of the store the jobs submitted in the trace's study window
+(:data:`STUDY_WINDOWS`; the predictors are trained up to its start, :func:`study_train_until`,
+so predictions are out of sample) are replayed on the cluster's capacity under each entry of
+:data:`STUDY_RUNS`: FIFO, SJF and SRTF with the true durations (oracle), Tiresias (needs no
+durations), QSSF and SJF with each trained predictor, and the Lucid-style packing policy with
+LightGBM predictions. The result is one summary row per run and a per-job table (for JCT CDFs and
+per-VC queueing).
 
-Setup (:data:`STUDY_WINDOWS`, :data:`NONPREEMPTIVE_BACKFILL`): the window is the published
-experiments' where it is known (Helios: 2020-09-01 .. 09-26 as SC'21 Table 3; Philly:
-2017-10-01 .. 11-30 as the Helios artifact's Philly replay), never starting before the
-predictors' cut-off. Non-preemptive policies (FIFO, SJF, QSSF) use EASY backfill, as Slurm does.
-Helios clusters are replayed as one pool of their nodes (the synthetic sample's VCs share their
-cluster's nodes when it is scheduled, see docs/sample.md); Philly on its VCs when the store
-records them (the synthetic sample does), else its machine list pooled; PAI on its machine list
-pooled (a request of a fraction of a GPU takes one whole GPU in the whole-GPU engine; the
+Mode (:data:`STUDY_MODE`, stated in every row's ``mode``): the published simulators' — the
+Helios artifact's QSSF service, which produced SC'21 Table 3 and its Philly replay — FIFO, SJF
+and QSSF block at the head of the queue (no backfill), SRTF and Tiresias preempt and skip jobs
+that do not fit, placement consolidates (best fit on one node, whole idle nodes for multi-node
+jobs); times stay continuous (the artifact-compatible rounding is not used). Windows: Helios
+2020-09-01 .. 09-26 (SC'21 Table 3), Philly 2017-10-01 .. 11-30 (the artifact's Philly replay),
+PAI its last two weeks; the cluster starts empty, as in those experiments. Clusters: Helios per
+VC on real data (as Table 3) but as one pool of its nodes on a synthetic sample (a scaled sample's
+VCs are a node or two, and the sample's VCs share their cluster's nodes when it is scheduled);
+Philly on the VCs the store records (the synthetic sample does), else its machine list pooled;
+PAI on its machine list pooled (a request of a fraction of a GPU takes one whole GPU; the
 Lucid-style run packs them).
 """
 
@@ -58,10 +62,10 @@ STUDY_WINDOWS: dict[str, tuple[str | None, str | None]] = {
     "philly": ("2017-10-01", "2017-11-30"),
     "pai": ("2020-08-17", None),
 }
-# How the whole-GPU policies are replayed: as the published simulators do (SC'21 Table 3 and
-# the Helios artifact's Philly replay). FIFO, SJF and QSSF block at the head of the queue (no
-# backfill); SRTF and Tiresias skip jobs that do not fit their GPU quota; placement
-# consolidates (best fit on one node, whole idle nodes for multi-node jobs).
+# How the whole-GPU policies are replayed (options of tracekit.replay.replay): as the published
+# simulators do (SC'21 Table 3 and the Helios artifact's Philly replay). ``backfill=None`` is
+# each policy's published default: FIFO, SJF and QSSF block at the head of the queue, SRTF and
+# Tiresias skip jobs that do not fit their GPU quota; placement consolidates.
 STUDY_MODE: dict[str, Any] = {"backfill": None, "placement": "consolidate"}
 NONPREEMPTIVE: tuple[str, ...] = ("fifo", "sjf", "qssf")
 # Default warm-up: jobs submitted this many days before the window can be replayed too (and
@@ -77,13 +81,29 @@ def study_train_until(trace: str) -> str | None:
     return STUDY_WINDOWS.get(trace, (None, None))[0]
 
 
-def study_mode_label(mode: dict[str, Any] | None = None) -> str:
-    """One line naming how the non-preemptive policies were replayed (for tables and pages)."""
+def study_mode_label(mode: dict[str, Any] | None = None, policy: str = "fifo", vcs: int = 1) -> str:
+    """How one policy was replayed, in words (the ``mode`` column of the study's tables).
+
+    Parameters
+    ----------
+    mode : dict, optional
+        The study's replay options (default :data:`STUDY_MODE`).
+    policy : str
+        The study policy (``fifo``, ``sjf``, ``qssf``, ``srtf``, ``tiresias``, ``lucid``).
+    vcs : int
+        VCs of the replayed cluster (1: one pool of its nodes).
+    """
     mode = STUDY_MODE if mode is None else mode
-    backfill = mode.get("backfill")
-    hol = backfill in (None, False, "none", "hol")
-    order = "strict head-of-line (no backfill)" if hol else f"{backfill} backfill"
-    return f"FIFO/SJF/QSSF {order}, {mode.get('placement', 'consolidate')} placement"
+    layout = "one pool" if vcs == 1 else f"{vcs} VCs"
+    if policy == "lucid":
+        return f"shared GPUs, packing; {layout}"
+    placement = mode.get("placement", "consolidate")
+    if policy in NONPREEMPTIVE:
+        backfill = mode.get("backfill")
+        hol = backfill in (None, False, "none", "hol")
+        order = "head-of-line, no backfill" if hol else f"{backfill} backfill"
+        return f"{order}; {placement}; {layout}"
+    return f"preemptive, skips what does not fit; {placement}; {layout}"
 
 
 SUMMARY_COLUMNS: dict[str, Any] = {
@@ -96,6 +116,7 @@ SUMMARY_COLUMNS: dict[str, Any] = {
     "queue_mean_s": pl.Float64,
     "jct_p99_s": pl.Float64,
     "utilization": pl.Float64,
+    "mode": pl.String,
 }
 JOB_COLUMNS: dict[str, Any] = {
     "trace": pl.String,
@@ -336,7 +357,7 @@ def replay_study_runs(
                 {"trace": trace, "cluster": cluster, "window_start": origin,
                  "jobs": int((jobs["submit_time"] >= 0).sum()),
                  "warmup_jobs": int((jobs["submit_time"] < 0).sum()), "gpus": cl.total_gpus,
-                 "vcs": len(cl), "mode": study_mode_label(mode)}
+                 "vcs": len(cl), "mode": study_mode_label(mode, "fifo", len(cl))}
             )  # fmt: skip
             vc_of = jobs.select("job_id", "vc")
             measured = jobs.filter(pl.col("submit_time") >= 0)["job_id"]
@@ -356,6 +377,7 @@ def replay_study_runs(
                         "queue_mean_s": float(out["queue_s"].mean()),
                         "jct_p99_s": float(out["jct_s"].quantile(0.99, "linear")),
                         "utilization": util if not math.isnan(util) else None,
+                        "mode": study_mode_label(mode, policy, len(cl)),
                     }
                 )
                 per_job.append(
@@ -381,7 +403,7 @@ def replay_study(
     store: Any, traces: str | Sequence[str] | None = None, seed: int = 7
 ) -> pl.DataFrame:
     """The study's summary table: one row per (trace, cluster, policy, predictor) with ``jobs,
-    jct_mean_s, queue_mean_s, jct_p99_s, utilization`` (see :func:`replay_study_runs`).
+    jct_mean_s, queue_mean_s, jct_p99_s, utilization, mode`` (see :func:`replay_study_runs`).
 
     ``utilization`` is the GPU-seconds allocated between the first and the last submission of
     the replayed window over the cluster's GPU-seconds in that time (the drain after the last
