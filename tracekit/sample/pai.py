@@ -517,6 +517,10 @@ def _schedule_tasks(
         for t, n, g in counts.select("gpu_type", "n", "gpus").iter_rows()
     }
     names = np.asarray(GPU_TYPES)[gpu_type]
+    # A task larger than its type's machines (the full trace has gangs of 2,000 instances, not
+    # all started together) holds them all while it runs.
+    whole = np.array([cluster.get(t, (0, 0))[0] * cluster.get(t, (0, 0))[1] for t in GPU_TYPES])
+    units = np.minimum(units, whole[gpu_type])
     return schedule(ready_s, units, runtime_s, names, cluster, seed=seed, **SCHEDULER).start
 
 
