@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 
 from tracekit.replay import fifo_ratios, published_results
-from tracekit.replay.studies import STUDY_WINDOWS, study_train_until
+from tracekit.replay.studies import STUDY_MODE, STUDY_WINDOWS, study_mode_label, study_train_until
 
 
 def test_published_results_are_data_with_sources() -> None:
@@ -39,5 +39,19 @@ def test_fifo_ratios() -> None:
 def test_study_windows_are_the_published_experiments() -> None:
     assert STUDY_WINDOWS["helios"] == ("2020-09-01", "2020-09-26")  # SC'21 Table 3
     assert STUDY_WINDOWS["philly"] == ("2017-10-01", "2017-11-30")  # the artifact's replay
+    assert STUDY_WINDOWS["pai"] == ("2020-08-17", None)  # the last two weeks
     assert study_train_until("helios") == "2020-09-01"
-    assert study_train_until("pai") is None
+    assert study_train_until("pai") == "2020-08-17"
+    assert study_train_until("openb") is None
+
+
+def test_study_mode_is_the_published_simulators() -> None:
+    # SC'21 Table 3 and the Helios artifact's Philly replay: head-of-line blocking for the
+    # non-preemptive policies (backfill None = each policy's published default), consolidate.
+    assert STUDY_MODE == {"backfill": None, "placement": "consolidate"}
+    assert study_mode_label() == "head-of-line, no backfill; consolidate; one pool"
+    assert study_mode_label({"backfill": "easy", "placement": "consolidate"}, "sjf", 11) == (
+        "easy backfill; consolidate; 11 VCs"
+    )
+    assert study_mode_label(policy="tiresias").startswith("preemptive")
+    assert study_mode_label(policy="lucid", vcs=15) == "shared GPUs, packing; 15 VCs"

@@ -11,10 +11,17 @@ import polars as pl
 import pytest
 
 from tracekit.analysis.findings import findings_table
-from tracekit.sample import check, generate
+from tracekit.sample import check, generate, helios
 from tracekit.sample._common import calibrate_tail, inverse_cdf, rank_uniform, round_to_total
 from tracekit.sample._scheduler import schedule
-from tracekit.sample.helios import HEADROOM, capacity_table, generate_helios, max_job_gpus
+from tracekit.sample.helios import (
+    HEADROOM,
+    capacity_table,
+    generate_cluster,
+    generate_helios,
+    max_job_gpus,
+    monthly_gpu_time,
+)
 from tracekit.sample.philly import runs_from_intervals, vc_cluster
 from tracekit.sources import ingest
 from tracekit.sources._common import SYNTHETIC_MARKER
@@ -150,6 +157,32 @@ def test_helios_median_duration_and_sizes(findings: pl.DataFrame, cluster: str) 
     r = _agree(findings, "H3", "1-GPU share of GPU jobs", cluster)
     assert abs(r["measured"] - r["published"]) <= 4.0, r
     assert _agree(findings, "H10", "median GPU-job queue", cluster)["measured"] == 0.0
+
+
+def test_each_month_holds_the_published_allocation() -> None:
+    # The GPU time of each month's submissions is the published monthly allocation x the
+    # scaled GPUs x the month's days (the warm-up bucket keeps only jobs still running on
+    # April 1, so it is not compared).
+    frame, _, _ = generate_cluster("Venus", 0.02, 7)
+    gpu = frame.filter(pl.col("gpu_num") > 0)
+    submit = gpu["submit_time"].str.to_datetime("%Y-%m-%d %H:%M:%S").dt.epoch("s").to_numpy()
+    bucket, target = monthly_gpu_time("Venus", 0.02, submit.astype(float))
+    got = np.bincount(bucket, (gpu["gpu_num"] * gpu["duration"]).to_numpy(), len(target))
+    assert got[1:] == pytest.approx(target[1:], rel=0.02)
+    util = np.asarray(helios._targets.HELIOS_MONTHLY_UTIL_PCT["Venus"]) / 100
+    assert target[6] / target[1] == pytest.approx(util[5] * 28 / (util[0] * 30))
+
+
+def test_cpu_jobs_queue_on_their_partition(monkeypatch: pytest.MonkeyPatch) -> None:
+    # CPU jobs wait only when the CPU partition is busy: the replay engine schedules them.
+    frame, _, _ = generate_cluster("Uranus", 0.02, 7)
+    cpu = frame.filter(pl.col("gpu_num") == 0)
+    assert (cpu["queue"] > 0).sum() > 10 and (cpu["queue"] >= 0).all()
+    monkeypatch.setattr(helios, "CPU_LOAD", 1e-3)  # a partition far larger than the load
+    frame, _, _ = generate_cluster("Uranus", 0.02, 7)
+    assert (frame.filter(pl.col("gpu_num") == 0)["queue"] == 0).all()
+    # the GPU jobs are scheduled apart from the CPU jobs: their waits are unchanged
+    assert frame.filter(pl.col("gpu_num") > 0)["queue"].sum() > 0
 
 
 def test_helios_hour_of_day_shape(findings: pl.DataFrame) -> None:

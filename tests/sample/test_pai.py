@@ -13,7 +13,9 @@ import pytest
 
 from tracekit.analysis.findings import findings_table
 from tracekit.sample.pai import (
+    GPU_TYPES,
     TIME_ORIGIN_S,
+    _schedule_tasks,
     _write_machine_spec,
     generate_pai,
     hex_ids,
@@ -171,7 +173,7 @@ def test_machine_spec_real_copy_and_rebuild(tmp_path: Path, real_dir: Path) -> N
 
 def test_machine_pool_follows_the_sampled_load(sample: tuple[Path, dict], real_dir: Path) -> None:
     # A sample keeps the first machines of each type of the real spec, byte for byte, as many
-    # as its load needs: every type is there, in the real file's proportions.
+    # as each type's load needs: every type is there, in the real file's order.
     out, summary = sample
     kept = (out / "pai_machine_spec.csv").read_bytes().splitlines()
     real = (real_dir / "pai/pai_machine_spec.csv").read_bytes().splitlines()
@@ -216,10 +218,25 @@ def test_gpu_requests_and_usage_gap(measured: dict) -> None:
     assert measured["gpu_type_share"]["MISC"] == pytest.approx(0.677, abs=0.08)
 
 
-def test_waits_rise_with_gpu_scarcity(measured: dict) -> None:
+def test_task_waits_emerge_from_the_scheduler() -> None:
+    # One T4 machine (2 GPUs = 20 tenths): three 2-GPU tasks ready at 0, 1 and 2 s run one
+    # after the other, and a tenth-of-a-GPU task ready at 3 s waits until the third ends: the
+    # machine is full until then. Its wait comes from the schedule, nothing is drawn.
+    machines = pl.DataFrame({"gpu_type": ["T4", "CPU"], "cap_gpu": [2, 0]})
+    t4 = GPU_TYPES.index("T4")
+    start = _schedule_tasks(
+        np.array([0.0, 1.0, 2.0, 3.0]), np.array([20, 20, 20, 1]),
+        np.array([10.0, 10.0, 10.0, 5.0]), np.full(4, t4), machines, seed=7,
+    )  # fmt: skip
+    assert start.tolist() == [0.0, 10.0, 20.0, 30.0]
+
+
+def test_waits_are_start_up_latency_plus_contention(measured: dict) -> None:
+    # Every task first takes a start-up latency (T4's published wait, median 3 s); contention
+    # on the sample's machine pool adds to it.
     wait = measured["wait_p50_p90_by_gpu_type"]
-    assert wait["T4"][0] <= 5 and wait["MISC"][0] == pytest.approx(10.5, abs=4)
-    assert wait["V100"][0] > 40 and wait["V100"][1] > 1000 > wait["MISC"][1]
+    for gpu_type, (p50, p90) in wait.items():
+        assert 1 <= p50 <= 10 and p90 >= p50, gpu_type
 
 
 def test_time_shape_users_and_recurrence(measured: dict) -> None:

@@ -1,4 +1,4 @@
-"""The default sample shows the science: its targets hold at the default scale (seed 7).
+"""The default sample shows the science: its targets at the default scale (seed 7).
 
 One default run per session (``default_run``): generated, ingested through the real readers,
 predicted and replayed, exactly the path of ``make reports``.
@@ -48,7 +48,7 @@ def test_study_table_shape(default_run: dict[str, Any]) -> None:
     summary = default_run["study"].summary
     assert summary.columns == [
         "trace", "cluster", "policy", "predictor", "jobs", "jct_mean_s", "queue_mean_s",
-        "jct_p99_s", "utilization",
+        "jct_p99_s", "utilization", "mode",
     ]  # fmt: skip
     assert summary.select("trace", "cluster").unique().height == 6
     runs = set(summary.select("policy", "predictor").iter_rows())
@@ -63,13 +63,44 @@ def test_study_table_shape(default_run: dict[str, Any]) -> None:
     assert jobs.height == int(summary["jobs"].sum())
 
 
+def test_study_replays_as_the_published_simulators(default_run: dict[str, Any]) -> None:
+    # FIFO, SJF and QSSF block at the head of the queue with consolidated placement, as the
+    # Helios artifact that produced SC'21 Table 3 and its Philly replay; the sample's Helios
+    # clusters are one pool each, Philly its recorded VCs.
+    summary = default_run["study"].summary
+    mode = dict(zip(summary.select(pl.format("{}/{}/{}", "cluster", "policy", "predictor"))
+                    .to_series(), summary["mode"], strict=True))  # fmt: skip
+    assert mode["Venus/fifo/none"] == "head-of-line, no backfill; consolidate; one pool"
+    assert mode["philly/qssf/lgbm"] == "head-of-line, no backfill; consolidate; 15 VCs"
+    assert mode["Earth/srtf/oracle"].startswith("preemptive")
+    inputs = default_run["study"].inputs
+    assert inputs.filter(pl.col("trace") == "helios")["window_start"].dt.day().to_list() == [1] * 4
+
+
 def test_helios_fifo_over_sjf_near_table_3(default_run: dict[str, Any]) -> None:
     rows = _targets(default_run, "FIFO/SJF")
     assert rows.height == 4
-    # Earth, Saturn and Uranus are within a factor of 2 of SC'21 Table 3 at seed 7; Venus is
-    # not (its September load is light in this draw; docs/sample.md, "Known misses").
+    assert dict(zip(rows["cluster"], rows["published"], strict=True)) == {
+        "Venus": 3.07, "Earth": 2.87, "Saturn": 6.59, "Uranus": 1.49,
+    }  # fmt: skip
+    # FIFO queues far longer than SJF everywhere; Venus and Uranus are within a factor of 2 of
+    # SC'21 Table 3 at seed 7, Earth and Saturn are not (a scaled cluster's head-of-line queue
+    # is longer: docs/sample.md, "Known misses").
+    assert (rows["sample"] > 1.5).all(), rows
     ok = dict(zip(rows["cluster"], rows["ok"], strict=True))
-    assert ok["Earth"] and ok["Saturn"] and ok["Uranus"], rows
+    assert ok["Venus"] and ok["Uranus"], rows
+
+
+def test_qssf_beats_fifo_everywhere(default_run: dict[str, Any]) -> None:
+    # QSSF with LightGBM predictions beats FIFO on every cluster. It is not always above SJF
+    # with the true durations: SJF orders by duration alone, so a short many-GPU job at the
+    # head idles the cluster, while QSSF orders by GPU time (docs/sample.md, "Known misses").
+    rows = _targets(default_run, "QSSF (LightGBM)")
+    assert rows.height == 6
+    summary = default_run["study"].summary
+    for trace, cluster, qssf in rows.select("trace", "cluster", "sample").iter_rows():
+        fifo = summary.filter((pl.col("cluster") == cluster) & (pl.col("policy") == "fifo"))
+        assert qssf < fifo["jct_mean_s"][0], (trace, cluster)
 
 
 def test_sample_spans_the_trace_period_with_warm_up(default_run: dict[str, Any]) -> None:

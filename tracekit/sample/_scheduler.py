@@ -1,7 +1,7 @@
 """Start times for the synthetic jobs: the replay engine schedules them on the sample's capacity.
 
 The sample has no scheduler of its own: queueing emerges from running the generated jobs through
-:func:`tracekit.replay.simulate` on the (scaled) cluster the sample writes. The production
+:func:`tracekit.replay.replay` on the (scaled) cluster the sample writes. The production
 scheduler stands in for Slurm (Helios) and Philly's scheduler: shortest remaining time first on
 the true durations (a job's time limit plays that part in Slurm's backfill) with greedy skipping,
 which lets short jobs pass long ones as those schedulers do. FIFO replays of the real traces
@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from tracekit.replay import simulate
+from tracekit.replay import replay
 
-# The production scheduler of the sample (policy and backfill of tracekit.replay.simulate).
+# The production scheduler of the sample (policy, backfill and placement of tracekit.replay.replay).
 POLICY = "srtf"
 BACKFILL = "greedy"
 PLACEMENT = "first_fit"
@@ -62,11 +62,11 @@ def schedule(
             "job_id": np.arange(n).astype(str),
             "vc": np.asarray(vc).astype(str),
             "submit_time": np.asarray(submit_s, dtype=np.float64),
-            "duration": np.asarray(duration_s, dtype=np.float64),
+            "duration_s": np.asarray(duration_s, dtype=np.float64),
             "num_gpus": np.asarray(gpus, dtype=np.int64),
         }
     )
-    res = simulate(
+    res = replay(
         frame,
         dict(cluster),
         policy,
@@ -74,7 +74,7 @@ def schedule(
         placement=placement,
         seed=seed,
         allow_zero_duration=True,
-        record_nodes=record,
+        record=record,
         workers=1,
     )
     j = res.jobs

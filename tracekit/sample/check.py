@@ -14,7 +14,9 @@ Targets (docs/sample.md, "Targets"):
 * the replay study on the sample (when the store has predictions): for every cluster, FIFO has
   queueing and at least 50 % utilization; SJF and SRTF with the true durations beat FIFO on mean
   JCT; QSSF with LightGBM predictions lies between FIFO and SJF; Helios' FIFO/SJF mean-JCT ratio
-  is within a factor of 2 of SC'21 Table 3.
+  is within a factor of 2 of SC'21 Table 3;
+* Acme (when the store has it): each cluster's ``cluster_summary.csv`` values the sample is
+  calibrated to (job counts, run times, queueing delays, GPUs per job, status shares).
 """
 
 from __future__ import annotations
@@ -139,6 +141,56 @@ def study_targets(study: pl.DataFrame) -> list[dict[str, Any]]:
     return rows
 
 
+# Acme summary columns checked, with the tolerance: relative for counts, times and sizes,
+# absolute (fraction) for shares. Mean GPUs per job rests on a few pretraining jobs (0.25).
+ACME_TOLERANCE: dict[str, float] = {
+    "gpu_job_num": 0.01, "cpu_job_num": 0.01,
+    "med_run_time_gpu": 0.1, "avg_run_time_gpu": 0.1, "avg_run_time_cpu": 0.1,
+    "med_que_time_gpu": 0.1, "avg_que_time_gpu": 0.1, "avg_que_time_cpu": 0.1,
+    "med_gpu_num": 0.0, "avg_gpu_num": 0.25,
+    "complete_rate_gpu": 0.01, "cancel_rate_gpu": 0.01, "fail_rate_gpu": 0.01,
+    "complete_rate_gpu_time": 0.05, "cancel_rate_gpu_time": 0.05, "fail_rate_gpu_time": 0.05,
+}  # fmt: skip
+
+
+def acme_targets(store: Any) -> list[dict[str, Any]]:
+    """The Acme sample's calibration to the authors' cluster summary, per cluster.
+
+    Counts are compared with the published count x the sample's scale (from the store's
+    SYNTHETIC marker; 1 for a real trace).
+    """
+    from tracekit.analysis.acme import cluster_summary
+    from tracekit.sample.acme import targets
+
+    if "acme" not in store.traces:
+        return []
+    info = store.sample_info("acme") or {}
+    scale = float(info.get("scale", 1.0))
+    measured = cluster_summary(store.jobs("acme"))
+    rows = []
+    for cluster in store.clusters("acme"):
+        got = measured.filter(pl.col("id") == cluster)
+        want = targets(cluster)
+        if got.height != 1:
+            continue
+        for metric, tol in ACME_TOLERANCE.items():
+            if metric not in want or metric not in got.columns:
+                continue
+            pub = float(want[metric]) * (scale if metric.endswith("job_num") else 1.0)
+            value = got[metric].item()
+            share = "rate" in metric
+            if share:
+                ok = value is not None and abs(value - pub) <= tol
+                crit = f"within {100 * tol:g} points"
+            else:
+                ok = value is not None and abs(value - pub) <= tol * abs(pub)
+                crit = f"within {100 * tol:g} %" if tol else "equal"
+            scaled = " (x scale)" if metric.endswith("job_num") else ""
+            name = f"cluster summary {metric}{scaled}"
+            rows.append(_row("acme", cluster, name, pub, value, crit, ok))
+    return rows
+
+
 def _has_predictions(store: Any) -> bool:
     return any(p.get("rows", {}).get("predictions", 0) > 0 for p in store.partitions)
 
@@ -148,7 +200,7 @@ def _check_store(store_path: Path, study: pl.DataFrame | None = None) -> pl.Data
     from tracekit.store import open_store
 
     st = open_store(store_path)
-    rows = findings_targets(st)
+    rows = findings_targets(st) + acme_targets(st)
     if study is None and _has_predictions(st):
         study = replay_study(st)
     if study is not None:
@@ -157,16 +209,20 @@ def _check_store(store_path: Path, study: pl.DataFrame | None = None) -> pl.Data
 
 
 def prepare_store(raw: str | Path, store: str | Path, seed: int = 7) -> Path:
-    """Ingest every synthetic trace under ``raw`` into ``store`` and train the study's duration
-    predictors (LightGBM and the per-user median, cut off at the study window)."""
+    """Ingest every synthetic trace under ``raw`` into ``store`` and train the replay study's
+    duration predictors (LightGBM and the per-user median, cut off at the study window) on the
+    traces the study replays."""
     from tracekit.predict import run_predict
-    from tracekit.replay.studies import study_train_until
+    from tracekit.replay.studies import STUDY_TRACES, study_train_until
+    from tracekit.sample import SAMPLE_TRACES
     from tracekit.sources import ingest
 
     raw, store = Path(raw), Path(store)
-    for trace in ("philly", "helios", "pai"):
+    for trace in SAMPLE_TRACES:
         if (raw / trace / SYNTHETIC_MARKER).is_file():
             ingest(trace, raw / trace, store)
+            if trace not in STUDY_TRACES:
+                continue
             for model in ("lgbm", "user-median"):
                 run_predict(store, trace, model=model, seed=seed,
                             train_until=study_train_until(trace))  # fmt: skip

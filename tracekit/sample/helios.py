@@ -87,6 +87,15 @@ K_BIN = 0.6
 # Fixed-point iterations of the per-month duration shift (GPU time by month, see
 # gpu_job_attributes).
 MONTH_ITERATIONS = 8
+# CPU jobs: cores per job (not published: a guess), and the CPU partition they queue on, in
+# nodes of CPU_NODE_CORES cores sized so their mean core demand is CPU_LOAD of it (the CPU
+# partitions' size is not published either).
+CPU_JOB_SIZES = np.array([1, 2, 4, 8, 16, 32, 64])
+CPU_JOB_SIZE_P = np.array([0.4, 0.2, 0.15, 0.1, 0.08, 0.05, 0.02])
+CPU_NODE_CORES = 64
+CPU_LOAD = 0.7
+# Days of the warm-up (2020-03-18 .. 03-31) and of April .. September 28.
+MONTH_DAYS: tuple[int, ...] = (14, 30, 31, 30, 31, 31, 28)
 _EPOCH = datetime(1970, 1, 1)
 _DATA = Path(__file__).parent / "data"
 _DERIVED_FROM = {"Saturn": "Venus", "Uranus": "Earth"}
@@ -142,6 +151,13 @@ def max_job_gpus(total_gpus: int) -> int:
     most the largest published size point (a small sample cannot run a 128-GPU job)."""
     share = int(MAX_JOB_SHARE * total_gpus) // GPUS_PER_NODE * GPUS_PER_NODE
     return int(min(_targets.SIZE_POINTS[-1], max(GPUS_PER_NODE, share)))
+
+
+def cpu_nodes(cores: np.ndarray, duration_s: np.ndarray, span_s: float) -> int:
+    """CPU nodes (of :data:`CPU_NODE_CORES`) of the sample's CPU partition: the CPU jobs' mean
+    core demand over the span at :data:`CPU_LOAD`, at least one node."""
+    demand = float((cores * duration_s).sum()) / span_s
+    return max(1, int(np.ceil(demand / (CPU_LOAD * CPU_NODE_CORES))))
 
 
 def _arrival_trend(cluster: str, days: list[date]) -> np.ndarray:
@@ -248,17 +264,6 @@ def gpu_job_attributes(
     }
 
 
-def _mean_gpu_time(cluster: str) -> float:
-    """Published mean GPU time per GPU job (s): allocation utilization x capacity x 181 days."""
-    return (
-        _targets.HELIOS_ALLOC_UTIL[cluster]
-        * _targets.HELIOS_MEAN_CAPACITY[cluster]
-        * FULL_DAYS
-        * 86_400
-        / _targets.HELIOS_JOBS[cluster][0]
-    )
-
-
 def _slurm_clip(rng: np.random.Generator, dur: np.ndarray) -> np.ndarray:
     """Floor to whole seconds; Slurm's 14-day limit, overshot by up to 10 minutes (trap 21)."""
     d = np.floor(dur).astype(np.int64)
@@ -271,13 +276,28 @@ def month_targets(cluster: str, submit_s: np.ndarray) -> tuple[np.ndarray, np.nd
     """Each job's submission month (0 = April; warm-up days count as April) and the target share
     of GPU time per month: published monthly allocation x the month's days in the window."""
     util = np.asarray(_targets.HELIOS_MONTHLY_UTIL_PCT[cluster], dtype=float)
-    days = np.array([30, 31, 30, 31, 31, 28], dtype=float)  # Apr .. Sep 28
+    days = np.array(MONTH_DAYS[1:], dtype=float)
+    idx = np.clip(_month_bucket(submit_s) - 1, 0, 5)
+    share = util * days
+    return idx, share / share.sum()
+
+
+def _month_bucket(submit_s: np.ndarray) -> np.ndarray:
+    """0 for the warm-up days before April, 1..6 for April..September."""
     month = (
         pl.Series(submit_s * 1_000_000, dtype=pl.Int64).cast(pl.Datetime("us")).dt.month()
     ).to_numpy()
-    idx = np.clip(month.astype(np.int64) - 4, 0, 5)
-    share = util * days
-    return idx, share / share.sum()
+    return np.where(month.astype(np.int64) < 4, 0, np.clip(month.astype(np.int64) - 3, 1, 6))
+
+
+def monthly_gpu_time(cluster: str, scale: float, submit_s: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Each job's month bucket (:func:`_month_bucket`) and the GPU-seconds the jobs submitted in
+    each bucket should hold: the published monthly allocation x scale x the published
+    time-averaged GPUs x the bucket's days (the warm-up at April's allocation)."""
+    util = np.asarray(_targets.HELIOS_MONTHLY_UTIL_PCT[cluster], dtype=float) / 100
+    util = np.concatenate([[util[0]], util])
+    gpus = scale * _targets.HELIOS_MEAN_CAPACITY[cluster]
+    return _month_bucket(submit_s), util * gpus * np.asarray(MONTH_DAYS, dtype=float) * 86_400
 
 
 # ---- one cluster ---------------------------------------------------------------------------------
@@ -330,11 +350,8 @@ def generate_cluster(
     gpus = np.minimum(attrs["gpus"], max_job_gpus(total_gpus))
     g_user = g_user_s[g_session]
     g_vc = home[g_user]
-    g_dur = _slurm_clip(
-        rng,
-        calibrate_tail(attrs["duration"], gpus, _mean_gpu_time(cluster), max_s=HELIOS_SLURM_MAX_S),
-    )
     g_status = attrs["status"]
+    g_dur = attrs["duration"]
     if SMOOTH_DAYS > 0:
         gt = gpus * g_dur
         heavy = gt > np.quantile(gt, SMOOTH_QUANTILE)
@@ -342,6 +359,19 @@ def generate_cluster(
         jitter = rng.integers(-SMOOTH_DAYS, SMOOTH_DAYS + 1, size=int(heavy.sum())) * 86_400
         g_time = g_time.copy()
         g_time[heavy] = np.clip(g_time[heavy] + jitter, t_warm, t1 - 1)
+    # The GPU time of each month's submissions is the published monthly allocation (the tail
+    # of that month's durations is bent to it). A scaled cluster runs the same durations on
+    # fewer GPUs, so a few long jobs make a month's load swing by tens of points between draws;
+    # the real clusters' monthly allocation moves by a few (H18).
+    bucket, target_gpu_s = monthly_gpu_time(cluster, scale, g_time)
+    g_dur = g_dur.copy()
+    for b, target in enumerate(target_gpu_s):
+        sel = bucket == b
+        if sel.any():
+            g_dur[sel] = calibrate_tail(
+                g_dur[sel], gpus[sel], target / sel.sum(), max_s=HELIOS_SLURM_MAX_S
+            )
+    g_dur = _slurm_clip(rng, g_dur)
 
     # Queueing emerges: the replay engine schedules the GPU jobs on the cluster's nodes, which
     # its VCs share (as Slurm partitions over one node pool). A preempted job is logged with its
@@ -369,17 +399,17 @@ def generate_cluster(
         ),
     )
     c_status = rng.choice(3, size=n_cpu, p=np.asarray(_targets.HELIOS_CPU_STATUS_COUNT))
-    # CPU jobs hold no GPUs, so the GPU scheduler cannot place them and the sample has no model
-    # of the CPU partitions: their (small) delay is the one drawn quantity, a zero-inflated
-    # lognormal with the published mean CPU-job queue.
-    c_queue = np.zeros(n_cpu, dtype=np.int64)
-    waits = rng.random(n_cpu) < 0.1
-    mean_q = _targets.HELIOS_MEAN_CPU_QUEUE_S[cluster] / 0.1
-    sigma = 1.5
-    c_queue[waits] = np.floor(
-        rng.lognormal(np.log(mean_q) - sigma**2 / 2, sigma, size=int(waits.sum()))
-    ).astype(np.int64)
-    c_start = c_time + c_queue
+    c_cpus = rng.choice(CPU_JOB_SIZES, size=n_cpu, p=CPU_JOB_SIZE_P)
+    # CPU jobs queue on the cluster's CPU nodes, scheduled by the replay engine like the GPU jobs
+    # (CPU cores are the unit; the CPU partition's size is not published: it follows the
+    # sampled CPU load, see cpu_nodes).
+    c_nodes = cpu_nodes(c_cpus, c_dur, t1 - t_warm)
+    c_sched = schedule(
+        c_time - t_warm, c_cpus, c_dur, np.zeros(n_cpu, dtype=np.int64),
+        {"0": (c_nodes, CPU_NODE_CORES)}, seed=seed,
+    )  # fmt: skip
+    c_end = np.round(c_sched.end).astype(np.int64) + t_warm
+    c_start = np.maximum(c_end - c_dur, c_time)
 
     # States, with rare censored rows (RUNNING at the snapshot; one SUSPENDED in Uranus, as the
     # README says).
@@ -388,9 +418,17 @@ def generate_cluster(
     # The real log was written after the window: jobs still running on 2020-09-28 mostly carry
     # their real end; only a few rows (54 in 1.58 M GPU jobs) are RUNNING with no end.
     snapshot = t1 - 1
+    # The censored rows are the jobs running at the snapshot with the least GPU time: a row
+    # without an end holds no GPU time in the store, and in a small sample one of the longest
+    # jobs can be a quarter of a month's load.
     n_run = max(1, round(RUNNING_RATE * n_gpu))
     started = np.flatnonzero(g_start <= snapshot)
-    run = started[np.argsort(-g_end[started], kind="stable")[:n_run]]
+    running = started[g_end[started] > snapshot]
+    if running.size >= n_run:
+        gpu_s = gpus[running] * (g_end[running] - g_start[running])
+        run = running[np.lexsort((-g_end[running], gpu_s))[:n_run]]
+    else:  # a tiny sample: the jobs ending last
+        run = started[np.argsort(-g_end[started], kind="stable")[:n_run]]
     g_state[run] = RUNNING
     g_end[run] = np.maximum(np.minimum(g_end[run], snapshot), g_start[run])
     if cluster == "Uranus":
@@ -416,6 +454,7 @@ def generate_cluster(
         cat(g_user, c_user),
         cat(g_vc, home[c_user]),
         cat(gpus, np.zeros(n_cpu, dtype=np.int64)),
+        cat(np.zeros(n_gpu, dtype=np.int64), c_cpus),
         cat(g_state, c_state),
         cat(g_time, c_time),
         cat(g_start, c_start),
@@ -455,20 +494,19 @@ def _log_frame(
     user: np.ndarray,
     vc: np.ndarray,
     gpus: np.ndarray,
+    cpu_only: np.ndarray,
     state: np.ndarray,
     submit: np.ndarray,
     start: np.ndarray,
     duration: np.ndarray,
 ) -> pl.DataFrame:
-    """Raw ``cluster_log.csv`` rows in submission order (job ids follow that order)."""
+    """Raw ``cluster_log.csv`` rows in submission order (job ids follow that order);
+    ``cpu_only`` holds the cores of CPU jobs (GPU jobs draw theirs per GPU here)."""
     order = np.lexsort((np.arange(len(submit)), submit))
     n = len(order)
     gpus = gpus[order]
     cpu_per_gpu = rng.choice([1, 2, 4, 6, 8], size=n, p=[0.2, 0.25, 0.35, 0.1, 0.1])
-    cpu_only = rng.choice(
-        [1, 2, 4, 8, 16, 32, 64], size=n, p=[0.4, 0.2, 0.15, 0.1, 0.08, 0.05, 0.02]
-    )
-    cpus = np.where(gpus > 0, gpus * cpu_per_gpu, cpu_only)
+    cpus = np.where(gpus > 0, gpus * cpu_per_gpu, cpu_only[order])
     nodes = np.maximum(1, -(-gpus // 8))
     base = int(rng.integers(100_000, 900_000))
     sub = submit[order]

@@ -17,17 +17,22 @@ from tracekit.replay.studies.comparison import (
 )
 from tracekit.replay.studies.published import fifo_ratios, published_results
 from tracekit.replay.studies.study import (
+    STUDY_MODE,
     STUDY_RUNS,
+    STUDY_TRACES,
     STUDY_WINDOWS,
     StudyResult,
     replay_study,
     replay_study_runs,
     study_inputs,
+    study_mode_label,
     study_train_until,
 )
 
 __all__ = [
+    "STUDY_MODE",
     "STUDY_RUNS",
+    "STUDY_TRACES",
     "STUDY_WINDOWS",
     "StudyResult",
     "fifo_ratios",
@@ -39,5 +44,6 @@ __all__ = [
     "replay_study",
     "replay_study_runs",
     "study_inputs",
+    "study_mode_label",
     "study_train_until",
 ]

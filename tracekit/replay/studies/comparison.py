@@ -1,8 +1,9 @@
 """Policy comparison on one store partition (the building block of the replay study).
 
 A study runs the standard policy set on the same jobs and returns one tidy comparison table.
-Predicted-duration policies use the store's ``predictions`` table, on the held-out window after
-the models' ``trained_until`` so predictions are out of sample.
+Predicted-duration policies use the store's ``predictions`` table, on the held-out window that
+starts at the cut-off the study's predictors are trained at (``study_train_until``), so the
+predictions are out of sample. Every read goes through :mod:`tracekit.replay.inputs`.
 """
 
 from __future__ import annotations
@@ -13,33 +14,39 @@ from typing import Any
 
 import polars as pl
 
-from tracekit.replay.metrics import ReplayResult, compare
-from tracekit.replay.simulator import replay_from_store
+from tracekit.replay.inputs import (
+    cluster_from_store,
+    jobs_from_store,
+    load_store,
+    prediction_models,
+)
+from tracekit.replay.results import ReplayResult, compare
+from tracekit.replay.run import replay_from_store
+from tracekit.replay.studies.study import study_train_until
+from tracekit.timeutil import as_utc
 
 ORACLE_POLICIES: tuple[str, ...] = ("fifo", "sjf", "srtf", "tiresias")
 PREDICTED_POLICIES: tuple[str, ...] = ("sjf-pred", "qssf", "srtf-pred")
 
 
-def held_out_start(store: Any, trace: str, cluster: str, models: Sequence[str]) -> datetime | None:
-    """The latest ``trained_until`` of ``models`` in the store's predictions (None if absent)."""
-    preds = store.scan("predictions", trace=trace, cluster=cluster)
-    out = (
-        preds.filter(pl.col("model").is_in(list(models)))
-        .select(pl.col("trained_until").max())
-        .collect()
-        .item()
-    )
-    return out
+def held_out_start(
+    store: Any, trace: str, cluster: str, models: Sequence[str] = ()
+) -> datetime | None:
+    """Start of the held-out window: the cut-off the study's predictors are trained at
+    (:func:`~tracekit.replay.studies.study_train_until`), as a UTC datetime, when the store
+    holds predictions of any of ``models`` for the partition (None otherwise, or for a trace
+    without a study window)."""
+    cut = study_train_until(trace)
+    if cut is None or (
+        models and not set(models) & set(prediction_models_in(store, trace, cluster))
+    ):
+        return None
+    return as_utc(cut)
 
 
 def prediction_models_in(store: Any, trace: str, cluster: str) -> list[str]:
     """Models present in the partition's ``predictions`` table."""
-    return (
-        store.scan("predictions", trace=trace, cluster=cluster)
-        .select(pl.col("model").unique())
-        .collect()["model"]
-        .to_list()
-    )
+    return prediction_models(store, trace, cluster)
 
 
 def needs_pool(store: Any, trace: str, cluster: str) -> bool:
@@ -48,20 +55,9 @@ def needs_pool(store: Any, trace: str, cluster: str) -> bool:
     Philly's capacity comes from its machine list (no VC split) and PAI's is split by GPU type
     while its jobs have no VC; Helios capacity is per VC and stays partitioned.
     """
-    cap_vcs = set(
-        store.scan("capacity", trace=trace, cluster=cluster)
-        .select(pl.col("vc").unique())
-        .collect()["vc"]
-        .to_list()
-    )
-    job_vcs = set(
-        store.scan("jobs", trace=trace, cluster=cluster)
-        .filter(pl.col("num_gpus") > 0)
-        .select(pl.col("vc").unique())
-        .collect()["vc"]
-        .to_list()
-    )
-    return not cap_vcs or not (cap_vcs & job_vcs)
+    cap_vcs = set(cluster_from_store(store, trace, cluster))
+    jobs, _ = jobs_from_store(store, trace, cluster)
+    return not cap_vcs & set(jobs["vc"].unique().to_list())
 
 
 def policy_comparison(
@@ -90,7 +86,7 @@ def policy_comparison(
     oracle_policies, predicted_policies : sequence of str
         Policies run once (true durations) and once per prediction model.
     start, end : datetime or str, optional
-        Submit window; ``start`` defaults to the models' ``trained_until`` (held-out jobs only).
+        Submit window; ``start`` defaults to :func:`held_out_start` (held-out jobs only).
     **replay_options
         Passed to :func:`tracekit.replay.replay_from_store` (``backfill``, ``placement``, ...).
 
@@ -104,8 +100,6 @@ def policy_comparison(
     models = [m for m in prediction_models if m in present]
     if start is None and models:
         start = held_out_start(store, trace, cluster, models)
-    if needs_pool(store, trace, cluster):
-        replay_options.setdefault("pool", True)
     runs: list[tuple[str, str, str | None]] = [(p, "oracle", None) for p in oracle_policies]
     runs += [(p, m, m) for m in models for p in predicted_policies]
     results, labels = [], []
@@ -132,26 +126,17 @@ def held_out_inputs(
 ) -> tuple[pl.DataFrame, Any]:
     """Replay jobs of the held-out window and the partition's cluster model.
 
-    The window starts at the model's ``trained_until`` when the store has its predictions (and
-    then carries ``pred_duration``); otherwise it covers every GPU job.
+    The window starts at :func:`held_out_start` when the store has the model's predictions (the
+    jobs then carry ``pred_duration_s``); otherwise it covers every GPU job.
 
     Returns
     -------
     (jobs, cluster)
-        Inputs for :func:`tracekit.replay.simulate` and the sweep helpers; pooled (every job in
-        VC ``"pool"``) when :func:`needs_pool` says the capacity is not split by VC.
+        Inputs for :func:`tracekit.replay.replay` and the sweep helpers; pooled (every job in
+        VC ``"pool"``) when the capacity is not split by the jobs' VCs.
     """
-    from tracekit.replay.cluster import cluster_from_store
-    from tracekit.replay.jobs import jobs_from_store
-
-    present = prediction_models_in(store, trace, cluster)
-    model = prediction_model if prediction_model in present else None
+    model = prediction_model if prediction_model in prediction_models_in(
+        store, trace, cluster) else None  # fmt: skip
     start = held_out_start(store, trace, cluster, [model]) if model else None
-    jobs, _ = jobs_from_store(store, trace, cluster, start=start, end=end, prediction_model=model)
-    if model is None and "pred_duration" in jobs.columns:
-        jobs = jobs.drop("pred_duration")
-    cl = cluster_from_store(store, trace, cluster)
-    if needs_pool(store, trace, cluster):
-        cl = cl.pooled()
-        jobs = jobs.with_columns(pl.lit(next(iter(cl))).alias("vc"))
-    return jobs, cl
+    data = load_store(store, trace, cluster, start=start, end=end, prediction_model=model)
+    return data.jobs, data.resources
