@@ -508,7 +508,7 @@ def unallocated_at(curve: pl.DataFrame, load: float = 1.0) -> pl.DataFrame:
             pl.col("fragmentation_rate").mean(),
             pl.len().alias("seeds"),
         )
-        .sort("unallocated_share")
+        .sort("unallocated_share", "policy")
     )
 
 
