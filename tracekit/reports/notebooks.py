@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -12,7 +13,13 @@ from typing import Any
 from tracekit.errors import TracekitError
 from tracekit.reports.pipeline import StepLog
 
-__all__ = ["NOTEBOOK_DIR", "execute_notebook", "notebook_sources", "run_notebooks"]
+__all__ = [
+    "NOTEBOOK_DIR",
+    "execute_notebook",
+    "notebook_parameters",
+    "notebook_sources",
+    "run_notebooks",
+]
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 #: The kernels emit plotly's own JSON; :mod:`tracekit.reports.page` draws it with the shared
@@ -26,6 +33,28 @@ def notebook_sources(names: Sequence[str] | None = None) -> list[Path]:
     if names:
         paths = [p for p in paths if p.stem in names or p.stem.split("_", 1)[0] in names]
     return paths
+
+
+def notebook_parameters(notebook: Path) -> dict[str, Any]:
+    """The parameters a notebook ran with: its ``parameters`` cell, overridden by the cell
+    papermill injected (literal values only; anything else is left out)."""
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    values: dict[str, Any] = {}
+    for tag in ("parameters", "injected-parameters"):
+        for cell in nb.cells:
+            if cell.cell_type != "code" or tag not in cell.metadata.get("tags", []):
+                continue
+            for node in ast.parse(cell.source).body:
+                if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                    target = node.targets[0]
+                    try:
+                        if isinstance(target, ast.Name):
+                            values[target.id] = ast.literal_eval(node.value)
+                    except ValueError:
+                        continue
+    return values
 
 
 @contextmanager

@@ -48,14 +48,18 @@ def gpu_constraint_share(ctx: Context, trace: str, cluster: str) -> float | None
 
 @measure("fgd_reduction_pct")
 def fgd_reduction(ctx: Context, trace: str, cluster: str, load: str, seed: str) -> float | None:
-    """How much (%) fewer GPUs FGD leaves unallocated than best-fit at ``load`` (one seed)."""
+    """How much (%) fewer GPUs FGD leaves unallocated than best-fit at ``load`` (one seed).
+
+    The runs record the whole curve (:data:`~tracekit.analysis.openb_placement.CURVE_STEP`), so
+    a report drawing the curve in the same process reuses them.
+    """
     specs = ctx.table("pod_specs", trace, ("trace", "cluster", *openb_placement.POD_COLUMNS))
     if specs is None:
         return None
     machines = _of(ctx.scan("machines", trace), cluster)
     curve = openb_placement.compare_policies(
         machines, _of(specs, cluster), ("best-fit", "fgd"), seeds=(int(seed),),
-        max_load=float(load), step=float(load),
+        max_load=float(load), step=openb_placement.CURVE_STEP,
     )  # fmt: skip
     at = openb_placement.unallocated_at(curve, float(load))
     share = dict(zip(at["policy"], at["unallocated_share"], strict=True))
