@@ -21,7 +21,7 @@ from tracekit.replay import replay_from_store
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
-SACCT = FIXTURES / "slurm" / "sacct_parsable2.txt"
+SACCT = Path(__file__).resolve().parents[2] / "examples" / "slurm_sacct.txt"
 SLURM_MAP = ROOT / "examples" / "slurm_sacct.toml"
 runner = CliRunner()
 

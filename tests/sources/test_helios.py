@@ -1,4 +1,4 @@
-"""Helios reader: every quirk of fixtures.md §2, the real capacity files, errors."""
+"""Helios reader: every quirk of the fixtures, the real capacity files, errors."""
 
 from __future__ import annotations
 

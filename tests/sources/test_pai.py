@@ -1,4 +1,4 @@
-"""Tests of the PAI v2020 reader on the fixtures of fixtures.md §3 and the real machine spec."""
+"""Tests of the PAI v2020 reader on the fixtures and the real machine spec."""
 
 from __future__ import annotations
 
@@ -107,7 +107,7 @@ def test_quality_counts(fixture_store) -> None:
 def test_time_mapping_keeps_hour_and_weekday(fixture_store) -> None:
     _, store = fixture_store
     j7 = _jobs(store)[_job(7)]
-    # raw 494319.0 -> 1970-01-07 01:18:39+08:00, a Wednesday (fixtures.md §3.10).
+    # raw 494319.0 -> 1970-01-07 01:18:39+08:00, a Wednesday.
     local = j7["submit_time"].astimezone(__import__("zoneinfo").ZoneInfo("Asia/Shanghai"))
     assert (local.hour, local.minute, local.second, local.isoweekday()) == (1, 18, 39, 3)
     assert j7["submit_time"] == _shift(494319.0)
@@ -230,7 +230,7 @@ def test_jobs_aggregation(fixture_store) -> None:
 
 
 def test_job_gpus_match_fixture_list(fixture_store) -> None:
-    # fixtures.md §3.10: per job 0.5, 2.0, 1.0, 0.25, 0.5, 16.0, NaN (NaN = CPU-only -> 0).
+    # Official code on the fixture: per job 0.5, 2.0, 1.0, 0.25, 0.5, 16.0, NaN (CPU-only -> 0).
     jobs = _jobs(fixture_store[1])
     assert [jobs[_job(n)]["num_gpus"] for n in range(1, 8)] == [0.5, 2.0, 1.0, 0.25, 0.5, 16.0, 0.0]
 

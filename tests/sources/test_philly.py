@@ -1,4 +1,4 @@
-"""Philly reader: every quirk of fixtures.md section 1, official outputs, errors, round trip."""
+"""Philly reader: every quirk of the fixture, official outputs, errors, round trip."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 from tracekit.errors import TraceFormatError
 from tracekit.quality import QualityCounter
 from tracekit.sources import philly
-from tracekit.sources import philly_official as off
+from tracekit.sources.philly import official as off
 from tracekit.store import open_store
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "philly"
@@ -133,7 +133,7 @@ def test_null_encodings_counted(store) -> None:
     assert q["philly.job_censored"] == 3
 
 
-# ---- official notebook outputs (fixtures.md 1.1 table) -----------------------------------------
+# ---- official notebook outputs on the fixture (computed by hand) --------------------------------
 OFFICIAL = {  # suffix: (num_gpus, run_time_min, queueing_delay_min)
     "14199": (8, 3221.05, 0.5),
     "90002": (None, None, None),
@@ -461,9 +461,12 @@ def test_bad_job_object_strict_and_lenient(tmp_path: Path) -> None:
     with pytest.raises(TraceFormatError, match="missing keys"):
         philly.ingest(raw, tmp_path / "s")
     rows = philly.ingest(raw, tmp_path / "s", lenient=True)
-    assert rows["philly"]["jobs"] == 8
+    # The job whose submission time is unreadable has no submit_time, which the store contract
+    # requires: it is dropped and counted, not stored with a null.
+    assert rows["philly"]["jobs"] == 7
     q = open_store(tmp_path / "s").manifest["partitions"]["philly/philly"]["quality"]
     assert q["philly.bad_job_record"] == 1 and q["philly.bad_time"] == 1
+    assert q["philly.jobs.submit_time_missing_row_dropped"] == 1
 
 
 def test_truncated_tarball(tmp_path: Path) -> None:

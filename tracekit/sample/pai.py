@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from tracekit.analysis.findings import published_series, published_value
 from tracekit.sample._common import group_noise_ceiling, rng_for, write_marker
-from tracekit.sources.pai import (
+from tracekit.sources.pai.formats import (
     CSV_SUFFIX,
     GROUP_TAG_TABLE,
     HEADER_SUFFIX,

@@ -40,7 +40,7 @@ from tracekit.sample._common import (
     write_marker,
 )
 from tracekit.sample._scheduler import schedule
-from tracekit.sources.philly import (
+from tracekit.sources.philly.formats import (
     ARCHIVE_DIR,
     CPU_UTIL,
     CPU_UTIL_HEADER,

@@ -9,6 +9,7 @@ import polars as pl
 
 from tracekit.errors import TraceFormatError
 from tracekit.quality import QualityCounter
+from tracekit.sources._common import check_line_length
 from tracekit.sources.philly.formats import (
     TIME_FORMAT,
     TIME_LEN,
@@ -34,6 +35,7 @@ def _iter_byte_chunks(fh: IO[bytes], chunk_bytes: int) -> Iterator[tuple[int, by
         cut = data.rfind(b"\n")
         if cut < 0:
             leftover = data
+            check_line_length(len(leftover), getattr(fh, "label", "<stream>"), line_no)
             continue
         leftover = data[cut + 1 :]
         chunk = data[:cut]

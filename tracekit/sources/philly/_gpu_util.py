@@ -15,6 +15,15 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from tracekit.quality import QualityCounter
+from tracekit.sources.philly._gpu_block import parse_gpu_block
+from tracekit.sources.philly._lines import (
+    _check_header,
+    _decode_lines,
+    _frame,
+    _iter_byte_chunks,
+    _reject,
+    _util_time,
+)
 from tracekit.sources.philly.formats import (
     _CHUNK_BYTES,
     _UTC,
@@ -26,15 +35,6 @@ from tracekit.sources.philly.formats import (
     UTIL_NA,
     UTIL_TIME_SUFFIXES,
     ProgressFn,
-)
-from tracekit.sources.philly.gpu_block import parse_gpu_block
-from tracekit.sources.philly.lines import (
-    _check_header,
-    _decode_lines,
-    _frame,
-    _iter_byte_chunks,
-    _reject,
-    _util_time,
 )
 
 

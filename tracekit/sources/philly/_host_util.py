@@ -10,19 +10,19 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from tracekit.quality import QualityCounter
+from tracekit.sources.philly._lines import (
+    _check_header,
+    _frame,
+    _iter_line_chunks,
+    _reject,
+    _util_time,
+)
 from tracekit.sources.philly.formats import (
     _CHUNK_BYTES,
     _UTC,
     CPU_UTIL_COLUMNS,
     MEM_UTIL_COLUMNS,
     UTIL_NA,
-)
-from tracekit.sources.philly.lines import (
-    _check_header,
-    _frame,
-    _iter_line_chunks,
-    _reject,
-    _util_time,
 )
 
 
@@ -125,5 +125,6 @@ class _HostUtilJoin:
             if sides["cpu"].height == 0 and sides["mem"].height == 0:
                 continue
             yield sides["cpu"].join(
-                sides["mem"], on=["time", "machine_id"], how="full", coalesce=True
+                sides["mem"], on=["time", "machine_id"], how="full", coalesce=True,
+                maintain_order="left_right",  # a hash join's own order varies run to run
             ).select("time", "machine_id", "cpu_util", "mem_total", "mem_free")

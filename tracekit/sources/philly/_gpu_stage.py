@@ -8,6 +8,7 @@ next block is parsed and joined (Arrow, polars and numpy release the GIL), so bo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO
@@ -15,16 +16,17 @@ from typing import IO
 import polars as pl
 
 from tracekit.quality import QualityCounter
+from tracekit.sources.philly._gpu_util import iter_gpu_util
+from tracekit.sources.philly._join import _parquet_batches
+from tracekit.sources.philly._join_index import JoinIndex
 from tracekit.sources.philly.formats import _JOIN_BATCH_ROWS, CLUSTER, ProgressFn
-from tracekit.sources.philly.gpu_util import iter_gpu_util
-from tracekit.sources.philly.join import _parquet_batches
-from tracekit.sources.philly.join_index import JoinIndex
 from tracekit.store import TableWriter, Transaction
 
 
 def write_gpu_util(
     tx: Transaction, fh: IO[bytes], display: str, size: int, qc: QualityCounter,
     progress: ProgressFn, index: JoinIndex | None,
+    check: Callable[[str, pl.DataFrame], pl.DataFrame] | None = None,
 ) -> TableWriter:
     """Stage ``gpu_util`` (and ``job_gpu_minutes`` when ``index`` is given); returns the
     ``gpu_util`` writer (closed, so its file can be read back).
@@ -34,7 +36,10 @@ def write_gpu_util(
     measured: no gain on 2 cores, polars' CSV reader already uses both.)
     """
     writer = tx.open_writer("gpu_util", CLUSTER)
-    minutes = tx.open_writer("job_gpu_minutes", CLUSTER) if index is not None else None
+    # No minute of any job may fall on a util sample: that table may be empty.
+    minutes = (
+        tx.open_writer("job_gpu_minutes", CLUSTER, allow_empty=True) if index is not None else None
+    )
 
     def write(frame: pl.DataFrame, joined: pl.DataFrame | None) -> None:
         writer.write(frame)
@@ -43,6 +48,8 @@ def write_gpu_util(
             progress("job_gpu_minutes", minutes.rows, None)  # rows written so far
 
     frames = iter_gpu_util(fh, display, qc, on_progress=progress, total_bytes=size)
+    if check is not None:  # the store contract, before the join sees the values
+        frames = (check("gpu_util", frame) for frame in frames)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="philly-parquet") as pool:
         pending: Future[None] | None = None
         for frame in frames:
@@ -59,7 +66,7 @@ def write_gpu_util(
 def join_staged(tx: Transaction, path: Path, rows: int, index: JoinIndex,
                 progress: ProgressFn) -> None:
     """Join a staged ``gpu_util`` file with the attempts (job log read after the util file)."""
-    writer = tx.open_writer("job_gpu_minutes", CLUSTER)
+    writer = tx.open_writer("job_gpu_minutes", CLUSTER, allow_empty=True)
     progress("job_gpu_minutes", 0, rows)
     done = 0
     for batch in _parquet_batches(path, _JOIN_BATCH_ROWS):

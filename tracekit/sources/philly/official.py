@@ -22,7 +22,7 @@ from typing import Any
 
 import polars as pl
 
-from tracekit.sources.philly import GPU_ID_PREFIX, TIME_FORMAT, TIMEZONE, UTIL_NA
+from tracekit.sources.philly.formats import GPU_ID_PREFIX, TIME_FORMAT, TIMEZONE, UTIL_NA
 
 MINUTES_PER_DAY = 24 * 60
 BUCKET_LABELS: dict[int, str] = {0: "1", 1: "2-4", 2: "5-8", 3: ">8"}

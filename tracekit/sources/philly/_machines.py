@@ -9,20 +9,28 @@ import polars as pl
 
 from tracekit.errors import TraceFormatError
 from tracekit.quality import QualityCounter
+from tracekit.sources._common import read_capped
+from tracekit.sources.philly._lines import (
+    _check_header,
+)
 from tracekit.sources.philly.formats import (
     GPU_ID_PREFIX,
     GPU_MEM_UNIT,
     MACHINE_LIST_COLUMNS,
+    MAX_MACHINE_LIST_BYTES,
     TIMEZONE,
-)
-from tracekit.sources.philly.lines import (
-    _check_header,
 )
 
 
 def read_machine_list(fh: IO[bytes], path: str, qc: QualityCounter) -> pl.DataFrame:
     """Read ``cluster_machine_list`` into the ``machines`` schema (whitespace stripped)."""
-    lines = fh.read().decode("utf-8", errors="strict").splitlines()
+    data = read_capped(fh, MAX_MACHINE_LIST_BYTES, path, "Philly machine list")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise TraceFormatError(path, line, f"not UTF-8 text ({exc.reason})") from exc
+    lines = text.splitlines()
     if not lines:
         raise TraceFormatError(path, 1, "empty machine list")
     _check_header(lines[0], MACHINE_LIST_COLUMNS, path, qc, "philly.machine_list_bad_header")

@@ -1,6 +1,6 @@
 """Vectorised per-minute join of util rows with the attempts' GPU intervals (numpy search).
 
-Same semantics as :func:`tracekit.sources.philly.join.join_job_minutes` (tested to give the same
+Same semantics as :func:`tracekit.sources.philly._join.join_job_minutes` (tested to give the same
 rows): a util row at ``t`` on ``(machine, gpu)`` belongs to the interval of that GPU with the
 latest ``start_floor <= t``, when ``t < end``; ``shared_server`` is true when ``t`` lies in a
 segment where the server hosts 2+ jobs. Instead of a polars as-of join grouped by machine and
@@ -18,8 +18,8 @@ import numpy as np
 import polars as pl
 
 from tracekit.quality import QualityCounter
+from tracekit.sources.philly._join import gpu_intervals, shared_segments
 from tracekit.sources.philly.formats import MAX_GPUS_PER_SERVER
-from tracekit.sources.philly.join import gpu_intervals, shared_segments
 
 _KEY_SHIFT = 34  # seconds since 1970 (and the far-future end) fit in 34 bits
 _US = 1_000_000

@@ -11,11 +11,13 @@ import pyarrow as pa
 
 from tracekit.errors import TraceFormatError
 from tracekit.quality import QualityCounter
+from tracekit.sources._common import read_capped
 from tracekit.sources.philly.formats import (
     ATTEMPT_KEYS,
     DETAIL_KEYS,
     GPU_ID_PREFIX,
     JOB_KEYS,
+    MAX_JOB_LOG_BYTES,
     NULL_TIME_STRINGS,
     STATUS_MAP,
     TIME_FORMAT,
@@ -400,7 +402,7 @@ def read_job_log(fh: IO[bytes], path: str, qc: QualityCounter) -> tuple[pl.DataF
     Well-formed logs take a native polars path; anything unusual goes through the exact
     per-object path, which names the bad job. Both give identical frames and counts.
     """
-    data = fh.read()
+    data = read_capped(fh, MAX_JOB_LOG_BYTES, path, "Philly job log")
     fast = _frames_from_json_bytes(data, qc)
     if fast is None:
         return parse_job_log(_load_json(data, path), path, qc)

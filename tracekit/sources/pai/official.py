@@ -2,7 +2,7 @@
 
 These mirror ``cluster-trace-gpu-v2020/analysis/utils.py`` (``get_dfiw``, ``get_dfia``,
 ``get_dfa``, ``get_dfw``) and the notebook's ``dfws``/``dfas`` cells of alibaba/clusterdata, so
-that tracekit's numbers can be checked against the published analysis (fixtures.md §3.10). They
+that tracekit's numbers can be checked against the published analysis. They
 work on raw frames as the official ``get_df`` returns them (raw column names and units, NaN for
 missing); :func:`load_raw` reads those through tracekit's own parser.
 
@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tracekit.sources import pai
+from tracekit.sources.pai import formats as pai
+from tracekit.sources.pai.read import read_raw
 from tracekit.timeutil import PAI_TIMEZONE
 
 _KEYS = ["job_name", "task_name"]
@@ -57,7 +58,7 @@ def load_raw(raw_path: str | Path) -> dict[str, pd.DataFrame]:
     }
     out = {}
     for name, key in short.items():
-        frame = pai.read_raw(raw_path, name).to_pandas()
+        frame = read_raw(raw_path, name).to_pandas()
         # Official pandas reads empty string fields as NaN; polars gives None: same meaning.
         out[key] = frame.fillna(value=np.nan) if len(frame) else frame
     return out

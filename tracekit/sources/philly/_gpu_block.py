@@ -19,6 +19,7 @@ import polars as pl
 import pyarrow as pa
 
 from tracekit.quality import QualityCounter
+from tracekit.sources.philly._lines import _util_time
 from tracekit.sources.philly.formats import (
     GLUED_ROW_VALUES,
     MAX_GPUS_PER_SERVER,
@@ -27,7 +28,6 @@ from tracekit.sources.philly.formats import (
     UTIL_TIME_LEN,
     UTIL_TIME_SUFFIXES,
 )
-from tracekit.sources.philly.lines import _util_time
 
 _COMMA, _NEWLINE = ord(","), ord("\n")
 _US_PER_HOUR = 3_600_000_000
