@@ -88,7 +88,7 @@ if have:
                title=f"openb {main}: per-GPU request of single-GPU pods",
                x_title="GPU request (thousandths of one GPU)",
                y_title="share of single-GPU pods (%)").show()
-    plots.lines(milli, "gpu_milli", "cdf", "cluster", percent_y=True, step=True,
+    plots.lines(milli, "gpu_milli", "cdf", "cluster", percent_y=True, step=True, markers=True,
                 title=f"openb {main}: CDF of the per-GPU request",
                 x_title="GPU request (thousandths of one GPU)",
                 y_title="single-GPU pods asking at most this (%)").show()

@@ -1,4 +1,5 @@
-"""Fixtures of the report tests: Chromium's path and a tiny executed notebook with a figure."""
+"""Fixtures of the report tests: Chromium's path, a tiny executed notebook with a figure, and a
+small openb folder cut from the real files."""
 
 from __future__ import annotations
 
@@ -66,3 +67,18 @@ def figure_notebook(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return make
+
+
+@pytest.fixture(scope="session")
+def openb_subset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real openb node list and the first 400 pods of two real pod lists, unchanged (the
+    real files sit in ``shared/real/openb`` beside the repository on every project machine)."""
+    real = next((p / "shared/real/openb" for p in Path(__file__).resolve().parents
+                 if (p / "shared/real/openb").is_dir()), None)  # fmt: skip
+    assert real is not None, "shared/real/openb is not beside the repository"
+    out = tmp_path_factory.mktemp("openb")
+    shutil.copy(real / "openb_node_list_all_node.csv", out)
+    for name in ("openb_pod_list_default.csv", "openb_pod_list_gpuspec33.csv"):
+        lines = (real / name).read_text().splitlines()[:401]
+        (out / name).write_text("\n".join(lines) + "\n")
+    return out

@@ -57,6 +57,15 @@ def run_ingest(
     return raw_paths
 
 
+def _last_timings(out: Path) -> dict[str, float]:
+    """Seconds per step of the last run (``timings.json``), or nothing if there is none."""
+    try:
+        timings = json.loads((out / "timings.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in timings.items() if isinstance(v, int | float)}
+
+
 def build_pages(
     store: Path,
     out: Path,
@@ -79,7 +88,8 @@ def build_pages(
     write_assets(out)
     st = open_store(store)
     params = {"store": str(store), "clusters": None, "seed": seed, "results": str(out)}
-    executed = run_notebooks(notebook_sources(notebooks), out / "_build", params, workers, log)
+    executed = run_notebooks(notebook_sources(notebooks), out / "_build", params, workers, log,
+                             cost_hint=_last_timings(out))  # fmt: skip
     for nb in executed:
         traces = notebook_parameters(nb).get("traces")
         shown = traces.split(",") if isinstance(traces, str) else traces
