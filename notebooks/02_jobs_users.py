@@ -163,22 +163,20 @@ plots.table(arrivals.burstiness(jf, bin_minutes=10),
 # %%
 monthly = arrivals.by_month(jf)
 if monthly.height:
-    long = pl.concat([
-        monthly.select("trace", "cluster", "month",
-                       (pl.col("n_jobs") - pl.col("n_multi_gpu")).alias("jobs"),
-                       pl.lit("single-GPU").alias("kind")),
-        monthly.select("trace", "cluster", "month", pl.col("n_multi_gpu").alias("jobs"),
-                       pl.lit("multi-GPU").alias("kind")),
-    ]).with_columns(pl.col("month").dt.strftime("%Y-%m"))
+    long = monthly.unpivot(index=["trace", "cluster", "month"],
+                           on=["n_single_gpu", "n_multi_gpu"], variable_name="kind",
+                           value_name="jobs")
+    long = long.with_columns(pl.col("month").dt.strftime("%Y-%m"), pl.col("kind").replace(
+        {"n_single_gpu": "single-GPU", "n_multi_gpu": "multi-GPU"}))
     plots.bars(long.sort("trace", "cluster", "month"), "month", "jobs", "kind", facet="cluster",
                title="GPU jobs per month, single- vs multi-GPU", y_title="GPU jobs",
                log_y=False).show()
-    share = monthly.group_by("trace", "cluster").agg(
-        (pl.col("n_multi_gpu").sum() / pl.col("n_jobs").sum() * 100).alias("multi")
-    ).sort("trace", "cluster")
-    display(Markdown("Here multi-GPU jobs are "
-                     + ", ".join(f"{t}/{c} {m:.0f} %" for t, c, m in share.rows())
-                     + f" of GPU jobs, over {monthly['month'].n_unique()} months."))
+    # multi-GPU = every size bucket above one GPU
+    one = jobs.size_pmf(jf, scheme="philly").filter(pl.col("size_bucket") == "1")
+    display(Markdown("Here multi-GPU jobs are " + ", ".join(
+        f"{t}/{c} {100 * (1 - s):.0f} %" for t, c, s in
+        one.select("trace", "cluster", "job_share").rows())
+        + f" of GPU jobs, over {monthly['month'].n_unique()} months."))
 
 # %% [markdown]
 # ## PAI: the workload (official notebook's overview), its tags and recurring jobs

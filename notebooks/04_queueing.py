@@ -105,9 +105,8 @@ if "philly" in present and "attempts" in tables:
     per_vc = queueing.philly_attempt_delay_cdf(att, pj, by="vc")
     plots.queue_cdf(per_vc, color="size_bucket", facet="vc", x="delay_s",
                     title="Philly: per-attempt delay CDF per VC (official)").show()
-    med = queueing.philly_vc_queue_table(att, pj).group_by("size_bucket", "size_rank").agg(
-        pl.col("median_min").median()).sort("size_rank")
-    display(Markdown("Here the median over VCs of each VC's median non-zero delay is "
+    med = queueing.philly_vc_queue_table(att, pj, per_vc=False)
+    display(Markdown("Here the pooled median non-zero delay is "
                      + ", ".join(f"{b} GPUs {m:.1f} min"
                                  for b, m in med.select("size_bucket", "median_min").rows())
                      + "."))

@@ -155,9 +155,9 @@ for trace in present:
     cluster = summary.main_cluster(st, trace, clusters)
     jobs, cl = held_out_inputs(st, trace, cluster)
     grid = sweep.sensitivity_grid(jobs, cl, sigmas=(0.0, 0.5, 1.0, 2.0), seeds=(seed, seed + 1))
-    mean = grid.group_by("sigma").agg(pl.col("jct_gain").mean()).sort("sigma")
-    plots.lines(mean.with_columns(pl.lit("QSSF").alias("policy")), "sigma", "jct_gain",
-                "policy", markers=True, title=f"{trace}/{cluster}: QSSF gain over FIFO vs σ",
+    plots.lines(grid.with_columns(pl.format("noise seed {}", "seed").alias("draw")), "sigma",
+                "jct_gain", "draw", markers=True,
+                title=f"{trace}/{cluster}: QSSF gain over FIFO vs σ",
                 x_title="prediction error σ (log-normal)",
                 y_title="1 − JCT(QSSF) / JCT(FIFO)").show()
 

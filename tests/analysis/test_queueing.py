@@ -46,3 +46,12 @@ def test_attempt_delay_cdf_per_vc(fixture_store: tk.Store) -> None:
     n_all = pooled.group_by("size_bucket").agg(pl.col("n").first()).sort("size_bucket")
     assert n_vc["n"].to_list() == n_all["n"].to_list()
     assert per_vc["vc"].n_unique() >= 2
+
+
+def test_vc_queue_table_pooled(fixture_store: tk.Store) -> None:
+    att, jobs = _philly(fixture_store)
+    per_vc = queueing.philly_vc_queue_table(att, jobs)
+    pooled = queueing.philly_vc_queue_table(att, jobs, per_vc=False)
+    assert set(pooled["vc"]) == {"all"} and per_vc["vc"].n_unique() >= 2
+    want = per_vc.group_by("size_bucket").agg(pl.col("n").sum()).sort("size_bucket")
+    assert pooled.sort("size_bucket")["n"].to_list() == want["n"].to_list()

@@ -168,7 +168,8 @@ def by_month(
     Returns
     -------
     polars.DataFrame
-        ``by...``, ``month`` (first day, date), ``n_jobs``, ``n_multi_gpu``, ``multi_gpu_share``.
+        ``by...``, ``month`` (first day, date), ``n_jobs``, ``n_single_gpu``, ``n_multi_gpu``,
+        ``multi_gpu_share``.
     """
     keys = group_cols(by)
     lf = _local(jobs, gpu_only, keys).with_columns(
@@ -180,7 +181,11 @@ def by_month(
             pl.col("_n").sum().alias("n_jobs"),
             pl.col("_multi").sum().alias("n_multi_gpu"),
         )
-        .with_columns((pl.col("n_multi_gpu") / pl.col("n_jobs")).alias("multi_gpu_share"))
+        .with_columns(
+            (pl.col("n_jobs") - pl.col("n_multi_gpu")).alias("n_single_gpu"),
+            (pl.col("n_multi_gpu") / pl.col("n_jobs")).alias("multi_gpu_share"),
+        )
+        .select(*keys, "month", "n_jobs", "n_single_gpu", "n_multi_gpu", "multi_gpu_share")
         .collect()
         .sort([*keys, "month"])
     )

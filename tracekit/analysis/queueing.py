@@ -171,8 +171,12 @@ def philly_attempt_delays(attempts: Frame, jobs: Frame, official: bool = True) -
     ).sort(["trace", "cluster", "job_id", "attempt"])
 
 
-def philly_vc_queue_table(attempts: Frame, jobs: Frame, official: bool = True) -> pl.DataFrame:
+def philly_vc_queue_table(
+    attempts: Frame, jobs: Frame, official: bool = True, per_vc: bool = True
+) -> pl.DataFrame:
     """Median and p90 per-attempt delay (minutes) per VC x size bucket (finding P4, table 2.3).
+
+    ``per_vc=False`` pools the VCs (``vc`` is then ``"all"``).
 
     Returns
     -------
@@ -180,6 +184,8 @@ def philly_vc_queue_table(attempts: Frame, jobs: Frame, official: bool = True) -
         ``vc``, ``size_bucket``, ``size_rank``, ``n``, ``median_min``, ``p90_min``.
     """
     d = philly_attempt_delays(attempts, jobs, official=official)
+    if not per_vc:
+        d = d.with_columns(pl.lit("all").alias("vc"))
     out = d.group_by(["vc", "size_bucket"]).agg(
         pl.len().cast(pl.Int64).alias("n"),
         (pl.col("delay_s").median() / 60).alias("median_min"),
