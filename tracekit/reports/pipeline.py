@@ -231,13 +231,15 @@ def prepare_predictions(store: Path, traces: Sequence[str], log: StepLog, seed: 
 
 
 def _write_atomic(frame: pl.DataFrame, path: Path) -> Path:
-    """Write ``frame`` as CSV or Parquet (by suffix) through a temporary file, then rename."""
+    """Write ``frame`` as CSV or Parquet (by suffix) through a temporary file, then rename: a
+    failed run leaves the previous file and no partial one."""
+    from tracekit.replay.results import write_csv_atomic
+
+    if path.suffix != ".parquet":
+        return write_csv_atomic(frame, path)
     tmp = path.with_name(f".{path.name}.tmp")
     try:
-        if path.suffix == ".parquet":
-            frame.write_parquet(tmp)
-        else:
-            frame.write_csv(tmp)
+        frame.write_parquet(tmp)
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
