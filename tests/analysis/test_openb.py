@@ -266,3 +266,18 @@ def test_fgd_leaves_fewer_gpus_unallocated_than_best_fit_on_the_real_trace(
     row = findings_table(real, traces="openb", ids=["OB3"]).row(0, named=True)
     assert row["measured"] > 10  # FGD leaves over 10 % fewer GPUs unallocated
     assert row["agreement"] in ("agree", "close", "differs")
+
+
+def test_a_run_is_reused_whatever_columns_the_caller_selects(real: tk.Store) -> None:
+    # 300 real pods: the findings table reads some columns, the reports all of them
+    specs = real.scan("pod_specs", "openb", "default").sort("job_id").head(300).collect()
+    machines = real.machines("openb", "default").collect()
+    narrow = specs.select("trace", "cluster", *op.POD_COLUMNS)
+    first = op.simulate_inflation(machines, narrow, "best-fit", max_load=0.5, step=0.1, seed=3)
+    runs = len(op._RUNS)
+    again = op.simulate_inflation(machines.lazy(), specs.reverse(), "best-fit", max_load=0.5,
+                                  step=0.1, seed=3)  # fmt: skip
+    assert len(op._RUNS) == runs  # served from the kept run
+    assert again.curve.equals(first.curve) and again.placements.equals(first.placements)
+    other = op.simulate_inflation(machines, specs, "best-fit", max_load=0.5, step=0.1, seed=4)
+    assert len(op._RUNS) == runs + 1 and not other.placements.equals(first.placements)

@@ -48,6 +48,8 @@ POLICIES: tuple[str, ...] = ("best-fit", "packing", "load-balancing", "fgd")
 POD_COLUMNS: tuple[str, ...] = (
     "job_id", "num_gpu", "gpu_milli", "gpu_spec", "cpu_milli", "memory_mib",
 )  # fmt: skip
+# The machines columns the engine reads.
+MACHINE_COLUMNS: tuple[str, ...] = ("machine_id", "gpu_type", "num_cpus", "mem_gb", "num_gpus")
 DEFAULT_SEED = 7
 #: Load step of the unallocated-GPU curve (2 % of the GPU capacity, 50 points to full load).
 CURVE_STEP = 0.02
@@ -414,7 +416,9 @@ def simulate_inflation(
     """
     if max_load <= 0 or step <= 0:
         raise ValueError("max_load and step must be positive")
-    machines, pod_specs = lazy(machines).collect(), lazy(pod_specs).collect()
+    # only the columns the engine reads make the key, so callers selecting more or fewer agree
+    machines = lazy(machines).select(MACHINE_COLUMNS).collect()
+    pod_specs = lazy(pod_specs).select(POD_COLUMNS).collect()
     key = (policy, seed, max_load, step, _fingerprint(machines), _fingerprint(pod_specs))
     if key not in _RUNS:
         if len(_RUNS) >= _RUNS_LIMIT:
