@@ -22,7 +22,7 @@
 # `num_gpus = 0.46`); the pod list `default` is the production workload, `gpuspec33` the
 # published variant in which a third of the GPU pods may run only on some GPU models
 # (`docs/openb.md`). The placement study replays the pods on the trace's real nodes under four
-# policies (`tracekit.analysis.openb_placement`).
+# policies (`tracekit.replay.studies.openb`).
 
 # %% tags=["parameters"]
 store = "data/parquet"
@@ -39,7 +39,8 @@ from IPython.display import Markdown, display
 
 import tracekit
 from tracekit import plots
-from tracekit.analysis import findings, findings_table, openb, openb_placement, summary
+from tracekit.analysis import findings, findings_table, openb, summary
+from tracekit.replay.studies import openb as placement_study
 
 st = tracekit.open_store(store)
 present, missing = summary.select_traces(st, traces)
@@ -174,22 +175,22 @@ if have:
     if saved is not None and saved.is_file():
         curve = pl.read_csv(saved)
     else:  # opened on its own: run the study (about 20 s)
-        curve = openb_placement.compare_policies(
+        curve = placement_study.compare_placements(
             machines, st.scan("pod_specs", trace="openb", cluster=main), seeds=(seed,))
-    plots.lines(curve, "arrived_share", "unallocated_share", "policy", percent_y=True,
+    plots.lines(curve, "arrived_share", "unallocated_share", "placement", percent_y=True,
                 title="openb: GPUs left unallocated as the arrived load grows",
                 x_title="arrived GPU requests / GPU capacity",
                 y_title="unallocated GPU share (%)").show()
-    plots.lines(curve, "arrived_share", "fragmentation_rate", "policy", percent_y=True,
+    plots.lines(curve, "arrived_share", "fragmentation_rate", "placement", percent_y=True,
                 title="openb: fragmentation rate as the arrived load grows",
                 x_title="arrived GPU requests / GPU capacity",
                 y_title="fragmented share of the free GPU capacity (%)").show()
-    at_full = openb_placement.unallocated_at(curve, 1.0)
+    at_full = placement_study.unallocated_at(curve, 1.0)
     display(plots.table(at_full, title="openb: at 100 % arrived load",
                         labels={"arrived_share": "arrived load",
                                 "unallocated_share": "unallocated GPU share",
                                 "fragmentation_rate": "fragmentation rate"}))
-    u = dict(at_full.select("policy", "unallocated_share").rows())
+    u = dict(at_full.select("placement", "unallocated_share").rows())
     gpus = openb.node_mix(machines)["gpus"].sum()
     display(Markdown(
         f"Here FGD leaves {100 * u['fgd']:.2f} % of the GPUs unallocated at full load against "

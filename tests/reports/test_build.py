@@ -119,7 +119,7 @@ def test_index_cards_and_no_dead_links(built: dict) -> None:
                              "queue_mean_s", "jct_p99_s", "utilization"}
     with open(out / "openb_placement.csv") as fh:
         curve = list(csv.DictReader(fh))
-    assert {r["policy"] for r in curve} == {"best-fit", "packing", "load-balancing", "fgd"}
+    assert {r["placement"] for r in curve} == {"best-fit", "packing", "load-balancing", "fgd"}
     targets = re.findall(r'(?:href|src)="([^"#]+)"', index)
     assert targets
     for target in targets:

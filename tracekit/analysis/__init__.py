@@ -4,10 +4,9 @@ One module per family: :mod:`~tracekit.analysis.jobs`, :mod:`~tracekit.analysis.
 :mod:`~tracekit.analysis.arrivals`, :mod:`~tracekit.analysis.utilization`,
 :mod:`~tracekit.analysis.queueing`, :mod:`~tracekit.analysis.failures`,
 :mod:`~tracekit.analysis.summary`, :mod:`~tracekit.analysis.findings` (published vs measured);
-the newer traces' :mod:`~tracekit.analysis.openb` (with :mod:`~tracekit.analysis.openb_placement`)
-and :mod:`~tracekit.analysis.acme`; and :mod:`~tracekit.analysis.scheduling` (tables of a
-scheduler-replay study). Every function takes polars frames in the store schema and returns a
-tidy polars DataFrame.
+the newer traces' :mod:`~tracekit.analysis.openb` and :mod:`~tracekit.analysis.acme`; and
+:mod:`~tracekit.analysis.scheduling` (tables of a scheduler-replay study). Every function takes
+polars frames in the store schema and returns a tidy polars DataFrame.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ from tracekit.analysis import (
     findings,
     jobs,
     openb,
-    openb_placement,
     queueing,
     scheduling,
     summary,
@@ -36,7 +34,6 @@ __all__ = [
     "findings_table",
     "jobs",
     "openb",
-    "openb_placement",
     "queueing",
     "scheduling",
     "summary",

@@ -147,7 +147,7 @@ def run_all(
         _drop_stale(out, "replay_study.csv", "replay_jobs.parquet")
     log.done("replay_study", t0)
     if "openb" in raw_paths:
-        t0 = log.step("openb_placement", "placing openb pods under each policy "
+        t0 = log.step("openb_placement", "placing openb pods under each placement policy "
                                          "(openb_placement.csv)")  # fmt: skip
         write_openb_placement(store, out, seed)
         log.done("openb_placement", t0)

@@ -78,7 +78,7 @@ def headline_figures(store: Path, out: Path | None = None) -> dict[str, Any]:
     if curve is not None and curve.is_file():
         plots.mark_data(**data_kinds(st, ["openb"]))
         figures["openb_unallocated"] = plots.lines(
-            pl.read_csv(curve), "arrived_share", "unallocated_share", "policy", percent_y=True,
+            pl.read_csv(curve), "arrived_share", "unallocated_share", "placement", percent_y=True,
             title="openb: GPUs left unallocated as the arrived load grows",
             x_title="arrived GPU requests / GPU capacity", y_title="unallocated GPU share (%)",
         )  # fmt: skip

@@ -279,16 +279,16 @@ def write_openb_placement(store: Path, out: Path, seed: int) -> Path | None:
     """Run the openb placement study on the production pods; write ``openb_placement.csv``.
 
     The unallocated-GPU share and the fragmentation rate of every placement policy as the
-    arrived load grows to 100 % (:func:`tracekit.analysis.openb_placement.compare_policies`,
+    arrived load grows to 100 % (:func:`tracekit.replay.studies.openb.compare_placements`,
     one seed); notebook 08 draws it. Returns None when the store has no openb pods.
     """
-    from tracekit.analysis import openb_placement
+    from tracekit.replay.studies import openb as placement_study
     from tracekit.store import open_store
 
     st = open_store(store)
     if "openb" not in st.traces or "default" not in st.clusters("openb"):
         return None
-    curve = openb_placement.compare_policies(
+    curve = placement_study.compare_placements(
         st.machines("openb", "default"), st.scan("pod_specs", "openb", "default"), seeds=(seed,)
     )
     return _write_atomic(curve, out / "openb_placement.csv")
