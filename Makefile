@@ -11,9 +11,14 @@ SAMPLE ?= data/sample
 DATA ?= sample
 SEED ?= 7
 SCALE ?=
-TRACES ?= philly,helios,pai
+# Empty: each command's own default (tracekit reports: every sampled trace; openb is read from its
+# real files whenever they are found, see docs/reports.md). OPENB=none skips openb, OPENB=PATH
+# names its folder.
+TRACES ?=
+OPENB ?=
 OPTS = --data $(DATA) --raw $(RAW) --sample $(SAMPLE) --store $(STORE) --seed $(SEED) \
-       --traces $(TRACES) $(if $(SCALE),--scale $(SCALE))
+       $(if $(TRACES),--traces $(TRACES)) $(if $(SCALE),--scale $(SCALE)) \
+       $(if $(OPENB),--openb $(OPENB))
 
 .PHONY: setup lock sample ingest reports test bench lint lab data clean fuzz
 
@@ -40,7 +45,8 @@ lock:
 	@$(UV_FIND); $$UV lock --upgrade
 
 sample: setup
-	$(TK) sample --out $(SAMPLE) --seed $(SEED) --traces $(TRACES) $(if $(SCALE),--scale $(SCALE))
+	$(TK) sample --out $(SAMPLE) --seed $(SEED) $(if $(TRACES),--traces $(TRACES)) \
+	  $(if $(SCALE),--scale $(SCALE))
 
 ingest: setup
 	$(TK) reports --ingest-only $(OPTS)

@@ -20,7 +20,8 @@ F32 = pa.float32()
 I32 = pa.int32()
 I64 = pa.int64()
 
-TRACES: tuple[str, ...] = ("philly", "helios", "pai")
+#: The built-in traces, each with its own reader (``tracekit.sources.<trace>``) and time zone.
+TRACES: tuple[str, ...] = ("philly", "helios", "pai", "openb", "acme")
 STATUSES: tuple[str, ...] = ("completed", "canceled", "failed", "censored")
 TIMEZONES: dict[str, str] = {
     "philly": "America/Los_Angeles",

@@ -144,3 +144,4 @@ def test_fgd_leaves_fewer_gpus_unallocated_than_best_fit_on_the_real_trace(
     row = findings_table(real, traces="openb", ids=["OB3"]).row(0, named=True)
     assert round(row["measured"]) == 26
     assert row["agreement"] in ("agree", "close", "differs")
+
