@@ -8,11 +8,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from typer.testing import CliRunner
 
 import tracekit as tk
+from tracekit.cli import app
 from tracekit.errors import TracekitError
 from tracekit.reports import export_page, write_index
-from tracekit.reports.notebooks import notebook_parameters
+from tracekit.reports.notebooks import notebook_parameters, notebook_sources
 from tracekit.reports.pipeline import _marker_matches, locate_openb
 from tracekit.sample import DEFAULT_SCALES, GENERATOR_VERSION
 
@@ -83,3 +85,31 @@ def test_index_says_when_openb_is_skipped(tmp_path: Path) -> None:
     text = write_index(tmp_path / "store", tmp_path, []).read_text()
     assert "skipped: no openb files" in text and "--openb PATH" in text
     assert "REAL data" in text and "SYNTHETIC" not in text
+
+
+def _reports(tmp_path: Path, *args: str):  # noqa: ANN202 - a click Result
+    return CliRunner().invoke(app, ["reports", "--store", str(tmp_path / "store"),
+                                    "--out", str(tmp_path / "out"), "--raw", str(tmp_path / "raw"),
+                                    "--sample", str(tmp_path / "sample"), *args])  # fmt: skip
+
+
+def test_an_unknown_notebook_fails_before_any_work(tmp_path: Path) -> None:
+    stems = [p.stem for p in notebook_sources()]
+    assert [p.stem for p in notebook_sources(["03", stems[0]])] == [stems[0], "03_utilization"]
+    with pytest.raises(TracekitError, match=r"unknown notebook '99'; choose from 01\.\.09"):
+        notebook_sources(["01", "99"])
+    run = _reports(tmp_path, "--notebooks", "99")
+    assert run.exit_code == 2, run.output
+    line = " ".join(run.output.split())
+    assert line.startswith("error: unknown notebook '99'; choose from 01..09 (01_overview, ")
+    assert "09_acme)" in line and "Traceback" not in run.output
+    assert not (tmp_path / "sample").exists() and not (tmp_path / "store").exists()
+
+
+def test_a_wrong_openb_folder_fails_before_the_sample_is_generated(tmp_path: Path) -> None:
+    run = _reports(tmp_path, "--openb", str(tmp_path / "nonexist"), "--ingest-only")
+    assert run.exit_code == 2, run.output
+    assert f"{tmp_path / 'nonexist'}: no openb_node_list_all_node.csv" in " ".join(
+        run.output.split()
+    )
+    assert not (tmp_path / "sample").exists() and not (tmp_path / "store").exists()

@@ -47,8 +47,10 @@ def run_ingest(
     """
     log = log or StepLog()
     sampled = [t for t in traces if t != "openb"]
-    raw_paths = prepare_raw(data, Path(raw), Path(sample_dir), scale, seed, sampled, log)
+    # Every input is checked before anything is written: a wrong --openb must not cost a
+    # regenerated sample (nor overwrite the user's sample folder).
     folder = locate_openb(openb, Path(raw))
+    raw_paths = prepare_raw(data, Path(raw), Path(sample_dir), scale, seed, sampled, log)
     if folder is not None:
         raw_paths["openb"] = folder
     else:
@@ -135,6 +137,7 @@ def run_all(
     """
     log = StepLog(quiet=quiet)
     store, out = Path(store), Path(out)
+    notebook_sources(notebooks)  # an unknown notebook fails now, not after minutes of work
     out.mkdir(parents=True, exist_ok=True)
     raw_paths = run_ingest(data, store, raw, sample_dir, scale, seed, traces, log, openb)
     prepare_predictions(store, list(raw_paths), log, seed)

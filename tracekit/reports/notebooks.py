@@ -39,11 +39,26 @@ KERNEL_ARGS: tuple[str, ...] = ("--IPKernelApp.log_level=CRITICAL",)
 
 
 def notebook_sources(names: Sequence[str] | None = None) -> list[Path]:
-    """The jupytext notebook sources in order; ``names`` keeps stems or numbers (``"03"``)."""
+    """The jupytext notebook sources in order; ``names`` keeps stems or numbers (``"03"``).
+
+    Raises
+    ------
+    TracekitError
+        A name that is neither a notebook's stem nor its number (checked before any work).
+    """
     paths = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.py"))
-    if names:
-        paths = [p for p in paths if p.stem in names or p.stem.split("_", 1)[0] in names]
-    return paths
+    if not names:
+        return paths
+    numbers = [p.stem.split("_", 1)[0] for p in paths]
+    known = {p.stem for p in paths} | set(numbers)
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        choices = f"{numbers[0]}..{numbers[-1]}" if numbers else "none (no notebooks found)"
+        raise TracekitError(
+            f"unknown notebook {unknown[0]!r}; choose from {choices} "
+            f"({', '.join(p.stem for p in paths)})"
+        )
+    return [p for p in paths if p.stem in names or p.stem.split("_", 1)[0] in names]
 
 
 def notebook_parameters(notebook: Path) -> dict[str, Any]:
