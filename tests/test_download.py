@@ -519,3 +519,13 @@ def test_cli_download_files_option(server: _Server, tmp_path: Path, real_data: P
     result = CliRunner().invoke(app, [*args, "--files", path.name])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "openb" / path.name).read_bytes() == path.read_bytes()
+
+
+def test_the_licence_section_cites_every_downloadable_trace() -> None:
+    docs = Path(__file__).resolve().parents[1] / "docs" / "download.md"
+    section = docs.read_text().split("## Licence and citation", 1)[1].split("\n## ", 1)[0]
+    cited = {line[2:].split(" —", 1)[0].lower() for line in section.splitlines()
+             if line.startswith("* ") and " — " in line}  # fmt: skip
+    assert cited == set(dl.TRACES)
+    # openb is not CC BY: its files carry the Alibaba Cluster Trace Program's terms
+    assert "Alibaba Cluster Trace Program" in section and "All three" not in section
