@@ -152,3 +152,18 @@ def test_info_verify(helios_store: Path) -> None:
         f"`tracekit ingest helios RAW_PATH --store {helios_store}` (the table above lists them all)"
     )
     assert "verify: problems" in bad.stdout
+
+
+def test_export_csv_writes_the_columns_docs_interop_lists(helios_store: Path,
+                                                          tmp_path: Path) -> None:
+    out = tmp_path / "csv"
+    result = runner.invoke(app, ["export", "csv", "--trace", "helios", "--store",
+                                 str(helios_store), "--out", str(out)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "interop.md").read_text()
+    section = docs.split("### `csv`", 1)[1]
+    listed = section.split("`jobs.csv` (`", 1)[1].split("`", 1)[0]
+    columns = listed.replace("[", "").replace("]", "").split(",")
+    headers = {p.read_text().splitlines()[0] for p in out.glob("*/jobs.csv")}
+    assert headers == {"job_id,vc,submit_time,duration_s,num_gpus,user"}
+    assert set(next(iter(headers)).split(",")) | {"pred_duration_s"} == set(columns)
