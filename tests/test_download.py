@@ -521,6 +521,26 @@ def test_cli_download_files_option(server: _Server, tmp_path: Path, real_data: P
     assert (tmp_path / "openb" / path.name).read_bytes() == path.read_bytes()
 
 
+@pytest.mark.parametrize("mirror", ["notaurl", "ftp://host/x", "http://", "file:///tmp/x"])
+def test_cli_download_refuses_a_mirror_that_is_no_http_url(
+    mirror: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from tracekit.cli import app
+
+    def no_request(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a request was sent")
+
+    monkeypatch.setattr(dl.requests, "get", no_request)
+    monkeypatch.setattr(dl.requests, "head", no_request)
+    result = CliRunner().invoke(app, ["download", "openb", "--mirror", mirror, "--files",
+                                      "openb_node_list_all_node.csv", "--dest",
+                                      str(tmp_path / "dl")])  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert result.output.strip() == f"error: --mirror must be an http(s) URL: {mirror!r}"
+    assert not (tmp_path / "dl").exists()
+
 def test_the_licence_section_cites_every_downloadable_trace() -> None:
     docs = Path(__file__).resolve().parents[1] / "docs" / "download.md"
     section = docs.read_text().split("## Licence and citation", 1)[1].split("\n## ", 1)[0]

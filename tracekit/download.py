@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
 import pooch
 import requests
@@ -627,12 +628,13 @@ def _fetch(f: RemoteFile, final: Path, staging: Path, progress: bool, retries: i
     try:
         with _quiet_pooch(not progress):
             pooch.retrieve(f.url, f.sha256, fname=f.name, path=staging, downloader=downloader)
+    # requests' URL errors are ValueErrors too: they must not read as a checksum mismatch.
+    except requests.RequestException as exc:
+        raise DownloadError(f"download of {f.name} from {f.url} failed: {exc}") from exc
     except ValueError as exc:  # pooch's hash mismatch; pooch already deleted the download
         raise DownloadError(
             f"checksum mismatch for {f.name} downloaded from {f.url}; the file was deleted. {exc}"
         ) from exc
-    except requests.RequestException as exc:
-        raise DownloadError(f"download of {f.name} from {f.url} failed: {exc}") from exc
     try:
         if f.sha256 is None:
             _verify_unpinned(staged, f)
@@ -764,7 +766,8 @@ def download(
     dest : Path
         Root of the raw data (default ``data/raw``).
     mirror : str, optional
-        Base URL replacing the official hosts: each file is fetched from ``mirror/<file name>``.
+        Base ``http://`` or ``https://`` URL replacing the official hosts: each file is fetched
+        from ``mirror/<file name>``.
     registry : mapping, optional
         Expected SHA-256 per file name (None = no check), overriding the official values.
     only : sequence of str, optional
@@ -784,14 +787,21 @@ def download(
     Raises
     ------
     DownloadError
-        Unknown trace, not enough disk space, network failure (partial kept for resuming),
-        checksum mismatch (nothing kept), a Git LFS pointer instead of data, or a bad archive.
+        Unknown trace, a mirror that is not an http(s) URL, not enough disk space, network
+        failure (partial kept for resuming), checksum mismatch (nothing kept), a Git LFS
+        pointer instead of data, or a bad archive.
     TraceFormatError
         An archive member was refused by the safe extractor.
     """
     traces = TRACES if trace == "all" else (trace,)
     if any(t not in TRACES for t in traces):
         raise DownloadError(f"unknown trace {trace!r}; choose one of {', '.join(TRACES)}, all")
+    if mirror is not None:
+        # The transfer goes through requests, which speaks http(s) only; checked before any
+        # request, so a typo is not reported as a network failure or a checksum mismatch.
+        parts = urlsplit(mirror)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise DownloadError(f"--mirror must be an http(s) URL: {mirror!r}")
     plans = {t: _plan(t, mirror, registry) for t in traces}
     known = {f.name for files in plans.values() for f in files}
     unknown = sorted(set(registry or {}) - known)
