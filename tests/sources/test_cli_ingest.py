@@ -113,3 +113,12 @@ def test_cli_strict_refuses_impossible_values(tmp_path: Path, raw_copy) -> None:
     result = CliRunner().invoke(app, [*args, "--strict"])
     assert result.exit_code == 2 and "philly.gpu_util.util_negative" in result.output
     assert CliRunner().invoke(app, args).exit_code == 0
+
+
+def test_ingest_help_lists_every_reader() -> None:
+    result = CliRunner().invoke(app, ["ingest", "--help"])
+    assert result.exit_code == 0, result.output
+    # the help is wrapped inside a box: drop the frame, then read it as one line
+    text = " ".join(result.output.replace("│", " ").split())
+    assert f"Trace reader, one of: {', '.join(READERS)}." in text, text
+    assert "see `tracekit ingest --help`" not in text

@@ -10,6 +10,10 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from tracekit.cli._common import DEFAULT_STORE, StoreOpt, console, print_frame, split_list
+from tracekit.sources import READERS
+
+#: The trace argument's help names every registered reader, so a new one shows up by itself.
+TRACE_HELP = f"Trace reader, one of: {', '.join(READERS)}."
 
 
 def _describe(stage: str, done: int | None = None, total: int | None = None) -> str:
@@ -22,7 +26,7 @@ def _describe(stage: str, done: int | None = None, total: int | None = None) -> 
 
 
 def command(
-    trace: Annotated[str, typer.Argument(help="Trace reader (see `tracekit ingest --help`).")],
+    trace: Annotated[str, typer.Argument(help=TRACE_HELP)],
     path: Annotated[Path, typer.Argument(help="Raw archive or extracted folder.")],
     store: StoreOpt = DEFAULT_STORE,
     clusters: Annotated[str | None, typer.Option(help="Comma-separated clusters.")] = None,
