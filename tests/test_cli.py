@@ -167,3 +167,30 @@ def test_export_csv_writes_the_columns_docs_interop_lists(helios_store: Path,
     headers = {p.read_text().splitlines()[0] for p in out.glob("*/jobs.csv")}
     assert headers == {"job_id,vc,submit_time,duration_s,num_gpus,user"}
     assert set(next(iter(headers)).split(",")) | {"pred_duration_s"} == set(columns)
+
+
+# ---- OS errors read like tracekit's own messages ------------------------------------------------
+def test_a_file_as_the_store_is_one_line(tmp_path: Path) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    expected = f"{afile}: not a store folder (it is a file)"
+    assert _error_line(runner.invoke(app, ["info", "--store", str(afile)])) == expected
+    swf = Path(__file__).resolve().parents[1] / "examples" / "example.swf"
+    ingest = runner.invoke(app, ["ingest", "swf", str(swf), "--store", str(afile)])
+    assert _error_line(ingest) == expected
+
+
+def test_a_missing_sweep_config_is_one_line(tmp_path: Path) -> None:
+    missing = tmp_path / "sw" / "nonexist.toml"
+    line = _error_line(runner.invoke(app, ["sweep", str(missing)]))
+    assert line == f"{missing}: no such file or directory"
+
+
+def test_one_line_names_the_file_of_an_os_error(tmp_path: Path) -> None:
+    import errno
+
+    from tracekit.cli._common import one_line
+
+    err = FileExistsError(errno.EEXIST, "File exists", str(tmp_path / "x"))
+    assert one_line(err) == f"{tmp_path / 'x'}: file exists"
+    assert one_line(OSError("disk on fire")) == "disk on fire"  # no file: the message as is

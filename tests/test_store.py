@@ -205,6 +205,21 @@ def test_missing_store_is_a_clear_error(tmp_path: Path) -> None:
         tk.open_store(tmp_path / "nope")
 
 
+def test_a_file_given_as_the_store_is_a_clear_error(tmp_path: Path) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("not a store\n")
+    expected = f"^{afile}: not a store folder \\(it is a file\\)$"
+    with pytest.raises(StoreError, match=expected):
+        tk.open_store(afile)
+    with pytest.raises(StoreError, match=expected):
+        tk.ingest("helios", FIXTURES, afile)
+    with pytest.raises(StoreError, match=expected):
+        store_mod.drop(afile, "helios")
+    with pytest.raises(StoreError, match=expected):
+        store_mod.sweep(afile)
+    assert afile.read_text() == "not a store\n"
+
+
 def test_local_time_per_trace() -> None:
     frame = pl.DataFrame(
         {

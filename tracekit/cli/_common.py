@@ -84,9 +84,16 @@ def print_frame(frame: pl.DataFrame, title: str | None = None, limit: int = 60) 
 
 
 def one_line(exc: BaseException) -> str:
-    """The exception's message on one line (multi-line library messages joined with ' | ')."""
+    """The exception's message on one line (multi-line library messages joined with ' | ').
+
+    An OS error that names its file reads like tracekit's own messages, ``<file>: <problem>``
+    (``data/x.toml: no such file or directory``), not ``[Errno 2] No such file ...: 'x'``.
+    """
     if isinstance(exc, KeyError) and exc.args:
         text = f"missing key {exc.args[0]!r}"
+    elif isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        name = os.fsdecode(exc.filename) if isinstance(exc.filename, bytes) else exc.filename
+        text = f"{name}: {exc.strerror.lower()}"
     else:
         text = str(exc) or type(exc).__name__
     parts = [p.strip() for p in text.splitlines() if p.strip()]

@@ -85,6 +85,19 @@ def _check_manifest(obj: Any) -> str | None:
     return None
 
 
+def require_folder(root: Path) -> None:
+    """Refuse a store path that exists but is not a folder (one clear line, not an OS error).
+
+    Raises
+    ------
+    StoreError
+        ``root`` is a file (or anything else that is not a directory).
+    """
+    if root.exists() and not root.is_dir():
+        what = "a file" if root.is_file() else "not a directory"
+        raise StoreError(f"{root}: not a store folder (it is {what})")
+
+
 def read_manifest(store: str | Path, missing_ok: bool = False) -> dict[str, Any]:
     """Load and check ``manifest.json`` of a store.
 
@@ -98,12 +111,14 @@ def read_manifest(store: str | Path, missing_ok: bool = False) -> dict[str, Any]
     Raises
     ------
     StoreError
-        No manifest (and not ``missing_ok``): not a tracekit store.
+        ``store`` is a file, or it has no manifest (and not ``missing_ok``): not a tracekit
+        store.
     ManifestError
         The manifest is not valid JSON or not a manifest; the message names the file and the
         command that rebuilds it.
     """
     root = Path(store)
+    require_folder(root)
     path = root / MANIFEST
     try:
         text = path.read_bytes()

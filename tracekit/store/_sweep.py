@@ -15,7 +15,7 @@ from typing import Any
 
 from tracekit.errors import StoreError
 from tracekit.schema import SCHEMAS, TRACES
-from tracekit.store._manifest import MANIFEST, manifest_files, read_manifest
+from tracekit.store._manifest import MANIFEST, manifest_files, read_manifest, require_folder
 
 STAGING = ".staging"
 LOCK = ".lock"
@@ -41,6 +41,7 @@ def not_writable(root: Path, exc: OSError) -> StoreError:
 @contextlib.contextmanager
 def locked(root: Path) -> Iterator[None]:
     # Serialises manifest read-modify-write and cleanup between concurrent writers on one machine.
+    require_folder(root)
     try:
         fh = open(root / LOCK, "a+")  # noqa: SIM115 - held for the whole block
     except OSError as exc:

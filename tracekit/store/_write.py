@@ -24,7 +24,13 @@ import pyarrow.parquet as pq
 from tracekit.errors import StoreError
 from tracekit.quality import QualityCounter
 from tracekit.schema import SCHEMA_VERSION, schema_for
-from tracekit.store._manifest import MANIFEST, read_manifest, tracekit_version, write_json_atomic
+from tracekit.store._manifest import (
+    MANIFEST,
+    read_manifest,
+    require_folder,
+    tracekit_version,
+    write_json_atomic,
+)
 from tracekit.store._sweep import (
     ALIVE,
     STAGING,
@@ -377,7 +383,7 @@ def begin(
     Raises
     ------
     StoreError
-        The store is not writable.
+        The store is a file or is not writable.
     ManifestError
         The store's manifest is damaged (nothing is written).
 
@@ -388,6 +394,7 @@ def begin(
     ...     tx.set_meta("Venus", sources=[source_record(path)], quality=counter)
     """
     root = Path(store)
+    require_folder(root)
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
