@@ -180,6 +180,16 @@ def test_a_file_as_the_store_is_one_line(tmp_path: Path) -> None:
     assert _error_line(ingest) == expected
 
 
+def test_no_progress_frame_is_left_when_the_output_is_no_terminal(tmp_path: Path) -> None:
+    missing = tmp_path / "nonexist"
+    bad = runner.invoke(app, ["ingest", "helios", str(missing), "--store", str(tmp_path / "s")])
+    assert _error_line(bad).startswith(f"{missing}: ")
+    assert bad.stdout == ""  # no frozen spinner frame before the error
+    good = runner.invoke(app, ["ingest", "helios", str(FIXTURES), "--store", str(tmp_path / "s")])
+    assert good.exit_code == 0, good.output
+    assert "ingest helios" not in good.stdout and good.stdout.lstrip().startswith("helios ingested")
+
+
 def test_a_missing_sweep_config_is_one_line(tmp_path: Path) -> None:
     missing = tmp_path / "sw" / "nonexist.toml"
     line = _error_line(runner.invoke(app, ["sweep", str(missing)]))

@@ -518,6 +518,8 @@ def test_cli_download_files_option(server: _Server, tmp_path: Path, real_data: P
     args = ["download", "openb", "--dest", str(tmp_path), "--mirror", server.url]
     result = CliRunner().invoke(app, [*args, "--files", path.name])
     assert result.exit_code == 0, result.output
+    # no terminal: no progress bar frame is left in the output, only the result lines
+    assert result.stderr == "" and result.stdout.startswith("ok "), result.output
     assert (tmp_path / "openb" / path.name).read_bytes() == path.read_bytes()
 
 

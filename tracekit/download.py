@@ -493,7 +493,9 @@ class ResumableDownloader:
             TransferSpeedColumn(),
             TimeRemainingColumn(),
         )
-        with Progress(*columns, console=Console(stderr=True)) as bar:
+        console = Console(stderr=True)
+        # Off when stderr is a pipe or a log: a frozen bar frame would stand before any error.
+        with Progress(*columns, console=console, disable=not console.is_terminal) as bar:
             task = bar.add_task(url.rsplit("/", 1)[-1], total=total, completed=done)
             yield lambda n: bar.advance(task, n)
 

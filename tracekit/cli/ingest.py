@@ -55,9 +55,12 @@ def command(
     }
     if mapping is not None:
         options["mapping"] = mapping
+    # Transient, and off when the output is no terminal: no frozen spinner frame is left in a
+    # log or a pipe, before the table or the one-line error.
     with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
-    ) as progress:
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
+        transient=True, disable=not console.is_terminal,
+    ) as progress:  # fmt: skip
         task = progress.add_task(f"ingest {trace}", total=None)
 
         def on_progress(stage: str, done: int | None = None, total: int | None = None) -> None:
