@@ -204,3 +204,23 @@ def test_one_line_names_the_file_of_an_os_error(tmp_path: Path) -> None:
     err = FileExistsError(errno.EEXIST, "File exists", str(tmp_path / "x"))
     assert one_line(err) == f"{tmp_path / 'x'}: file exists"
     assert one_line(OSError("disk on fire")) == "disk on fire"  # no file: the message as is
+
+
+def test_sample_prints_a_table_and_the_json_on_request(tmp_path: Path) -> None:
+    from tracekit.sample import SAMPLE_TRACES
+
+    args = ["sample", "--out", str(tmp_path / "s"), "--scale", "0.002", "--seed", "3"]
+    table = runner.invoke(app, args)
+    assert table.exit_code == 0, table.output
+    assert "{" not in table.stdout and len(table.stdout.splitlines()) < 20, table.stdout
+    cells = " ".join(table.stdout.replace("│", " ").split())
+    assert "trace philly helios pai acme" in cells  # on its side: one row per trace
+    assert "clusters philly Venus, Earth, Saturn, Uranus pai Seren, Kalos" in cells
+    full = runner.invoke(app, [*args, "--json"])
+    assert full.exit_code == 0, full.output
+    summary = json.loads(full.stdout[full.stdout.index("{"):])
+    assert set(SAMPLE_TRACES) <= set(summary) and summary["seed"] == 3
+    jobs = [summary["philly"]["jobs"], summary["helios"]["jobs"],
+            summary["pai"]["rows"]["pai_job_table"],
+            summary["acme"]["Seren"]["jobs"] + summary["acme"]["Kalos"]["jobs"]]  # fmt: skip
+    assert f"jobs {' '.join(map(str, jobs))} " in cells

@@ -4,12 +4,60 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import polars as pl
 import typer
 
 from tracekit.cli._common import DEFAULT_SEED, console, print_frame, split_list
-from tracekit.sample import DEFAULT_TRACES
+from tracekit.sample import DEFAULT_SCALES, DEFAULT_TRACES
+
+
+def _clusters(part: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per-cluster summaries: under ``clusters`` (Helios) or at the top (Acme's Seren, Kalos)."""
+    nested = part.get("clusters")
+    if isinstance(nested, dict):
+        return nested
+    return {k: v for k, v in part.items() if isinstance(v, dict) and "jobs" in v}
+
+
+def summary_table(summary: dict[str, Any]) -> pl.DataFrame:
+    """One row per generated trace of :func:`tracekit.sample.generate`'s summary.
+
+    Columns: ``trace, scale, jobs, clusters, gpus, machines, window, seconds``; a value the
+    trace's summary does not give is empty (``gpus``, ``machines`` and ``window`` are text for
+    that reason). The full summary is what ``--json`` prints.
+    """
+    rows = []
+    for trace, part in summary.items():
+        if not isinstance(part, dict):
+            continue  # scale, seed, version of the whole run
+        clusters = _clusters(part)
+        tables = part.get("rows", {})
+        jobs = part.get("jobs") or tables.get("pai_job_table")
+        windows = [c["window"] for c in clusters.values() if c.get("window")]
+        firsts = [str(c["first_submit"])[:10] for c in clusters.values() if c.get("first_submit")]
+        if windows:
+            window = f"{min(w[0] for w in windows)} .. {max(w[1] for w in windows)}"
+        else:
+            window = f"from {min(firsts)}" if firsts else ""
+        rows.append({
+            "trace": trace,
+            "scale": part.get("scale") or summary.get("scale") or DEFAULT_SCALES.get(trace),
+            "jobs": jobs if jobs is not None else sum(c.get("jobs", 0) for c in clusters.values()),
+            "clusters": ", ".join(clusters) or trace,
+            "gpus": part.get("gpus") or sum(c.get("gpus") or 0 for c in clusters.values()) or None,
+            "machines": part.get("machines") or tables.get("pai_machine_spec"),
+            "window": window,
+            "seconds": part.get("seconds"),
+        })  # fmt: skip
+    schema = {"trace": pl.String, "scale": pl.Float64, "jobs": pl.Int64, "clusters": pl.String,
+              "gpus": pl.Int64, "machines": pl.Int64, "window": pl.String,
+              "seconds": pl.Float64}  # fmt: skip
+    # What a trace's summary does not know prints as an empty cell, not as "None".
+    return pl.DataFrame(rows, schema=schema).with_columns(
+        pl.col("gpus", "machines").cast(pl.String).fill_null("")
+    )
 
 
 def command(
@@ -26,6 +74,9 @@ def command(
         bool,
         typer.Option(help="Ingest, predict and replay the sample; print its targets vs published."),
     ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the generator's full summary as JSON.")
+    ] = False,
 ) -> None:
     """Generate the calibrated SYNTHETIC sample in the traces' raw formats."""
     from tracekit import sample as sample_mod
@@ -35,7 +86,10 @@ def command(
         with console.status("generating synthetic sample"):
             summary = sample_mod.generate(out, traces=selected, scale=scale, seed=seed)
         console.print(f"[bold yellow]SYNTHETIC[/] sample written to {out}")
-        console.print_json(json.dumps(summary, default=str))
+        if as_json:
+            console.print_json(json.dumps(summary, default=str))
+        else:
+            print_frame(summary_table(summary), title="generated (the full summary: --json)")
     if check:
         with console.status("checking the sample's targets (ingest, predict, replay study)"):
             table = sample_mod.check(out, seed=seed)
