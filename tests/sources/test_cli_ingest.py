@@ -122,3 +122,13 @@ def test_ingest_help_lists_every_reader() -> None:
     text = " ".join(result.output.replace("│", " ").split())
     assert f"Trace reader, one of: {', '.join(READERS)}." in text, text
     assert "see `tracekit ingest --help`" not in text
+
+
+def test_docs_layout_names_the_readers_with_official_definitions() -> None:
+    root = Path(__file__).resolve().parents[2]
+    layout = (root / "docs" / "layout.md").read_text()
+    sentence = layout.split("official.py", 1)[0].rsplit(";", 1)[-1]
+    named = {w.rstrip("/") for w in sentence.split() if w.endswith("/")}
+    having = {d.name for d in (root / "tracekit" / "sources").iterdir()
+              if (d / "official.py").is_file()}  # fmt: skip
+    assert named == having and named
