@@ -14,7 +14,7 @@ def command(
     trace: Annotated[str, typer.Argument(help="philly, helios, pai, openb, acme or all.")],
     dest: Annotated[Path, typer.Option(help="Destination folder.")] = Path("data/raw"),
     mirror: Annotated[
-        str | None, typer.Option(help="Base URL replacing the official host.")
+        str | None, typer.Option(help="Base http(s) URL replacing the official hosts.")
     ] = None,
     files: Annotated[
         str | None,
