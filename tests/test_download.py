@@ -417,14 +417,21 @@ def test_catalog_matches_formats_spec(real_data: Path) -> None:
 
 
 def test_progress_bar_and_availability_check(
-    server: _Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    server: _Server, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    for forcing in ("FORCE_COLOR", "TTY_COMPATIBLE"):  # what would make rich see a terminal
+        monkeypatch.delenv(forcing, raising=False)
     server.files["x.bin"] = b"y" * 200_000
     downloader = ResumableDownloader(tmp_path / "x.bin.part", progress=True)
     assert downloader(server.url + "x.bin", None, None, check_only=True) is True
     assert downloader(server.url + "nothing", None, None, check_only=True) is False
     downloader(server.url + "x.bin", tmp_path / "x.bin")
     assert (tmp_path / "x.bin").stat().st_size == 200_000
+    assert capsys.readouterr().err == ""  # stderr is no terminal here: no bar frame is left
+    monkeypatch.setenv("FORCE_COLOR", "1")  # rich then treats stderr as a terminal
+    (tmp_path / "x.bin").unlink()
+    downloader(server.url + "x.bin", tmp_path / "x.bin")
     assert "x.bin" in capsys.readouterr().err  # the bar goes to stderr, named after the file
 
 
