@@ -29,7 +29,7 @@ def command(
         bool, typer.Option(help="Replace --out if it exists (after the export succeeded).")
     ] = False,
     prediction_model: Annotated[
-        str | None, typer.Option(help="csv: the predictions model written as pred_duration.")
+        str | None, typer.Option(help="csv: the predictions model written as pred_duration_s.")
     ] = None,
 ) -> None:
     """Write one trace of the store in a simulator's input format, with a README per cluster."""

@@ -23,9 +23,9 @@ MAPPING: tuple[tuple[str, str], ...] = (
     ("job_id, user", "job_id, user"),
     ("vc", "vc (<none> when the trace has none)"),
     ("submit_time", "seconds from the window's start (--from, else the first GPU job's submit)"),
-    ("duration", "duration_s"),
+    ("duration_s", "duration_s"),
     ("num_gpus", "num_gpus (fractions rounded up by the replay's validation)"),
-    ("pred_duration", "pred_duration_s of the store's predictions, when there are any"),
+    ("pred_duration_s", "pred_duration_s of the store's predictions, when there are any"),
     ("vcs.csv: vc, nodes, gpus_per_node", "see the note on VC sizes"),
 )
 

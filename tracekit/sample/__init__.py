@@ -56,11 +56,8 @@ def generate(
     out : path
         Output folder; ``out/<trace>/`` is replaced for every generated trace.
     traces : iterable of str
-``generate(out)`` writes ``out/helios/data/<Cluster>/...``, ``out/philly/trace-data/...`` and
-``out/pai/...`` (with ``traces=(..., "acme")`` also ``out/acme/data/job_trace/...``) in the
-exact formats of the real downloads, each folder marked with a ``SYNTHETIC.json``; the real
-readers then ingest them like real data. ``check(path)`` compares a sample (or a store) with the
-published numbers and the sample's targets. See docs/sample.md.
+        Any of :data:`SAMPLE_TRACES` (``philly``, ``helios``, ``pai``, ``acme``); default
+        :data:`DEFAULT_TRACES` (all four).
     scale : float, optional
         Fraction of the real trace's jobs for every trace (default: each trace's
         :data:`DEFAULT_SCALES` entry; 1 = full size).
