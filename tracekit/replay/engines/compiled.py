@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -86,10 +87,10 @@ def alloc_offsets(gpus: np.ndarray, gpn: int, nodes: int, placement: str) -> tup
 
 
 def allocations(
-    an: np.ndarray, ag: np.ndarray, alen: np.ndarray, aoff: np.ndarray
+    al: np.ndarray, alen: np.ndarray, aoff: np.ndarray
 ) -> list[tuple[tuple[int, int], ...] | None]:
     """Each job's last allocation as ``((node, gpus), ...)`` (artifact-compatible output)."""
-    nodes, gp = an.tolist(), ag.tolist()
+    nodes, gp = al[0].tolist(), al[1].tolist()
     out: list[tuple[tuple[int, int], ...] | None] = []
     for o, k in zip(aoff.tolist(), alen.tolist(), strict=True):
         out.append(tuple(zip(nodes[o : o + k], gp[o : o + k], strict=True)) if k else None)
@@ -111,18 +112,20 @@ def run_static(
 ) -> tuple[np.ndarray, ...]:
     """One VC under a static-key policy (ranks by ``(key, submit order)``).
 
-    Returns ``(start, end, alloc_node, alloc_gpus, alloc_len, alloc_offset)``.
+    Returns ``(start, end, alloc, alloc_len, alloc_offset)``: job ``j``'s last allocation is
+    ``alloc[:, alloc_offset[j] : alloc_offset[j] + alloc_len[j]]`` (nodes, GPUs).
     """
     gpus = _arr(view.gpus, np.int64)
     aoff, asize = alloc_offsets(gpus, gpus_per_node, nodes, placement)
     est_arr = _arr(est if est is not None else view.duration, np.float64)
-    start, end, an, ag, alen = kernels().static_loop(
+    ensure_compiled()
+    start, end, al, alen = kernels().static_loop(
         BACKFILL_KINDS[backfill], _arr(view.submit, np.float64), _arr(view.duration, np.float64),
         gpus, _arr(rank, np.int64), _arr(byrank, np.int64), est_arr,
         -1 if backfill_depth is None else int(backfill_depth), bool(fresh_gpu_order), int(nodes),
         int(gpus_per_node), PLACEMENT_KINDS[placement], bool(compat), aoff, asize,
     )  # fmt: skip
-    return start, end, an, ag, alen, aoff
+    return start, end, al, alen, aoff
 
 
 def run_preemptive(
@@ -141,43 +144,44 @@ def run_preemptive(
     """One VC under SRTF or Tiresias; ``run_mode`` is how running jobs are kept in order
     (``kernels.RUN_EXACT/RUN_PROXY/RUN_RECOMPUTE``, as the Python engine decides it).
 
-    Returns ``(start, end, preemptions, overhead, seg_job, seg_start, seg_end, alloc_node,
-    alloc_gpus, alloc_len, alloc_offset, stuck)``; ``stuck`` is a job that can never be
-    placed, or -1.
+    Returns ``(start, end, preemptions, overhead, seg_job, seg_start, seg_end, alloc,
+    alloc_len, alloc_offset, stuck)`` (allocations as in :func:`run_static`); ``stuck`` is a
+    job that can never be placed, or -1.
     """
+    ensure_compiled()
     k = kernels()
     gpus = _arr(view.gpus, np.int64)
     n = len(gpus)
     cap = int(nodes) * int(gpus_per_node)
     maxg = int(gpus.max()) if n else 0
-    # The overhead function is called once per GPU count (it must depend on the count only).
-    ovh = np.zeros(maxg + 1)
+    iv = np.zeros(k.I_SIZES + maxg + 1, dtype=np.int64)
+    iv[k.Q_RULE] = k.SRTF if spec.rule == "srtf" else k.LAS
+    iv[k.Q_PRED] = spec.predicted
+    iv[k.Q_TIES] = spec.list_ties
+    iv[k.Q_STRICT] = spec.strict
+    iv[k.Q_GPUTIME] = spec.gpu_time
+    iv[k.Q_HOL] = backfill == "none"
+    iv[k.Q_PLACE] = PLACEMENT_KINDS[placement]
+    iv[k.Q_COMPAT] = compat
+    iv[k.Q_RUNMODE] = run_mode
+    iv[k.Q_CAP] = cap
+    iv[k.Q_NTHR] = len(spec.thresholds)
+    # Thresholds, then the checkpoint overhead per GPU count: the overhead function is called
+    # once per count (it must depend on the count only).
+    fp = np.zeros(len(spec.thresholds) + maxg + 1)
+    fp[: len(spec.thresholds)] = spec.thresholds
     for g in np.unique(gpus).tolist():
-        ovh[g] = overhead(int(g))
-    q = np.zeros(k.Q_LEN, dtype=np.int64)
-    q[k.Q_RULE] = k.SRTF if spec.rule == "srtf" else k.LAS
-    q[k.Q_PRED] = spec.predicted
-    q[k.Q_TIES] = spec.list_ties
-    q[k.Q_STRICT] = spec.strict
-    q[k.Q_GPUTIME] = spec.gpu_time
-    q[k.Q_HOL] = backfill == "none"
-    q[k.Q_PLACE] = PLACEMENT_KINDS[placement]
-    q[k.Q_COMPAT] = compat
-    q[k.Q_GPN] = gpus_per_node
-    q[k.Q_RUNMODE] = run_mode
-    q[k.Q_CAP] = cap
-    q[k.Q_MAXG] = maxg
+        fp[len(spec.thresholds) + g] = overhead(int(g))
     if spec.predicted and view.pred is None:
         raise ValueError("a predicted-time policy needs pred_duration_s")
     pred = _arr(view.pred, np.float64) if view.pred is not None else np.zeros(n)
     aoff, asize = alloc_offsets(gpus, gpus_per_node, nodes, placement)
     out = k.preemptive_loop(
-        _arr(view.submit, np.float64), _arr(view.duration, np.float64), gpus, pred,
-        np.asarray(spec.thresholds, dtype=np.float64), q,
-        np.nan if interval is None else float(interval), float(origin), ovh, int(nodes), aoff,
-        asize,
+        _arr(view.submit, np.float64), _arr(view.duration, np.float64), gpus, pred, iv, fp,
+        np.nan if interval is None else float(interval), float(origin), int(nodes),
+        int(gpus_per_node), aoff, asize,
     )  # fmt: skip
-    return (*out[:10], aoff, int(out[10]))
+    return (*out[:9], aoff, int(out[9]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -192,28 +196,74 @@ def _tiny_view() -> JobView:
     )
 
 
+_WARM: dict[str, Any] | None = None
+
+
+def ensure_compiled() -> dict[str, Any]:
+    """:func:`warm` once per process, under a file lock in the cache folder: when several
+    processes start at once (test workers, a sweep's pool), one compiles and the others wait
+    for its cache instead of compiling too. Returns the first warm-up's report."""
+    global _WARM
+    if _WARM is None:
+        with _cache_lock():
+            _WARM = warm()
+    return _WARM
+
+
+@contextmanager
+def _cache_lock() -> Iterator[None]:
+    folder = cache_dir()
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock, at worst two processes compile
+        yield
+        return
+    if folder is None:
+        yield
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fh = open(folder / "tracekit-kernels.lock", "w")  # noqa: SIM115 - held for the block
+    except OSError:
+        yield
+        return
+    with fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def warm() -> dict[str, Any]:
     """Compile or load every kernel (on a four-job input) and report what happened.
 
     Returns ``{"seconds": wall time, "cache": cache folder, "kernels": {name: "cache" |
     "compiled"}}``; ``"compiled"`` means this process paid the compilation (and stored it).
     """
+    global _WARM
     t0 = time.perf_counter()
     k = kernels()
     view = _tiny_view()
     rank = np.arange(4, dtype=np.int64)
-    run_static(view, rank, rank, None, "easy", None, False, 2, 8, "consolidate", False)
-    run_preemptive(view, KernelSpec("srtf"), k.RUN_PROXY, 2, 8, "consolidate", False, "greedy",
-                   lambda g: 0.0, None, 0.0)  # fmt: skip
+    _WARM = {}  # (run_static/run_preemptive below must not warm again)
+    try:
+        run_static(view, rank, rank, None, "easy", None, False, 2, 8, "consolidate", False)
+        run_preemptive(view, KernelSpec("srtf"), k.RUN_PROXY, 2, 8, "consolidate", False,
+                       "greedy", lambda g: 0.0, None, 0.0)  # fmt: skip
+    except BaseException:
+        _WARM = None
+        raise
     report: dict[str, str] = {}
     for name in ENTRY_POINTS:
         stats = getattr(k, name).stats
         report[name] = "compiled" if sum(stats.cache_misses.values()) else "cache"
-    return {
+    _WARM = {
         "seconds": time.perf_counter() - t0,
         "cache": str(cache_dir()),
         "kernels": report,
     }
+    return _WARM
 
 
 def cache_dir() -> Path | None:
@@ -280,6 +330,7 @@ __all__ = [
     "allocations",
     "cache_dir",
     "cache_files",
+    "ensure_compiled",
     "install_cache",
     "kernels",
     "run_preemptive",

@@ -1044,25 +1044,25 @@ def _run_compiled(view: JobView, plan: VCPlan, nodes: int, gpn: int) -> VCRun:
     if not pol.preemptive:
         rank, byrank = _ranks(pol.keys(view))
         est = np.asarray(pol.estimate(view), dtype=np.float64) if plan.backfill == "easy" else None
-        start, end, an, ag, alen, aoff = compiled.run_static(
+        start, end, al, alen, aoff = compiled.run_static(
             view, rank, byrank, est, plan.backfill, plan.backfill_depth,
             pol.fresh_gpu_order and plan.compat, nodes, gpn, plan.placement, plan.compat,
         )  # fmt: skip
         nan = np.flatnonzero(np.isnan(start))
         if len(nan):
             raise _stuck(view, int(nan[0]), nodes, gpn, plan.placement)
-        alloc = compiled.allocations(an, ag, alen, aoff) if plan.compat else None
+        alloc = compiled.allocations(al, alen, aoff) if plan.compat else None
         return VCRun.of(start, end, alloc=alloc)
     mode = _run_mode(pol, spec)  # type: ignore[arg-type]
     assert mode is not None
-    (start, end, npre, ovh, seg_j, seg_s, seg_e, an, ag, alen, aoff,
+    (start, end, npre, ovh, seg_j, seg_s, seg_e, al, alen, aoff,
      stuck) = compiled.run_preemptive(
         view, spec, mode, nodes, gpn, plan.placement, plan.compat, plan.backfill, plan.overhead,
         plan.interval, plan.origin,
     )  # fmt: skip
     if stuck >= 0:
         raise _stuck(view, stuck, nodes, gpn, plan.placement)
-    alloc = compiled.allocations(an, ag, alen, aoff) if plan.compat else None
+    alloc = compiled.allocations(al, alen, aoff) if plan.compat else None
     return VCRun.of(start, end, npre, ovh, (seg_j, seg_s, seg_e), alloc)
 
 
