@@ -24,7 +24,7 @@ from tracekit.replay import (
 )
 from tracekit.replay.engines.placement import Consolidate
 from tracekit.replay.engines.whole_gpu import VCRun, run_static
-from tracekit.replay.policies import FIFO
+from tracekit.replay.policies import FIFO, SRTF
 from tracekit.schema import JOBS
 from tracekit.store import begin, open_store
 
@@ -117,9 +117,53 @@ def test_a_policy_with_a_kernel_runs_it_arrays_in_arrays_out() -> None:
     ref = replay(jobs, cl, "fifo")
     got = replay(jobs, cl, KernelFIFO())
     assert KernelFIFO.calls == 2  # once per VC
-    assert got.digest() == ref.digest()
+    assert got.digest() == ref.digest() and got.config["core"] == "kernel"
     replay(jobs, cl, KernelFIFO(), record=True)  # node records need the Python engine
+    replay(jobs, cl, KernelFIFO(), core="python")  # and so does the reference
     assert KernelFIFO.calls == 2
+
+
+class OwnKeysSRTF(SRTF):
+    """SRTF with keys of its own: it declares no compiled kernel, so it runs in Python."""
+
+    def key(self, st, j: int, t: float) -> tuple:  # noqa: ANN001 - VCState
+        return super().key(st, j, t)
+
+
+def test_built_in_policies_declare_their_compiled_kernels() -> None:
+    specs = {name: make_policy(name).kernel_spec() for name in POLICIES}
+    rules = {name: spec.rule for name, spec in specs.items() if spec is not None}
+    assert rules == {"fifo": "static", "sjf": "static", "sjf-pred": "static", "qssf": "static",
+                     "srtf": "srtf", "srtf-pred": "srtf", "tiresias": "las"}  # fmt: skip
+    assert specs["lucid"] is None  # shared GPUs: the Python engine
+    assert specs["srtf-pred"].predicted and not specs["srtf"].predicted  # type: ignore[union-attr]
+    assert make_policy("srtf").compat_variant("lucid").kernel_spec().list_ties  # type: ignore[union-attr]
+    strict = make_policy("tiresias").compat_variant("lucid").kernel_spec()
+    assert strict.strict and strict.thresholds == (3250.0, 7200.0)  # type: ignore[union-attr]
+    # A preemptive subclass inherits no kernel (it may change the keys).
+    assert OwnKeysSRTF().kernel_spec() is None
+
+
+def test_replay_core_choice() -> None:
+    jobs = small_trace()
+    cl = {"a": (1, 8), "b": (2, 8)}
+    for name in ("fifo", "sjf-pred", "qssf", "srtf", "srtf-pred", "tiresias"):
+        fast = replay(jobs, cl, name)
+        assert fast.config["core"] == "compiled"
+        slow = replay(jobs, cl, name, core="python")
+        assert slow.config["core"] == "python" and slow.jobs.equals(fast.jobs)
+    assert replay(jobs, cl, "srtf", record=True).config["core"] == "python"
+    assert replay(jobs, cl, OwnKeysSRTF()).config["core"] == "python"
+    with pytest.raises(ValueError, match="does not run recording node allocations"):
+        replay(jobs, cl, "srtf", record=True, core="compiled")
+    with pytest.raises(ValueError, match="OwnKeysSRTF.*no compiled kernel"):
+        replay(jobs, cl, OwnKeysSRTF(), core="compiled")
+    with pytest.raises(ValueError, match="a placement factory"):
+        replay(jobs, cl, "fifo", placement=Consolidate, core="compiled")
+    with pytest.raises(ValueError, match="shared GPUs run in Python"):
+        replay(jobs, cl, "lucid", core="compiled")
+    with pytest.raises(ValueError, match="core must be one of"):
+        replay(jobs, cl, "fifo", core="fast")
 
 
 def _tiny_store(root: Path) -> Path:

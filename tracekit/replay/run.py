@@ -19,6 +19,7 @@ import numpy as np
 import polars as pl
 
 from tracekit.quality import QualityCounter
+from tracekit.replay.engines.compiled import CORES
 from tracekit.replay.engines.placement import PLACERS, PlacerFactory
 from tracekit.replay.engines.shared_gpu import (
     AFFINITIES,
@@ -203,6 +204,8 @@ def replay(
         ``.feasibility()``, ``.digest()``.
     """
     t0 = time.perf_counter()
+    if core not in CORES:
+        raise ValueError(f"core must be one of {CORES}, got {core!r}")
     if compat is not None and compat not in COMPAT_MODES:
         raise ValueError(f"compat must be None or one of {COMPAT_MODES}, got {compat!r}")
     options = dict(policy_options or {})
@@ -724,6 +727,7 @@ def replay_from_store(
 
 
 __all__ = [
+    "CORES",
     "RESOURCE_MODELS",
     "compare_policies",
     "replay",

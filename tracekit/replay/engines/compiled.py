@@ -21,7 +21,10 @@ Numba is imported only when a kernel is first needed (about 0.4 s), not with ``t
 
 from __future__ import annotations
 
+import importlib
 import os
+import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -45,26 +48,31 @@ _KERNELS: ModuleType | None = None
 
 
 def kernels() -> ModuleType:
-    """The numba kernels module (imported on first use).
-
-    If numba finds no writable cache folder at all (neither beside the module nor per user),
-    the kernels are cached in a ``tracekit-numba`` folder of the temporary directory.
-    """
+    """The numba kernels module (imported on first use, see :func:`import_cached`)."""
     global _KERNELS
     if _KERNELS is None:
-        try:
-            from tracekit.replay.engines import kernels as mod
-        except RuntimeError as err:
-            if "cannot cache" not in str(err):
-                raise
-            import tempfile
-
-            import numba
-
-            numba.config.CACHE_DIR = str(Path(tempfile.gettempdir()) / "tracekit-numba")
-            from tracekit.replay.engines import kernels as mod
-        _KERNELS = mod
+        _KERNELS = import_cached("tracekit.replay.engines.kernels")
     return _KERNELS
+
+
+def import_cached(name: str) -> ModuleType:
+    """Import a module of numba functions compiled with ``cache=True``.
+
+    Numba stores their machine code beside the module, else in the per-user cache; when
+    neither folder is writable it refuses to define them, and then they are cached in a
+    ``tracekit-numba`` folder of the temporary directory (``numba.config.CACHE_DIR``, for the
+    rest of this process).
+    """
+    try:
+        return importlib.import_module(name)
+    except RuntimeError as err:
+        if "cannot cache" not in str(err):
+            raise
+    import numba
+
+    numba.config.CACHE_DIR = str(Path(tempfile.gettempdir()) / "tracekit-numba")
+    sys.modules.pop(name, None)
+    return importlib.import_module(name)
 
 
 def _arr(x: np.ndarray, dtype: type) -> np.ndarray:
@@ -331,6 +339,7 @@ __all__ = [
     "cache_dir",
     "cache_files",
     "ensure_compiled",
+    "import_cached",
     "install_cache",
     "kernels",
     "run_preemptive",
