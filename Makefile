@@ -11,11 +11,16 @@ SAMPLE ?= data/sample
 DATA ?= sample
 SEED ?= 7
 SCALE ?=
-TRACES ?= philly,helios,pai
+# Empty: each command's own default (tracekit reports: every sampled trace; openb is read from its
+# real files whenever they are found, see docs/reports.md). OPENB=none skips openb, OPENB=PATH
+# names its folder.
+TRACES ?=
+OPENB ?=
 OPTS = --data $(DATA) --raw $(RAW) --sample $(SAMPLE) --store $(STORE) --seed $(SEED) \
-       --traces $(TRACES) $(if $(SCALE),--scale $(SCALE))
+       $(if $(TRACES),--traces $(TRACES)) $(if $(SCALE),--scale $(SCALE)) \
+       $(if $(OPENB),--openb $(OPENB))
 
-.PHONY: setup lock sample ingest reports test bench lint lab data clean
+.PHONY: setup lock sample ingest reports test bench lint lab data clean fuzz
 
 # uv installs exactly the versions in uv.lock (all extras) into .venv; uv itself is bootstrapped
 # with pip at a pinned version. `make lock` is the only target that changes uv.lock.
@@ -40,7 +45,8 @@ lock:
 	@$(UV_FIND); $$UV lock --upgrade
 
 sample: setup
-	$(TK) sample --out $(SAMPLE) --seed $(SEED) --traces $(TRACES) $(if $(SCALE),--scale $(SCALE))
+	$(TK) sample --out $(SAMPLE) --seed $(SEED) $(if $(TRACES),--traces $(TRACES)) \
+	  $(if $(SCALE),--scale $(SCALE))
 
 ingest: setup
 	$(TK) reports --ingest-only $(OPTS)
@@ -54,6 +60,15 @@ test: setup
 
 bench: setup
 	$(PY) -m benchmarks.run_all
+
+# Hypothesis fuzzing of every reader: FUZZ_EXAMPLES generated inputs per reader (make test runs a
+# small set of the same cases); prints one summary line per reader.
+FUZZ_EXAMPLES ?= 10000
+fuzz: setup
+	@report=$$(mktemp); \
+	TRACEKIT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) TRACEKIT_FUZZ_REPORT=$$report POLARS_MAX_THREADS=1 \
+	  $(PY) -m pytest tests/fuzz -n 2 -q -p no:randomly; status=$$?; \
+	cat $$report; rm -f $$report; exit $$status
 
 lint: setup
 	$(VENV)/bin/ruff check .

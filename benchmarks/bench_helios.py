@@ -19,7 +19,7 @@ from benchmarks._common import peak_rss, report, timed
 from tracekit.sources import helios
 from tracekit.sources import ingest as ingest_trace
 
-# Published job counts per cluster (formats.md §2.5).
+# Published job counts per cluster (HeliosData README; Hu et al., SC'21, Table 2).
 JOBS = {"Venus": 246_708, "Earth": 872_886, "Saturn": 1_753_078, "Uranus": 490_309}
 REAL_CAPACITY = (
     Path(__file__).resolve().parents[2] / "shared/real/helios/Venus/cluster_gpu_number.csv"

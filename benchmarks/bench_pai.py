@@ -28,9 +28,10 @@ import pandas as pd
 import polars as pl
 
 from benchmarks._common import peak_rss, report, timed
-from tracekit.sources import pai, pai_official
+from tracekit.sources import pai
+from tracekit.sources.pai import official as pai_official
 
-# Published row counts (formats.md §3.1).
+# Published row counts (alibaba/clusterdata cluster-trace-gpu-v2020 README).
 FULL = {"jobs": 1_055_501, "tasks": 1_261_050, "instances": 7_522_002}
 SENSOR_SHARE = 3_033_232 / 7_522_002
 METRIC_SHARE = 2_009_423 / 7_522_002

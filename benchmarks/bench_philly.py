@@ -120,8 +120,9 @@ def write_job_log(path: Path, n_jobs: int, util_days: float, seed: int) -> None:
     queue = np.where(rng.random(n_jobs) < 0.5, rng.integers(0, 60, n_jobs),
                      rng.exponential(1800, n_jobs)).astype(np.int64)
     ngpu = rng.choice([1, 2, 4, 8, 16], n_jobs, p=[0.55, 0.12, 0.13, 0.15, 0.05])
-    # Median 1,186 s and mean ~14,600 s as the real run times (findings.md P3b); larger jobs run
-    # longer, which puts ~60 % of the util GPU-minutes under some attempt (real Philly: 60-80 %).
+    # Median 1,186 s and mean ~14,600 s as the real run times (P3b in
+    # tracekit/analysis/published/philly.csv); larger jobs run longer, which puts ~60 % of the
+    # util GPU-minutes under some attempt (real Philly: 60-80 %).
     run = (rng.lognormal(np.log(1186), 2.2, n_jobs) * (1 + ngpu / 4)).clip(1, 30 * 86400)
     run = run.astype(np.int64)
     retry = rng.random(n_jobs) < 0.1

@@ -1,7 +1,7 @@
 """Synthetic Helios sample generation: full size (3.36 M jobs) and a ratio to a row writer.
 
-Goal (issue 5): the full-size Helios sample (four clusters, 3,362,981 jobs, per-VC scheduling
-included) in <= 60 s. Baseline: a straightforward pure-Python generator (``random`` +
+Goal: the full-size Helios sample (four clusters, 3,362,981 jobs, their scheduling by the
+replay engine included) in <= 60 s. Baseline: a straightforward pure-Python generator (``random`` +
 ``datetime.strftime`` + ``csv.writer``, one row at a time; it draws size, duration and status per
 row but does no scheduling, groups or sessions, so it does *less* work) run in the same process
 on a slice of ``--baseline-rows`` rows; its time is extrapolated linearly to the full row count.
@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from benchmarks._common import peak_rss, report, timed
-from tracekit.sample import _targets
+from tracekit.sample import DEFAULT_SCALES, _targets
 from tracekit.sample import generate as generate_sample
 
 FULL_JOBS = sum(g + c for g, c in _targets.HELIOS_JOBS.values())
@@ -76,7 +76,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", type=float, default=1.0, help="Helios sample scale (1 = full)")
     parser.add_argument("--baseline-rows", type=int, default=200_000)
-    parser.add_argument("--small-scale", type=float, default=0.04)
+    parser.add_argument("--small-scale", type=float, default=DEFAULT_SCALES["helios"])
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-sample-") as tmp:

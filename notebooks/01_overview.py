@@ -21,6 +21,7 @@
 store = "data/parquet"
 traces = None
 clusters = None
+results = None  # the reports folder: findings.csv is read from it, not measured again
 
 # %%
 from IPython.display import Markdown, display
@@ -30,9 +31,9 @@ from tracekit import plots
 from tracekit.analysis import failures, findings, findings_table, summary
 
 st = tracekit.open_store(store)
-plots.mark_synthetic(st.is_synthetic())
 present, missing = summary.select_traces(st, traces)
-display(Markdown(summary.data_banner(st, missing)))
+plots.mark_data(**summary.data_kinds(st, present))
+display(Markdown(summary.data_banner(st, missing, present)))
 
 # %% [markdown]
 # ## Data provenance
@@ -93,7 +94,7 @@ plots.status_bars(shares, "gpu_time_share", x=["trace", "cluster"],
 # the paper's figure or table.
 
 # %%
-ft = findings_table(st, traces=present)
+ft = findings_table(st, traces=present, saved=results)
 verdict = "verdict" if "verdict" in ft.columns else "agreement"
 counts = ft.group_by(["trace", verdict]).len().sort(["trace", verdict])
 plots.table(counts.pivot(on=verdict, index="trace", values="len").fill_null(0),

@@ -23,8 +23,9 @@
 
 # %% tags=["parameters"]
 store = "data/parquet"
-traces = None
+traces = "philly,helios,pai"
 clusters = None
+results = None  # the reports folder: findings.csv is read from it, not measured again
 
 # %%
 import polars as pl
@@ -35,9 +36,9 @@ from tracekit import plots
 from tracekit.analysis import arrivals, findings, findings_table, jobs, summary, users
 
 st = tracekit.open_store(store)
-plots.mark_synthetic(st.is_synthetic())
 present, missing = summary.select_traces(st, traces)
-display(Markdown(summary.data_banner(st, missing)))
+plots.mark_data(**summary.data_kinds(st, present))
+display(Markdown(summary.data_banner(st, missing, present)))
 jf = st.scan("jobs", trace=present, cluster=clusters)
 
 # %% [markdown]
@@ -94,12 +95,12 @@ plots.table(jobs.size_duration_correlation(jf), title="Do bigger jobs run longer
 # %%
 if "helios" in present:
     hj = st.scan("jobs", trace="helios", cluster=clusters)
+    hcpu = hj.filter(pl.col("num_gpus") == 0)
     plots.duration_cdf(jobs.duration_cdf(hj, kind="cpu"),
                        title="Helios: CPU-job duration CDF (Fig. 5b)").show()
-    cpu_med = (hj.filter(pl.col("num_gpus") == 0).group_by("cluster")
-               .agg(pl.col("duration_s").median()).sort("cluster").collect())
-    display(Markdown("Here the median CPU job runs "
-                     + ", ".join(f"{c} {m:,.0f} s" for c, m in cpu_med.rows()) + "."))
+    cpu_med = jobs.duration_summary(hcpu, gpu_only=False)
+    display(Markdown("Here the median CPU job runs " + ", ".join(
+        f"{c} {m:,.0f} s" for c, m in cpu_med.select("cluster", "median_s").rows()) + "."))
 
 # %% [markdown]
 # ## Users: concentration of GPU time
@@ -125,10 +126,7 @@ plots.table(users.gini(jf), title="Gini coefficient of GPU time over users")
 
 # %%
 if "helios" in present:
-    cpu_jobs = (st.scan("jobs", trace="helios", cluster=clusters)
-                .filter(pl.col("num_gpus") == 0)
-                .with_columns((pl.col("num_cpus") * pl.col("duration_s")).alias("cpu_time_s")))
-    cpu_top = users.top_share(cpu_jobs, "cpu_time_s", gpu_only=False)
+    cpu_top = users.top_share(hcpu, "cpu_time_s", gpu_only=False)
     plots.top_share(cpu_top, title="Helios: top-k % users' share of CPU time (Fig. 8b)",
                     y_title="share of CPU time (%)").show()
     at1 = cpu_top.filter(pl.col("top_pct") == 1.0).select("cluster", "share_pct").rows()
@@ -165,22 +163,20 @@ plots.table(arrivals.burstiness(jf, bin_minutes=10),
 # %%
 monthly = arrivals.by_month(jf)
 if monthly.height:
-    long = pl.concat([
-        monthly.select("trace", "cluster", "month",
-                       (pl.col("n_jobs") - pl.col("n_multi_gpu")).alias("jobs"),
-                       pl.lit("single-GPU").alias("kind")),
-        monthly.select("trace", "cluster", "month", pl.col("n_multi_gpu").alias("jobs"),
-                       pl.lit("multi-GPU").alias("kind")),
-    ]).with_columns(pl.col("month").dt.strftime("%Y-%m"))
+    long = monthly.unpivot(index=["trace", "cluster", "month"],
+                           on=["n_single_gpu", "n_multi_gpu"], variable_name="kind",
+                           value_name="jobs")
+    long = long.with_columns(pl.col("month").dt.strftime("%Y-%m"), pl.col("kind").replace(
+        {"n_single_gpu": "single-GPU", "n_multi_gpu": "multi-GPU"}))
     plots.bars(long.sort("trace", "cluster", "month"), "month", "jobs", "kind", facet="cluster",
                title="GPU jobs per month, single- vs multi-GPU", y_title="GPU jobs",
                log_y=False).show()
-    share = monthly.group_by("trace", "cluster").agg(
-        (pl.col("n_multi_gpu").sum() / pl.col("n_jobs").sum() * 100).alias("multi")
-    ).sort("trace", "cluster")
-    display(Markdown("Here multi-GPU jobs are "
-                     + ", ".join(f"{t}/{c} {m:.0f} %" for t, c, m in share.rows())
-                     + f" of GPU jobs, over {monthly['month'].n_unique()} months."))
+    # multi-GPU = every size bucket above one GPU
+    one = jobs.size_pmf(jf, scheme="philly").filter(pl.col("size_bucket") == "1")
+    display(Markdown("Here multi-GPU jobs are " + ", ".join(
+        f"{t}/{c} {100 * (1 - s):.0f} %" for t, c, s in
+        one.select("trace", "cluster", "job_share").rows())
+        + f" of GPU jobs, over {monthly['month'].n_unique()} months."))
 
 # %% [markdown]
 # ## PAI: the workload (official notebook's overview), its tags and recurring jobs
@@ -193,38 +189,22 @@ if monthly.height:
 if "pai" in present:
     pj = st.scan("jobs", trace="pai")
     ptasks = st.scan("tasks", trace="pai")
-    per_day = (ptasks.group_by(pl.col("start_time").dt.truncate("1d").alias("time"))
-               .agg(pl.len().alias("tasks")).sort("time").collect())
-    plots.lines(per_day.with_columns(pl.lit("tasks").alias("what")), "time", "tasks", "what",
-                title="PAI: tasks started per day", y_title="tasks / day").show()
-    volume = pl.concat([
-        pj.select(pl.len().alias("jobs"), pl.col("user").n_unique().alias("users")).collect(),
-        ptasks.select(pl.len().alias("tasks"),
-                      pl.col("inst_num").sum().cast(pl.Int64).alias("instances")).collect(),
-    ], how="horizontal")
-    display(plots.table(volume, title="PAI: volume of the workload"))
+    per_day = arrivals.by_day(ptasks, gpu_only=False, time="start_time")
+    plots.lines(per_day, "local_date", "n", "cluster", title="PAI: tasks started per day",
+                x_title="date (China Standard Time)", y_title="tasks / day").show()
+    display(plots.table(summary.pai_volume(pj, ptasks), title="PAI: volume of the workload"))
 
 # %%
 if "pai" in present:
-    tags = (pj.with_columns(pl.col("workload").fill_null("(untagged)"))
-            .group_by("workload")
-            .agg(pl.len().alias("n"), pl.col("gpu_time_s").sum().alias("g"))
-            .with_columns(pl.col("n") / pl.col("n").sum(), pl.col("g") / pl.col("g").sum())
-            .sort("n", descending=True).collect())
-    tag_long = pl.concat([
-        tags.select("workload", pl.col("n").alias("share"), pl.lit("jobs").alias("of")),
-        tags.select("workload", pl.col("g").alias("share"), pl.lit("GPU time").alias("of")),
-    ])
-    plots.bars(tag_long, "workload", "share", "of", percent_y=True, log_y=False,
+    tags = jobs.workload_shares(pj, gpu_only=False, untagged="(untagged)")
+    tag_long = tags.unpivot(index="workload", on=["job_share", "gpu_time_share"],
+                            variable_name="of", value_name="share")
+    plots.bars(tag_long.with_columns(pl.col("of").replace({"job_share": "jobs",
+                                                           "gpu_time_share": "GPU time"})),
+               "workload", "share", "of", percent_y=True, log_y=False,
                title="PAI: jobs and GPU time by workload tag", x_title="workload tag",
                y_title="share (%)").show()
-    runs = (pj.filter(pl.col("group_tag").is_not_null())
-            .with_columns(pl.len().over("group_tag").alias("runs")).collect())
-    recur = pl.DataFrame({"at_least_runs": [1, 2, 5, 10, 50]}).with_columns(
-        pl.col("at_least_runs").map_elements(
-            lambda k: float((runs["runs"] >= k).mean()), return_dtype=pl.Float64
-        ).alias("share")
-    )
+    recur = jobs.recurring_share(pj)
     plots.bars(recur, "at_least_runs", "share", percent_y=True, log_y=False,
                title="PAI: jobs whose recurring group ran at least k times",
                x_title="k (runs of the same group)", y_title="share of jobs (%)").show()
@@ -236,5 +216,6 @@ if "pai" in present:
 # ## Published vs measured
 
 # %%
-ft = findings_table(st, traces=present, ids=findings.SECTIONS["jobs_users"])
+ft = findings_table(st, traces=present, ids=findings.SECTIONS["jobs_users"],
+                    saved=results)
 plots.findings_table(ft, title="Jobs, users, arrivals: published vs measured")

@@ -28,8 +28,9 @@
 
 # %% tags=["parameters"]
 store = "data/parquet"
-traces = None
+traces = "philly,helios,pai"
 clusters = None
+results = None  # the reports folder: findings.csv is read from it, not measured again
 
 # %%
 import polars as pl
@@ -40,9 +41,9 @@ from tracekit import plots
 from tracekit.analysis import findings, findings_table, summary, utilization
 
 st = tracekit.open_store(store)
-plots.mark_synthetic(st.is_synthetic())
 present, missing = summary.select_traces(st, traces)
-display(Markdown(summary.data_banner(st, missing)))
+plots.mark_data(**summary.data_kinds(st, present))
+display(Markdown(summary.data_banner(st, missing, present)))
 
 
 def has(trace: str, table: str) -> bool:
@@ -50,17 +51,6 @@ def has(trace: str, table: str) -> bool:
     rows = st.rows()
     sel = rows.filter((rows["trace"] == trace) & (rows["table"] == table) & (rows["rows"] > 0))
     return trace in present and sel.height > 0
-
-
-def quantile_curves(frame: pl.DataFrame, columns: dict[str, str]) -> pl.DataFrame:
-    """Empirical CDF of each column (as 101 quantiles): ``measure, value, cdf``."""
-    qs = [q / 100 for q in range(101)]
-    parts = []
-    for col, name in columns.items():
-        values = frame[col].drop_nulls()
-        parts.append(pl.DataFrame({"measure": name, "value": [values.quantile(q) for q in qs],
-                                   "cdf": qs}))
-    return pl.concat(parts)
 
 
 # %% [markdown]
@@ -187,23 +177,19 @@ else:
 
 # %%
 if has("pai", "tasks") and has("pai", "sensors"):
-    inst = (st.scan("sensors", trace="pai")
-            .join(st.scan("tasks", trace="pai").select("job_name", "task_name", "plan_cpu",
-                                                       "plan_mem_gb"),
-                  on=["job_name", "task_name"], how="inner")
-            .select("plan_cpu", (pl.col("cpu_usage") / 100).alias("cpu_used"), "plan_mem_gb",
-                    "avg_mem")
-            .collect())
-    for cols, what, unit in (({"plan_cpu": "requested", "cpu_used": "used"}, "CPU", "cores"),
-                             ({"plan_mem_gb": "requested", "avg_mem": "used"}, "memory", "GB")):
-        curves = quantile_curves(inst, cols).filter(pl.col("value") > 0)
-        plots.cdf(curves, "value", color="measure",
+    tasks, sensors = st.scan("tasks", trace="pai"), st.scan("sensors", trace="pai")
+    curves = utilization.pai_cpu_mem_usage_cdf(tasks, sensors)
+    for resource, part in curves.partition_by("resource", as_dict=True).items():
+        what, unit = resource[0].split(" ", 1)
+        plots.cdf(part, "value", color="measure",
                   title=f"PAI: {what} requested vs used per instance",
-                  x_title=f"{what} ({unit}, log scale)").show()
-    over_cpu = (inst["plan_cpu"] > inst["cpu_used"]).mean()
-    over_mem = (inst["plan_mem_gb"] > inst["avg_mem"]).mean()
-    display(Markdown(f"Here the plan exceeds usage for {100 * over_cpu:.0f} % of instances (CPU) "
-                     f"and {100 * over_mem:.0f} % (memory)."))
+                  x_title=f"{what} {unit[:-1]}, log scale)").show()
+    over = utilization.pai_cpu_mem_usage_summary(tasks, sensors)
+    display(plots.table(over, title="PAI: CPU and memory requested vs used per instance"))
+    share = dict(over.select("resource", "plan_gt_usage_share").rows())
+    display(Markdown(
+        f"Here the plan exceeds usage for {100 * share['CPU (cores)']:.0f} % of instances (CPU) "
+        f"and {100 * share['memory (GB)']:.0f} % (memory)."))
 
 # %% [markdown]
 # ### Machine metrics (PAI notebook Fig. 8)
@@ -213,20 +199,18 @@ if has("pai", "tasks") and has("pai", "sensors"):
 
 # %%
 if has("pai", "machine_metric"):
-    mm = st.scan("machine_metric", trace="pai").collect()
-    cpu = quantile_curves(mm, {"machine_cpu_usr": "user CPU", "machine_cpu_kernel": "kernel CPU",
-                               "machine_cpu_iowait": "I/O wait", "machine_gpu": "GPU"})
-    plots.cdf(cpu, "value", color="measure", log_x=False,
+    mm = st.scan("machine_metric", trace="pai")
+    plots.cdf(utilization.pai_machine_metric_cdf(mm), "value", color="measure", log_x=False,
               title="PAI: machine utilization (per machine and interval)",
               x_title="utilization (%)").show()
-    net = quantile_curves(mm.with_columns(pl.col("machine_net_receive") * 8 / 1e9),
-                          {"machine_net_receive": "network receive"}).filter(pl.col("value") > 0)
-    plots.cdf(net, "value", color="measure", title="PAI: machine network receive",
+    plots.cdf(utilization.pai_machine_metric_cdf(mm, "network"), "value", color="measure",
+              title="PAI: machine network receive",
               x_title="receive rate (Gbit/s, log scale)").show()
-    med = mm.select(pl.col("machine_cpu_usr", "machine_cpu_kernel", "machine_cpu_iowait")
-                    .median()).row(0)
-    display(Markdown(f"Here the median machine shows {med[0]:.0f} % user CPU, {med[1]:.1f} % "
-                     f"kernel CPU and {med[2]:.3f} % I/O wait."))
+    med = utilization.pai_machine_metric_summary(mm)
+    display(plots.table(med, title="PAI: machine metrics, median and p90"))
+    m = dict(med.select("measure", "median").rows())
+    display(Markdown(f"Here the median machine shows {m['user CPU']:.0f} % user CPU, "
+                     f"{m['kernel CPU']:.1f} % kernel CPU and {m['I/O wait']:.3f} % I/O wait."))
 else:
     display(Markdown("_No PAI machine metrics in this store: section skipped._"))
 
@@ -234,5 +218,6 @@ else:
 # ## Published vs measured
 
 # %%
-ft = findings_table(st, traces=present, ids=findings.SECTIONS["utilization"])
+ft = findings_table(st, traces=present, ids=findings.SECTIONS["utilization"],
+                    saved=results)
 plots.findings_table(ft, title="Utilization: published vs measured")

@@ -24,8 +24,9 @@
 
 # %% tags=["parameters"]
 store = "data/parquet"
-traces = None
+traces = "philly,helios,pai"
 clusters = None
+results = None  # the reports folder: findings.csv is read from it, not measured again
 
 # %%
 import polars as pl
@@ -36,9 +37,9 @@ from tracekit import plots
 from tracekit.analysis import findings, findings_table, queueing, summary, users
 
 st = tracekit.open_store(store)
-plots.mark_synthetic(st.is_synthetic())
 present, missing = summary.select_traces(st, traces)
-display(Markdown(summary.data_banner(st, missing)))
+plots.mark_data(**summary.data_kinds(st, present))
+display(Markdown(summary.data_banner(st, missing, present)))
 jf = st.scan("jobs", trace=present, cluster=clusters)
 tables = set(st.tables)
 
@@ -101,15 +102,14 @@ else:
 
 # %%
 if "philly" in present and "attempts" in tables:
-    delays = queueing.philly_attempt_delays(att, pj, official=True)
-    per_vc = queueing.queue_cdf(delays.rename({"delay_s": "queue_s"}), by=["vc"],
-                                scheme="philly", gpu_only=False)
-    plots.queue_cdf(per_vc, color="size_bucket", facet="vc",
+    per_vc = queueing.philly_attempt_delay_cdf(att, pj, by="vc")
+    plots.queue_cdf(per_vc, color="size_bucket", facet="vc", x="delay_s",
                     title="Philly: per-attempt delay CDF per VC (official)").show()
-    med = (delays.group_by("size_bucket").agg((pl.col("delay_s").median() / 60).alias("m"))
-           .sort("size_bucket"))
+    med = queueing.philly_vc_queue_table(att, pj, per_vc=False)
     display(Markdown("Here the pooled median non-zero delay is "
-                     + ", ".join(f"{b} GPUs {m:.1f} min" for b, m in med.rows()) + "."))
+                     + ", ".join(f"{b} GPUs {m:.1f} min"
+                                 for b, m in med.select("size_bucket", "median_min").rows())
+                     + "."))
 
 # %% [markdown]
 # ### Locality: servers per job vs waiting (Philly notebook Fig. 4)
@@ -120,22 +120,21 @@ if "philly" in present and "attempts" in tables:
 
 # %%
 if "philly" in present and "attempts" in tables:
-    first = (att.sort("attempt").group_by("job_id").first()
-             .select("job_id", pl.col("machines").list.len().alias("servers")))
-    loc = (pj.filter(pl.col("num_gpus") >= 5).join(first, on="job_id", how="inner")
-           .select("job_id", "num_gpus", "servers", (pl.col("queue_s") / 60).alias("queue_min"),
-                   pl.when(pl.col("num_gpus") <= 8).then(pl.lit("5–8 GPUs"))
-                   .otherwise(pl.lit(">8 GPUs")).alias("size"))
-           .collect())
+    loc = queueing.philly_locality(att, pj)
     if loc.height:
-        plots.scatter(loc.with_columns(pl.col("queue_min").clip(lower_bound=0.01)), "servers",
-                      "queue_min", "size", title="Philly: servers per job vs queueing delay",
+        # a job that did not wait sits at 1 s on the log axis
+        plots.scatter(loc.with_columns(pl.col("queue_s").clip(lower_bound=1.0)), "servers",
+                      "queue_s", "size_bucket", title="Philly: servers per job vs queueing delay",
                       x_title="servers of the first attempt",
-                      y_title="queueing delay (min, log scale)", log_y=True).show()
-        spread = loc.group_by("size").agg(pl.col("servers").min().alias("lo"),
-                                          pl.col("servers").max().alias("hi")).sort("size")
-        display(Markdown("Here " + "; ".join(f"{s} jobs ran on {lo}–{hi} servers"
-                                             for s, lo, hi in spread.rows()) + "."))
+                      y_title="queueing delay (s, log scale)", log_y=True).show()
+        spread = queueing.philly_locality_summary(att, pj)
+        display(plots.table(spread.drop("size_rank"),
+                            title="Philly: servers per job and queueing delay by size"))
+        display(Markdown("Here " + "; ".join(
+            f"{b}-GPU jobs ran on {lo}–{hi} servers and waited a median {p:,.0f} s when packed "
+            f"on the fewest servers" for b, lo, hi, p in spread.select(
+                "size_bucket", "servers_min", "servers_max", "queue_median_packed_s").rows())
+            + "."))
     else:
         display(Markdown("_No Philly job of 5 or more GPUs in this store._"))
 
@@ -159,5 +158,6 @@ else:
 # ## Published vs measured
 
 # %%
-ft = findings_table(st, traces=present, ids=findings.SECTIONS["queueing"])
+ft = findings_table(st, traces=present, ids=findings.SECTIONS["queueing"],
+                    saved=results)
 plots.findings_table(ft, title="Queueing: published vs measured")

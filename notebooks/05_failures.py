@@ -20,8 +20,9 @@
 
 # %% tags=["parameters"]
 store = "data/parquet"
-traces = None
+traces = "philly,helios,pai"
 clusters = None
+results = None  # the reports folder: findings.csv is read from it, not measured again
 
 # %%
 import polars as pl
@@ -32,9 +33,9 @@ from tracekit import plots
 from tracekit.analysis import failures, findings, findings_table, summary, users
 
 st = tracekit.open_store(store)
-plots.mark_synthetic(st.is_synthetic())
 present, missing = summary.select_traces(st, traces)
-display(Markdown(summary.data_banner(st, missing)))
+plots.mark_data(**summary.data_kinds(st, present))
+display(Markdown(summary.data_banner(st, missing, present)))
 jf = st.scan("jobs", trace=present, cluster=clusters)
 
 # %% [markdown]
@@ -82,20 +83,13 @@ plots.table(failures.time_to_failure(jf, qs=(0.5, 0.9)),
 
 # %%
 if "helios" in present:
-    cpu = st.scan("jobs", trace="helios", cluster=clusters).filter(pl.col("num_gpus") == 0)
-    gpu = st.scan("jobs", trace="helios", cluster=clusters).filter(pl.col("num_gpus") > 0)
-    both = pl.concat([
-        failures.status_shares(cpu, gpu_only=False).with_columns(pl.lit("CPU jobs").alias("kind")),
-        failures.status_shares(gpu).with_columns(pl.lit("GPU jobs").alias("kind")),
-    ])
+    hj = st.scan("jobs", trace="helios", cluster=clusters)
+    both = failures.status_by_kind(hj)
     plots.status_bars(both, "job_share", x=["cluster", "kind"], x_title="cluster / job kind",
                       title="Helios: final status of CPU vs GPU jobs (Fig. 7a)").show()
-    done = both.filter(pl.col("status") == "completed").group_by("kind").agg(
-        (pl.col("n_jobs").sum()).alias("n"))
-    tot = both.group_by("kind").agg(pl.col("n_jobs").sum().alias("all"))
-    rate = done.join(tot, on="kind").with_columns(pl.col("n") / pl.col("all")).sort("kind")
-    display(Markdown("Here " + ", ".join(f"{100 * r:.0f} % of {k}" for k, _, r in
-                                         rate.select("kind", "all", "n").rows())
+    rate = failures.status_by_kind(hj, by="trace").filter(pl.col("status") == "completed")
+    display(Markdown("Here " + ", ".join(f"{100 * r:.0f} % of {k}" for k, r in
+                                         rate.select("kind", "job_share").rows())
                      + " complete."))
 
 # %% [markdown]
@@ -124,5 +118,6 @@ plots.bars(hist.with_columns(pl.col("bin_lo") * 100),
 # ## Published vs measured
 
 # %%
-ft = findings_table(st, traces=present, ids=findings.SECTIONS["failures"])
+ft = findings_table(st, traces=present, ids=findings.SECTIONS["failures"],
+                    saved=results)
 plots.findings_table(ft, title="Failures: published vs measured")

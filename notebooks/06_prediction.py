@@ -35,7 +35,7 @@
 
 # %% tags=["parameters"]
 store = "data/parquet"
-traces = None
+traces = "philly,helios,pai"
 clusters = None
 seed = 7
 
@@ -48,9 +48,9 @@ from tracekit import plots, predict
 from tracekit.analysis import summary
 
 st = tracekit.open_store(store)
-plots.mark_synthetic(st.is_synthetic())
 present, missing = summary.select_traces(st, traces)
-display(Markdown(summary.data_banner(st, missing)))
+plots.mark_data(**summary.data_kinds(st, present))
+display(Markdown(summary.data_banner(st, missing, present)))
 
 
 results = {}

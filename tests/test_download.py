@@ -403,7 +403,7 @@ def test_bad_arguments(tmp_path: Path) -> None:
         download("helios", tmp_path, registry={"x.zip": None})
 
 
-def test_catalog_matches_formats_spec() -> None:
+def test_catalog_matches_formats_spec(real_data: Path) -> None:
     philly = CATALOG["philly"][0]
     assert philly.size_bytes == 1_055_988_361
     assert philly.url.startswith("https://media.githubusercontent.com/media/msr-fiddle/")
@@ -411,10 +411,9 @@ def test_catalog_matches_formats_spec() -> None:
     assert len(pai) == 14 and sum(f.size_bytes or 0 for f in pai if f.is_archive) > 1.46e9
     assert all(f.sha256 and len(f.sha256) == 64 for f in pai)
     assert CATALOG["helios"][0].sha256 is None
-    real = Path("/work/shared/real/pai/pai_machine_spec.header")
-    if real.is_file():  # the one header file held as a real copy
-        spec = next(f for f in pai if f.name == "pai_machine_spec.header")
-        assert sha(real.read_bytes()) == spec.sha256 and real.stat().st_size == spec.size_bytes
+    real = real_data / "pai" / "pai_machine_spec.header"  # the one real header file held
+    spec = next(f for f in pai if f.name == "pai_machine_spec.header")
+    assert sha(real.read_bytes()) == spec.sha256 and real.stat().st_size == spec.size_bytes
 
 
 def test_progress_bar_and_availability_check(
@@ -427,3 +426,96 @@ def test_progress_bar_and_availability_check(
     downloader(server.url + "x.bin", tmp_path / "x.bin")
     assert (tmp_path / "x.bin").stat().st_size == 200_000
     assert "x.bin" in capsys.readouterr().err  # the bar goes to stderr, named after the file
+
+
+def test_symlink_chain_archive_refused_on_download(server: _Server, tmp_path: Path) -> None:
+    # The chain "L -> z/..", then "z -> .", with L named like the record's temporary file: the
+    # archive must be refused and no file outside --dest may change (hardening item 1).
+    import stat
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, target in ((".DOWNLOADED.json.tmp", "z/.."), ("z", ".")):
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            zf.writestr(info, target)
+        zf.writestr("data/Venus/cluster_log.csv", "job_id\n1\n")
+        zf.writestr("data/Venus/cluster_gpu_number.csv", "date,total\n2020-04-01,8\n")
+    server.files["data.zip"] = buf.getvalue()
+    dest = tmp_path / "dest"
+    outside = tmp_path / "precious.json"
+    outside.write_text("keep me")
+    (tmp_path / "DOWNLOADED.json").write_text("keep me too")
+    before = {p: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    with pytest.raises(dl.TraceFormatError, match="refused"):
+        download("helios", dest, server.url, registry={"data.zip": None}, progress=False)
+    after = {p: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    assert after == before
+    assert not any(p.is_symlink() for p in dest.rglob("*"))
+
+
+# ---- openb and Acme ------------------------------------------------------------------------------
+def test_openb_catalog_has_every_published_variant() -> None:
+    names = [f.name for f in CATALOG["openb"]]
+    pods = [n for n in names if n.startswith("openb_pod_list_")]
+    assert len(pods) == 24 and "openb_pod_list_default.csv" in pods
+    assert {"openb_node_list_all_node.csv", "openb_node_list_gpu_node.csv"} <= set(names)
+    assert all(f.sha256 and len(f.sha256) == 64 and f.size_bytes for f in CATALOG["openb"])
+    assert all("/cluster-trace-gpu-v2023/csv/" in f.url for f in CATALOG["openb"])
+
+
+def test_openb_download_of_the_real_files(
+    server: _Server, tmp_path: Path, real_data: Path
+) -> None:
+    real = sorted((real_data / "openb").glob("openb_*.csv"))
+    assert len(real) == 6  # both node lists and four pod lists
+    for path in real:
+        server.files[path.name] = path.read_bytes()
+    names = [p.name for p in real]
+    out = download("openb", tmp_path, server.url, only=names, progress=False)
+    assert [p.name for p in out] == [f.name for f in CATALOG["openb"] if f.name in names]
+    for path in real:
+        assert (tmp_path / "openb" / path.name).read_bytes() == path.read_bytes()
+    record = json.loads((tmp_path / "openb" / "DOWNLOADED.json").read_text())["files"]
+    assert record["openb_pod_list_default.csv"]["checksum"].startswith("pinned")
+    # A tampered variant is refused by its pinned checksum and never lands in dest.
+    server.files["openb_pod_list_gpuspec33.csv"] += b"x"
+    (tmp_path / "openb" / "openb_pod_list_gpuspec33.csv").unlink()
+    with pytest.raises(DownloadError, match="checksum mismatch for openb_pod_list_gpuspec33"):
+        download("openb", tmp_path, server.url, only=["openb_pod_list_gpuspec33.csv"],
+                 progress=False)  # fmt: skip
+    assert not (tmp_path / "openb" / "openb_pod_list_gpuspec33.csv").exists()
+    with pytest.raises(DownloadError, match="no file named nope.csv"):
+        download("openb", tmp_path, server.url, only=["nope.csv"], progress=False)
+
+
+def test_acme_download_checks_git_blob_ids(
+    server: _Server, tmp_path: Path, real_data: Path
+) -> None:
+    summary = (real_data / "acme" / "cluster_summary.csv").read_bytes()
+    server.files["cluster_summary.csv"] = summary
+    out = download("acme", tmp_path, server.url, only=["cluster_summary.csv"], progress=False)
+    assert out == [tmp_path / "acme" / "cluster_summary.csv"]
+    # The job traces have no published checksum: a file that is not the pinned commit's blob
+    # is refused.
+    server.files["trace_seren.csv"] = b"job_id,user\n1,u\n"
+    with pytest.raises(DownloadError, match="git blob id differs"):
+        download("acme", tmp_path, server.url, only=["trace_seren.csv"], progress=False)
+    assert not (tmp_path / "acme" / "trace_seren.csv").exists()
+    seren = next(f for f in CATALOG["acme"] if f.name == "trace_seren.csv")
+    assert seren.sha256 is None and "no checksum published" in seren.checksum_source
+    blob = dl._git_blob_id(tmp_path / "acme" / "cluster_summary.csv")
+    assert blob == "c1a4e7dbd8397748c26e249661264ceb171ad604"  # git ls-tree of the pinned commit
+
+
+def test_cli_download_files_option(server: _Server, tmp_path: Path, real_data: Path) -> None:
+    from typer.testing import CliRunner
+
+    from tracekit.cli import app
+
+    path = real_data / "openb" / "openb_node_list_gpu_node.csv"
+    server.files[path.name] = path.read_bytes()
+    args = ["download", "openb", "--dest", str(tmp_path), "--mirror", server.url]
+    result = CliRunner().invoke(app, [*args, "--files", path.name])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "openb" / path.name).read_bytes() == path.read_bytes()

@@ -1,4 +1,5 @@
-"""Download the official Philly, Helios and PAI trace archives into ``data/raw/<trace>/``.
+"""Download the official trace releases (Philly, Helios, PAI, openb, Acme) into
+``data/raw/<trace>/``.
 
 Fetching and hashing go through pooch (``pooch.retrieve`` with the SHA-256 of each file);
 the transfer itself uses :class:`ResumableDownloader`, a pooch-compatible downloader that keeps
@@ -10,15 +11,17 @@ licences and the Helios checksum decision.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import re
 import shutil
+import tempfile
 import time
 import warnings
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -33,7 +36,7 @@ from tracekit.errors import TraceFormatError, TracekitError
 from tracekit.sources._archive import LFS_POINTER_PREFIX, iter_members, safe_extract
 from tracekit.sources._common import find_by_basename
 
-TRACES: tuple[str, ...] = ("philly", "helios", "pai")
+TRACES: tuple[str, ...] = ("philly", "helios", "pai", "openb", "acme")
 RECORD_NAME = "DOWNLOADED.json"
 PARTIAL_DIR = ".partial"
 # (connect, read) timeouts in seconds: a stalled transfer fails instead of hanging forever.
@@ -47,6 +50,14 @@ _PAI_OSS = "https://aliopentrace.oss-cn-beijing.aliyuncs.com/v2020GPUTraces"
 _PAI_HEADERS = (
     "https://raw.githubusercontent.com/alibaba/clusterdata/master/cluster-trace-gpu-v2020/data"
 )
+# Pinned commits: a file fetched from a commit URL never changes under its checksum.
+_OPENB_COMMIT = "7a6c496e4f4b6ce6150be8f881cb051bf2abff42"
+_OPENB_CSV = (
+    f"https://raw.githubusercontent.com/alibaba/clusterdata/{_OPENB_COMMIT}"
+    "/cluster-trace-gpu-v2023/csv"
+)
+_ACME_COMMIT = "6d6ac9cd15f3b01151ac6ba00ecddd9156f0dc73"
+_ACME_DATA = f"https://raw.githubusercontent.com/InternLM/AcmeTrace/{_ACME_COMMIT}/data"
 
 
 class DownloadError(TracekitError):
@@ -75,6 +86,9 @@ class RemoteFile:
         Base names the archive must contain.
     checksum_source : str
         Where ``sha256`` comes from, copied into DOWNLOADED.json.
+    git_blob : str or None
+        Git blob id (SHA-1 of ``"blob <size>\\0" + content``) of the file at the pinned commit
+        of its repository, checked after download when no SHA-256 is known.
     """
 
     name: str
@@ -85,6 +99,7 @@ class RemoteFile:
     max_member_bytes: int = 0
     members: tuple[str, ...] = ()
     checksum_source: str = "official"
+    git_blob: str | None = None
 
     @property
     def is_archive(self) -> bool:
@@ -100,7 +115,7 @@ class RemoteFile:
 _GB = 1_000_000_000
 _MB = 1_000_000
 
-# PAI: (name, archive bytes, archive sha256, CSV bytes, header sha256) — formats.md §3.1.
+# PAI: (name, archive bytes, archive sha256, CSV bytes, header sha256), from the official README.
 # The header sha256 values match the prefixes/suffixes printed in the official README and the
 # real pai_machine_spec.header (see docs/download.md).
 _PAI_TABLES: tuple[tuple[str, int, str, int, str], ...] = (
@@ -166,6 +181,64 @@ _PAI_HEADER_BYTES = {
 
 _HELIOS_CLUSTERS = ("Earth", "Saturn", "Uranus", "Venus")
 
+# openb (Weng et al., ATC'23): every published node list and pod-list variant of
+# alibaba/clusterdata cluster-trace-gpu-v2023/csv/, as (name, bytes, sha256) of the files at the
+# pinned commit. Upstream publishes no checksums; these pin the files the project was built on.
+_OPENB_FILES: tuple[tuple[str, int, str], ...] = (
+    ("openb_node_list_all_node.csv", 52_287,
+     "5a85c2af79c66a1efff8bbcbda430400aae56d8431370d738480967e1a9c6b15"),
+    ("openb_node_list_gpu_node.csv", 42_353,
+     "2beca64b4d3dfa342036a34b56a495c6cef9225db836c81f541282cb1df320b5"),
+    ("openb_pod_list_default.csv", 575_468,
+     "1ee7ed79c27a3b0861cda8ddba86a004c6aba904caafa329a76ae93ca63834a8"),
+    ("openb_pod_list_cpu0.csv", 499_765,
+     "1bc3fd9ee5c1468ccd018f624d9222746e08d59f963f66b925804734271c0eaa"),
+    ("openb_pod_list_cpu037.csv", 518_687,
+     "8ed554026d041b15ff21ddc104d9a21dbd9a93c496262fa23ef7b5be27e220dc"),
+    ("openb_pod_list_cpu050.csv", 525_811,
+     "747f43247bffc2b0bb081d7f61f0705ca8d390dafc0b647e642c92f3baf3ba1e"),
+    ("openb_pod_list_cpu072.csv", 537_576,
+     "f8a2b031461b54d7b9f06d55473c2371eb3357b78a255c646bdca5e0833a8a2f"),
+    ("openb_pod_list_cpu100.csv", 554_709,
+     "bec1c33fbdde61fd463877534ec79b393aec73e1cbb22d55fab9f166ac480982"),
+    ("openb_pod_list_cpu200.csv", 622_703,
+     "b7e9d8a1a601da84d6e0b4110b19ef5001be5e4796d33e7b82f166ba95161f87"),
+    ("openb_pod_list_cpu235.csv", 651_171,
+     "87bebd4d012faa8305ce1fd82737f51cf03361aac28b75d42e34aa656d7f4ee0"),
+    ("openb_pod_list_cpu250.csv", 663_708,
+     "134c21ff96d57533df8a37b67632972884fec9396e77cd0898ddc370cc8e607d"),
+    ("openb_pod_list_cpu300.csv", 710_698,
+     "76528825f40ee662cb098b3b6e683c1efd9f87a0c8af7e628df1f32c639636d1"),
+    ("openb_pod_list_gpushare20.csv", 574_603,
+     "9be2d0efb52e242c32e23dd184cc5fcc1983478c6c9c02cbb6b4b62925c0ffcd"),
+    ("openb_pod_list_gpushare40.csv", 572_662,
+     "d83ce79a4eb6987524bedbb0c65e41aed3a36bf6c1b78b86234c3687a07e1d40"),
+    ("openb_pod_list_gpushare60.csv", 566_361,
+     "d31809628128a1f24491086eda4af3e23882b9213d3ef57a56ee2d1af69492fe"),
+    ("openb_pod_list_gpushare80.csv", 563_740,
+     "88b6649369ced40d0fde287d2498ea61ff4b05fccba8bdc95daf6042f2f8431e"),
+    ("openb_pod_list_gpushare100.csv", 561_220,
+     "12dbc07d6a49bf8641e2275a2ff5bf7be74b5df7d148d531e135b140b95f9a3d"),
+    ("openb_pod_list_gpuspec05.csv", 577_176,
+     "8f1c0ef7e4e511e982bd2818898ba22ee6d273bf5fce124b7ace285b5928cf4e"),
+    ("openb_pod_list_gpuspec10.csv", 579_461,
+     "2dc7e4cb9480484f08539720b433a9ec9ab5d76b396f3f7557c53a2ff78a7611"),
+    ("openb_pod_list_gpuspec20.csv", 582_612,
+     "6b9b89ab8913c1c074e994e98f548cf1a872fc5f76f2442ca8cd514a478b00a9"),
+    ("openb_pod_list_gpuspec25.csv", 584_915,
+     "9d030679a2ccd7e27a7ec9ff15baff34480d22a0012515691fc187e3f35ee68c"),
+    ("openb_pod_list_gpuspec33.csv", 587_467,
+     "eca4f746db1e5b25864ad021b55ece3943e101a3ebd4574d09dcb95c46117652"),
+    ("openb_pod_list_multigpu20.csv", 271_530,
+     "d9ec6f6c74fb980cc0b81239470c6353fceea077ea9abd610003b604c7cc2b01"),
+    ("openb_pod_list_multigpu30.csv", 277_920,
+     "a5e479c6444b1d83eef848159cf00c3cfa13441b2d1e2c113c391b91f1cc5b11"),
+    ("openb_pod_list_multigpu40.csv", 286_202,
+     "32c9e8731ca07ef96108aa65f2a289bb9aacb47f642ed9e3789f99b242df60eb"),
+    ("openb_pod_list_multigpu50.csv", 297_219,
+     "206f2f5959db30ecb7c44e7f13197c8ec50b7a35558ad3777cc3662ef0fe5373"),
+)  # fmt: skip
+
 CATALOG: dict[str, tuple[RemoteFile, ...]] = {
     "philly": (
         RemoteFile(
@@ -221,7 +294,58 @@ CATALOG: dict[str, tuple[RemoteFile, ...]] = {
             ),
         )
     ),
+    "openb": tuple(
+        RemoteFile(
+            name,
+            f"{_OPENB_CSV}/{name}",
+            sha,
+            size,
+            checksum_source="pinned: sha256 of the file at alibaba/clusterdata commit "
+            f"{_OPENB_COMMIT[:7]} (no checksum published upstream)",
+        )
+        for name, size, sha in _OPENB_FILES
+    ),
+    # Acme (Hu et al., NSDI'24): the job traces of Seren and Kalos and the authors' cross-trace
+    # summary, from InternLM/AcmeTrace at a pinned commit. No checksum is published; the job
+    # traces are checked against their git blob ids at that commit.
+    "acme": (
+        RemoteFile(
+            "cluster_summary.csv",
+            f"{_ACME_DATA}/cluster_summary.csv",
+            "cde7a7d4ba1596ea165cf4583137d2095020abebbc26b3cd834284c16e8e6ecf",
+            1_269,
+            checksum_source=f"pinned: sha256 of the file at InternLM/AcmeTrace commit "
+            f"{_ACME_COMMIT[:7]} (no checksum published upstream)",
+        ),
+        RemoteFile(
+            "trace_seren.csv",
+            f"{_ACME_DATA}/job_trace/trace_seren.csv",
+            None,
+            None,
+            checksum_source="no checksum published; sha256 computed at download, git blob id "
+            f"checked (InternLM/AcmeTrace {_ACME_COMMIT[:7]})",
+            git_blob="3133535311d36ecc404d4446e129036a1057c6f2",
+        ),
+        RemoteFile(
+            "trace_kalos.csv",
+            f"{_ACME_DATA}/job_trace/trace_kalos.csv",
+            None,
+            None,
+            checksum_source="no checksum published; sha256 computed at download, git blob id "
+            f"checked (InternLM/AcmeTrace {_ACME_COMMIT[:7]})",
+            git_blob="6e6c11a6308e403a2b75f3dec2d9cf48263c1a52",
+        ),
+    ),
 }
+
+
+def _git_blob_id(path: Path) -> str:
+    """Git's id of a file's content: SHA-1 of ``"blob <size>\\0"`` followed by the bytes."""
+    digest = hashlib.sha1(f"blob {path.stat().st_size}\0".encode(), usedforsecurity=False)
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _human(n: float) -> str:
@@ -439,11 +563,17 @@ def _read_record(folder: Path) -> dict[str, Any]:
 
 def _write_record(folder: Path, trace: str, files: dict[str, Any]) -> None:
     body = {"trace": trace, "tracekit_version": __version__, "files": files}
-    tmp = folder / f".{RECORD_NAME}.tmp"
-    with open(tmp, "w") as fh:
-        json.dump(body, fh, indent=2, sort_keys=True)
-        fh.write("\n")
-    os.replace(tmp, folder / RECORD_NAME)
+    # A fresh, exclusively created file: never a fixed name that an extracted archive could have
+    # planted as a link pointing outside the folder (os.replace then swaps names, not targets).
+    fd, tmp = tempfile.mkstemp(prefix=f".{RECORD_NAME}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(body, fh, indent=2, sort_keys=True)
+            fh.write("\n")
+        os.replace(tmp, folder / RECORD_NAME)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _present(path: Path, f: RemoteFile, entry: dict[str, Any]) -> str | None:
@@ -463,6 +593,10 @@ def _present(path: Path, f: RemoteFile, entry: dict[str, Any]) -> str | None:
 
 def _verify_unpinned(path: Path, f: RemoteFile) -> None:
     """Integrity checks for a file without an official checksum (Helios ``data.zip``)."""
+    if f.git_blob is not None and _git_blob_id(path) != f.git_blob:
+        raise DownloadError(
+            f"{f.name} from {f.url} is not the file of the pinned commit (git blob id differs)"
+        )
     if f.size_bytes is not None and path.stat().st_size != f.size_bytes:
         warnings.warn(
             f"{f.name}: {path.stat().st_size:,} bytes, expected {f.size_bytes:,} (a third-party "
@@ -612,6 +746,7 @@ def download(
     mirror: str | None = None,
     *,
     registry: Mapping[str, str | None] | None = None,
+    only: Sequence[str] | None = None,
     progress: bool = True,
     extract: bool = True,
     retries: int = 3,
@@ -625,13 +760,15 @@ def download(
     Parameters
     ----------
     trace : str
-        ``"philly"``, ``"helios"``, ``"pai"`` or ``"all"``.
+        ``"philly"``, ``"helios"``, ``"pai"``, ``"openb"``, ``"acme"`` or ``"all"``.
     dest : Path
         Root of the raw data (default ``data/raw``).
     mirror : str, optional
         Base URL replacing the official hosts: each file is fetched from ``mirror/<file name>``.
     registry : mapping, optional
         Expected SHA-256 per file name (None = no check), overriding the official values.
+    only : sequence of str, optional
+        Fetch only these file names of the catalogue (e.g. one openb pod-list variant).
     progress : bool
         Show progress bars and pooch's log lines.
     extract : bool
@@ -660,6 +797,12 @@ def download(
     unknown = sorted(set(registry or {}) - known)
     if unknown:
         raise DownloadError(f"registry names files not in {trace!r}: {', '.join(unknown)}")
+    if only is not None:
+        missing = sorted(set(only) - known)
+        if missing:
+            names = ", ".join(sorted(known))
+            raise DownloadError(f"no file named {', '.join(missing)} in {trace!r}; known: {names}")
+        plans = {t: tuple(f for f in files if f.name in only) for t, files in plans.items()}
     dest = Path(dest)
     _check_space(dest, plans, extract)
     out: list[Path] = []

@@ -233,6 +233,26 @@ def test_findings_table_measures_present_clusters_only(store: Path) -> None:
     assert set(findings_table(st, ids=["H7"])["finding_id"]) == {"H7"}
 
 
+def test_findings_table_reads_a_saved_table(store: Path, tmp_path: Path) -> None:
+    st = open_store(store)
+    ft = findings_table(st)
+    ft.write_csv(tmp_path / "findings.csv")
+    # the folder or the file; the same rows and values as measured, without measuring again
+    for saved in (tmp_path, tmp_path / "findings.csv"):
+        again = findings_table(st, saved=saved)
+        assert again.select("finding_id", "metric", "cluster", "agreement").equals(
+            ft.select("finding_id", "metric", "cluster", "agreement")
+        )
+        assert again["measured"].to_list() == pytest.approx(ft["measured"].to_list(), nan_ok=True)
+    assert set(findings_table(st, ids=["H7"], saved=tmp_path)["finding_id"]) == {"H7"}
+    assert findings_table(st, traces="philly", saved=tmp_path).height == 0
+    # a marked table proves the rows come from the file
+    ft.with_columns(pl.lit("from the file").alias("note")).write_csv(tmp_path / "findings.csv")
+    assert set(findings_table(st, saved=tmp_path)["note"]) == {"from the file"}
+    assert "from the file" not in set(findings_table(st, saved=tmp_path, detail=True)["note"])
+    assert findings_table(st, saved=tmp_path / "none.csv").height == ft.height
+
+
 def test_findings_table_philly_without_util_tables_is_na(tmp_path: Path) -> None:
     jobs = venus_jobs().with_columns(pl.lit(1, dtype=pl.Int32).alias("num_attempts"))
     with begin(tmp_path, "philly") as tx:

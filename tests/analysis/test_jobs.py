@@ -225,3 +225,23 @@ def test_overview_row() -> None:
     assert row["gpu_hours"] == pytest.approx(2010 / 3600)
     assert row["completed_share"] == pytest.approx(0.5)
     assert row["first_submit"] == T0 and row["last_submit"] == T0 + timedelta(days=6)
+
+
+def test_workload_shares_on_the_pai_fixture(fixture_store) -> None:  # noqa: ANN001 - fixture
+    pj = fixture_store.scan("jobs", trace="pai")
+    every = jobs.workload_shares(pj, gpu_only=False, untagged="(untagged)")
+    # 7 jobs: one tagged bert (16 GPUs, the most GPU time), one ctr, five untagged
+    assert every["workload"].to_list() == ["bert", "ctr", "(untagged)"]
+    assert every["jobs"].to_list() == [1, 1, 5]
+    assert every["job_share"].to_list() == pytest.approx([1 / 7, 1 / 7, 5 / 7])
+    assert every["gpu_time_share"].sum() == pytest.approx(1.0)
+    gpu = jobs.workload_shares(pj)  # the CPU-only job 7 drops out; untagged stays null
+    assert gpu.filter(pl.col("workload").is_null())["jobs"].to_list() == [4]
+
+
+def test_recurring_share_on_the_pai_fixture(recurring_pai_store) -> None:  # noqa: ANN001
+    out = jobs.recurring_share(recurring_pai_store.scan("jobs", trace="pai"))
+    # tagged jobs 1, 2, 6, 7; jobs 2, 6 and 7 share one group (3 runs), job 1 runs once
+    got = dict(zip(out["at_least_runs"], out["share"], strict=True))
+    assert got == {1: 1.0, 2: 0.75, 5: 0.0, 10: 0.0, 50: 0.0}
+    assert out.filter(pl.col("at_least_runs") == 2)["jobs"].to_list() == [3]

@@ -1,6 +1,6 @@
-"""openb characterization on the real files, the fragmentation measure on hand-worked node
-states, and the placement study: policy choices, no GPU ever over-allocated (property test), and
-FGD against best-fit on the real trace."""
+"""openb characterization on the real files, the fragmentation measure (re-exported from the
+replay, whose FGD placement uses it) on hand-worked node states, and the findings rows, OB3
+being the placement study (a replay study, tested itself in tests/replay/test_openb_study.py)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,11 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 import tracekit as tk
 from tracekit.analysis import openb
-from tracekit.analysis import openb_placement as op
 from tracekit.analysis.findings import findings_table
+from tracekit.replay.placements import fragmentation as fragmentation_measure
 
 
 def _real_openb() -> Path:
@@ -107,6 +105,7 @@ def test_fragmentation_follows_the_definition() -> None:
     frag = openb.node_fragmentation(*args, wl)
     # node 0: A cannot use the 300 GPU; B cannot use 300 and 600; C uses no GPU (all 1900)
     assert frag[0] == pytest.approx((300 + 900 + 2 * 1900) / 4)
+    assert openb.node_fragmentation is fragmentation_measure.node_fragmentation  # one home
     # node 1: too little CPU for anything: its whole 200 is fragmented for every type
     assert frag[1] == pytest.approx(200)
     out = openb.fragmentation(*args, wl)
@@ -125,128 +124,6 @@ def test_model_constraints_count_as_unusable() -> None:
     assert frag.tolist() == [2000.0, 400.0]  # the G2 node is useless to a T4-only pod
 
 
-# ---- placement ----------------------------------------------------------------------------------
-def _machines(rows: list[tuple]) -> pl.DataFrame:
-    return pl.DataFrame(
-        rows,
-        schema={
-            "machine_id": pl.String,
-            "num_gpus": pl.Float64,
-            "gpu_type": pl.String,
-            "num_cpus": pl.Float64,
-            "mem_gb": pl.Float64,
-        },
-        orient="row",
-    )
-
-
-def _setup(policy: str) -> tuple[op.Nodes, object, list[op.Pod]]:
-    machines = _machines([("n0", 2, "G", 64, 256), ("n1", 2, "G", 64, 256)])
-    specs = _specs([("p0", "LS", 1, 600, None, 1000, 1024), ("p1", "LS", 1, 300, None, 1000, 1)])
-    nodes = op.Nodes.from_machines(machines)
-    chooser = op.make_policy(policy, nodes, openb.workload_from_pods(specs, nodes.models))
-    return nodes, chooser, op.pods_from_specs(specs, nodes.models)
-
-
-@pytest.mark.parametrize(
-    ("policy", "expected"),
-    [("best-fit", (0, [0])), ("packing", (0, [0])), ("load-balancing", (1, [0]))],
-)
-def test_policy_choices(policy: str, expected: tuple[int, list[int]]) -> None:
-    nodes, chooser, (big, small) = _setup(policy)
-    assert op.place(nodes, big, chooser) == (0, [0])  # empty cluster: first node, first GPU
-    # the 300-milli pod: best-fit and packing reuse the partly used GPU (400 free),
-    # load-balancing spreads to the emptiest node
-    assert op.place(nodes, small, chooser) == expected
-
-
-def test_fgd_avoids_stranding_a_gpu() -> None:
-    nodes, chooser, (big, small) = _setup("fgd")
-    op.place(nodes, big, chooser)
-    # after the 600-milli pod, GPU 0 of n0 has 400 free; the 300-milli pod fits it and
-    # leaves 100 that nothing uses, or splits a fresh GPU; FGD picks the smaller fragmentation
-    node, gpus = op.place(nodes, small, chooser)
-    assert (node, gpus) == (0, [0])
-    assert nodes.free_gpu[0].tolist() == [100, 1000]
-
-
-def test_unknown_policy_and_empty_inputs() -> None:
-    machines = _machines([("n0", 2, "G", 64, 256)])
-    specs = _specs([("p0", "LS", 1, 600, None, 1000, 1)])
-    with pytest.raises(ValueError, match="unknown placement policy"):
-        op.simulate_inflation(machines, specs, "random")
-    with pytest.raises(ValueError, match="no pods"):
-        op.simulate_inflation(machines, specs.head(0), "fgd")
-    cpu_only = specs.with_columns(pl.lit(0, pl.Int32).alias("num_gpu"))
-    with pytest.raises(ValueError, match="no pod asks for a GPU"):
-        op.simulate_inflation(machines, cpu_only, "fgd")
-
-
-pods_strategy = st.lists(
-    st.tuples(
-        st.sampled_from([0, 1, 1, 1, 2, 4, 8]),
-        st.integers(1, 1000),
-        st.integers(0, 64_000),
-        st.integers(0, 200_000),
-        st.sampled_from([None, ["A"], ["B"], ["A", "B"]]),
-    ),
-    min_size=1,
-    max_size=12,
-)
-nodes_strategy = st.lists(
-    st.tuples(
-        st.sampled_from([0, 1, 2, 4, 8]),
-        st.sampled_from(["A", "B"]),
-        st.integers(1, 96),
-        st.integers(1, 512),
-    ),
-    min_size=1,
-    max_size=5,
-)
-
-
-@settings(max_examples=40, deadline=None)
-@given(nodes=nodes_strategy, pods=pods_strategy, policy=st.sampled_from(op.POLICIES))
-def test_no_gpu_cpu_or_memory_is_ever_over_allocated(
-    nodes: list[tuple], pods: list[tuple], policy: str
-) -> None:
-    machines = _machines(
-        [(f"n{i}", g, m if g else None, c, mem) for i, (g, m, c, mem) in enumerate(nodes)]
-    )
-    if machines["num_gpus"].sum() == 0:
-        machines = machines.with_columns(
-            pl.lit(1.0).alias("num_gpus"), pl.lit("A").alias("gpu_type")
-        )
-    pods = [*pods, (1, 500, 0, 0, None)]  # at least one GPU pod, so the load grows
-    specs = _specs(
-        [
-            (f"p{i}", "LS", k, (milli if k == 1 else 1000) if k else 0, spec, cpu, mem)
-            for i, (k, milli, cpu, mem, spec) in enumerate(pods)
-        ]
-    )
-    result = op.simulate_inflation(machines, specs, policy, max_load=1.5, step=0.25, seed=3)
-    placed = result.placements.filter(pl.col("node").is_not_null())
-    caps = machines.sort("machine_id")
-    used_gpu: Counter[tuple[int, int]] = Counter()
-    for row in placed.iter_rows(named=True):
-        spec = specs.filter(pl.col("job_id") == row["job_id"]).row(0, named=True)
-        assert len(row["gpus"]) == spec["num_gpu"]  # a gang of distinct GPUs, one for a share
-        for g in row["gpus"]:
-            assert 0 <= g < caps["num_gpus"][row["node"]]
-            used_gpu[(row["node"], g)] += row["gpu_milli"]
-        allowed = spec["gpu_spec"]
-        if spec["num_gpu"] and allowed is not None:
-            assert caps["gpu_type"][row["node"]] in allowed
-    assert all(units <= 1000 for units in used_gpu.values())
-    per_node = placed.group_by("node").agg(pl.col("cpu_milli").sum(), pl.col("memory_mib").sum())
-    for row in per_node.iter_rows(named=True):
-        assert row["cpu_milli"] <= round(caps["num_cpus"][row["node"]] * 1000)
-        assert row["memory_mib"] <= round(caps["mem_gb"][row["node"]] * 1024)
-    curve = result.curve
-    assert (curve["unallocated_share"].diff().drop_nulls() >= 0).all()
-    assert ((curve["allocated_share"] - 1.0) <= 1e-9).all()
-
-
 def test_findings_rows(real: tk.Store) -> None:
     table = findings_table(real, traces="openb", ids=["OB0", "OB1", "OB2"], detail=True)
     got = {(r["metric"], r["cluster"]): r for r in table.iter_rows(named=True)}
@@ -262,7 +139,9 @@ def test_findings_rows(real: tk.Store) -> None:
 def test_fgd_leaves_fewer_gpus_unallocated_than_best_fit_on_the_real_trace(
     real: tk.Store,
 ) -> None:
-    # OB3 replays the production pods to 100 % load with best-fit and with FGD (seed 7)
+    # OB3 replays the production pods to 100 % load with best-fit and with FGD (seed 7):
+    # 5.32 % against 7.20 % of the GPUs unallocated, 26 % fewer.
     row = findings_table(real, traces="openb", ids=["OB3"]).row(0, named=True)
-    assert row["measured"] > 10  # FGD leaves over 10 % fewer GPUs unallocated
+    assert round(row["measured"]) == 26
     assert row["agreement"] in ("agree", "close", "differs")
+

@@ -1,4 +1,4 @@
-"""Philly definitions: per-attempt queueing (official notebook vs ours) on the fixtures.md P1-P9
+"""Philly definitions: per-attempt queueing (official notebook vs ours) on hand-made P1-P9
 jobs, per-GPU-minute utilization by status x size and placement, host CPU/memory."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from tracekit.analysis import queueing, utilization
 
 TZ = "America/Los_Angeles"
 
-# fixtures.md 1.1, in the store schema: (jobid suffix, vc, status, submit, first-attempt GPUs,
+# Hand-made jobs in the store schema: (jobid suffix, vc, status, submit, first-attempt GPUs,
 # attempts as (start, end, machines)). Missing times ("None", null, "") are None.
 P = [
     ("_14199", "ee9e8c", "completed", "2017-10-07 01:11:39", 8,
@@ -75,11 +75,11 @@ def _minutes(df: pl.DataFrame, vc: str, bucket: str) -> list[float]:
     return sorted(round(v / 60, 5) for v in sub["delay_s"].to_list())
 
 
-def test_official_per_attempt_delays_match_fixtures_p1_p9() -> None:
+def test_official_per_attempt_delays_match_hand_worked_p1_p9() -> None:
     jobs, attempts = philly_frames()
     d = queueing.philly_attempt_delays(attempts, jobs, official=True)
-    # fixtures.md: ee9e8c 5-8 -> [0.11667, 0.5], 1 -> [1.5], 2-4 -> []; 2869ce 5-8 ->
-    # [0.58333, 1.88333]; 6214e9 1 -> [6.0]; b436b2 1 -> [1.0].
+    # Worked by hand with the notebook's algorithm: ee9e8c 5-8 -> [0.11667, 0.5], 1 -> [1.5],
+    # 2-4 -> []; 2869ce 5-8 -> [0.58333, 1.88333]; 6214e9 1 -> [6.0]; b436b2 1 -> [1.0].
     assert _minutes(d, "ee9e8c", "5-8") == [0.11667, 0.5]
     assert _minutes(d, "ee9e8c", "1") == [1.5]
     assert _minutes(d, "ee9e8c", "2-4") == []
@@ -200,8 +200,8 @@ def test_philly_placement_official_rule_and_flag() -> None:
 
 
 def test_host_util_summary_matches_official_loader() -> None:
-    # fixtures.md 1.3/1.4: official cpu list [31.845, 2.5]; mem [99.6156]; NA and mem_total 0
-    # rows skipped.
+    # Worked by hand with the notebook's code: official cpu list [31.845, 2.5]; mem [99.6156];
+    # NA and mem_total 0 rows skipped.
     host = pl.DataFrame({
         "time": [datetime(2017, 10, 3)] * 3,
         "machine_id": ["m29", "m29", "m30"],

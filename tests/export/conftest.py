@@ -18,17 +18,6 @@ JOB_FIELDS: tuple[str, ...] = (
 
 
 @pytest.fixture(scope="session")
-def real_dir() -> Path:
-    """The shared folder of real trace files, which sits beside the repository (or beside the
-    folder holding several checkouts of it)."""
-    here = Path(__file__).resolve()
-    found = next((p / "shared" / "real" for p in here.parents if (p / "shared/real").is_dir()),
-                 None)
-    assert found is not None, f"no shared/real folder above {here}"
-    return found
-
-
-@pytest.fixture(scope="session")
 def sample_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A store holding the SYNTHETIC default sample of Helios and Philly at a small scale."""
     root = tmp_path_factory.mktemp("export-sample")

@@ -39,12 +39,12 @@ def test_time_window_selects_jobs_and_the_readme_says_so(sample_store, jobs_of, 
     assert result.files()["rows"].to_list()[0] == inside.height
 
 
-def test_openb_pod_list_matches_the_real_header_and_splits_large_jobs(sample_store, real_dir,
+def test_openb_pod_list_matches_the_real_header_and_splits_large_jobs(sample_store, real_data,
                                                                       tmp_path):
     out = tmp_path / "o"
     result = tk.export(sample_store, "openb", trace="helios", cluster="Saturn", out=out)
     pods = pl.read_csv(out / "Saturn" / "openb_pod_list_default.csv", infer_schema_length=None)
-    real_header = (real_dir / "openb/openb_pod_list_default.csv").read_text().splitlines()[0]
+    real_header = (real_data / "openb/openb_pod_list_default.csv").read_text().splitlines()[0]
     assert ",".join(pods.columns) == real_header
     assert pods["num_gpu"].max() <= 8
     jobs = tk.open_store(sample_store).jobs("helios", "Saturn").collect()

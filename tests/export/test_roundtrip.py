@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 import tracekit as tk
+from tracekit.errors import TraceFormatError
 from tracekit.replay import replay_csv, replay_from_store
 from tracekit.sources.swf import FIELDS as SWF_FIELDS
 from tracekit.sources.swf import GPU_NOTE
@@ -64,11 +65,24 @@ def test_helios_as_philly_json_keeps_gpu_jobs(sample_store, jobs_of, tmp_path):
     assert result.ledgers["Venus"].dropped[
         "CPU-only jobs (num_gpus = 0; the Philly log holds GPU jobs)"] == cpu_jobs > 0
     back = tmp_path / "back"
-    tk.ingest("philly", out / "Venus", back)
+    # Venus's 2020 jobs are not Microsoft's Philly cluster: read under their own cluster name,
+    # Philly's documented 2017 window does not apply to them (as the README says).
+    assert "tracekit ingest philly . --clusters Venus" in (out / "Venus" / "README.md").read_text()
+    tk.ingest("philly", out / "Venus", back, clusters=["Venus"])
     fields = ["job_id", "user", "vc", "submit_time", "start_time", "end_time", "queue_s",
               "duration_s", "num_gpus", "num_nodes", "status"]
-    after = jobs_of(back, "philly", "philly", fields)
+    after = jobs_of(back, "philly", "Venus", fields)
     assert after.equals(before.filter(pl.col("num_gpus") > 0).select(fields))
+    assert tk.open_store(back).clusters("philly") == ["Venus"]
+
+
+def test_another_cluster_read_as_philly_gets_a_clear_error(sample_store, tmp_path):
+    out = tmp_path / "p"
+    tk.export(sample_store, "philly-json", trace="helios", cluster="Earth", out=out)
+    # Read as Microsoft's cluster, every 2020 job is outside Philly's window: the error says
+    # why and how to read it.
+    with pytest.raises(TraceFormatError, match=r"outside the Philly trace's window .*--clusters"):
+        tk.ingest("philly", out / "Earth", tmp_path / "back")
 
 
 @pytest.mark.parametrize(("trace", "cluster"), [("helios", "Saturn"), ("philly", "philly")])

@@ -116,3 +116,28 @@ def test_facet_key_leaves_the_legend() -> None:
     assert {t.name for t in fig.data} == {"1", "4", "8", "16"}
     assert fig.layout.legend.title.text == "GPUs"
     assert fig.layout.xaxis.type == "linear" and fig.layout.xaxis3.type == "linear"
+
+
+def test_real_and_mixed_data_marks(sample: pl.DataFrame) -> None:
+    plots.mark_data(real=["openb"])
+    fig = plots.status_bars(failures.status_shares(sample))
+    assert fig.layout.title.subtitle.text == f"{plots.REAL_TEXT}: openb"
+    plots.mark_data(synthetic=["helios", "acme"], real=["openb"])
+    fig = plots.lorenz(users.lorenz_curve(sample))
+    assert fig.layout.title.subtitle.text == f"{plots.SYNTHETIC_TEXT} · {plots.REAL_TEXT}: openb"
+    plots.mark_data()
+    assert not plots.lorenz(users.lorenz_curve(sample)).layout.title.subtitle.text
+
+
+def test_treemap_nests_by_path_and_lets_plotly_sum_parents() -> None:
+    df = pl.DataFrame({"cluster": ["Seren", "Seren", "Kalos"],
+                       "workload": ["Pretrain", "Eval", "Pretrain"],
+                       "gpu_time_s": [900.0, 100.0, 50.0]})
+    fig = plots.treemap(df, ["cluster", "workload"], "gpu_time_s", title="GPU time")
+    [tm] = fig.data
+    assert list(tm.ids) == ["Seren", "Seren / Pretrain", "Seren / Eval", "Kalos",
+                            "Kalos / Pretrain"]
+    assert list(tm.parents) == ["", "Seren", "Seren", "", "Kalos"]
+    # parents carry nothing of their own: their area is the sum of their children
+    assert list(tm.values) == [0.0, 900.0, 100.0, 0.0, 50.0] and tm.branchvalues == "remainder"
+    assert fig.layout.title.text == "GPU time"

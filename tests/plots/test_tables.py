@@ -38,3 +38,12 @@ def test_findings_rows_coloured_by_verdict_and_mark() -> None:
         plots.mark_synthetic(False)
     assert plots.VERDICT_COLORS["agree"] in html and plots.VERDICT_COLORS["differs"] in html
     assert plots.SYNTHETIC_TEXT in html
+
+
+def test_table_subtitle_names_real_traces() -> None:
+    plots.mark_data(synthetic=True, real=["openb"])
+    try:
+        html = plots.table(pl.DataFrame({"a": [1]}), title="t").as_raw_html()
+    finally:
+        plots.mark_data()
+    assert plots.SYNTHETIC_TEXT in html and f"{plots.REAL_TEXT}: openb" in html

@@ -1,4 +1,5 @@
-"""Fixtures of the report tests: Chromium's path and a tiny executed notebook with a figure."""
+"""Fixtures of the report tests: Chromium's path, a tiny executed notebook with a figure, and a
+small openb folder cut from the real files."""
 
 from __future__ import annotations
 
@@ -66,3 +67,20 @@ def figure_notebook(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return make
+
+
+@pytest.fixture(scope="session")
+def openb_subset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first 300 nodes of the real openb node list and the first 400 pods of two real pod
+    lists, lines unchanged (the real files sit in ``shared/real/openb`` beside the repository on
+    every project machine). Fewer nodes keep the placement study short: its cost follows the
+    cluster's GPUs, not the pod list."""
+    real = next((p / "shared/real/openb" for p in Path(__file__).resolve().parents
+                 if (p / "shared/real/openb").is_dir()), None)  # fmt: skip
+    assert real is not None, "shared/real/openb is not beside the repository"
+    out = tmp_path_factory.mktemp("openb")
+    for name, rows in (("openb_node_list_all_node.csv", 300), ("openb_pod_list_default.csv", 400),
+                       ("openb_pod_list_gpuspec33.csv", 400)):
+        lines = (real / name).read_text().splitlines()[: rows + 1]
+        (out / name).write_text("\n".join(lines) + "\n")
+    return out

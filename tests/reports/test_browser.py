@@ -23,10 +23,15 @@ def test_empty_and_undrawable_figures_fail(
         go.Figure(go.Scatter(x=[], y=[]), layout={"title": {"text": "empty trace"}}),
         go.Figure(go.Scatter(x=[1], y=[1]), layout={"title": {"text": "one point"}}),
         # the blank-chart bug: datetimes forced onto a linear axis draw nothing
-        go.Figure(go.Scatter(x=days, y=[1, 2, 3]),
-                  layout={"title": {"text": "dates on a linear axis"}, "xaxis": {"type": "linear"}}),
+        go.Figure(go.Scatter(x=days, y=[1, 2, 3]), layout={
+            "title": {"text": "dates on a linear axis"}, "xaxis": {"type": "linear"}}),
         go.Figure(go.Scatter(x=days, y=[1, 2, 3]),
                   layout={"title": {"text": "dates on a date axis"}, "xaxis": {"type": "date"}}),
+        go.Figure(go.Treemap(ids=["a", "a/x", "a/y"], labels=["a", "x", "y"],
+                             parents=["", "a", "a"], values=[0, 2, 3]),
+                  layout={"title": {"text": "treemap"}}),
+        go.Figure(go.Treemap(ids=["a"], labels=["a"], parents=[""], values=[0]),
+                  layout={"title": {"text": "empty treemap"}}),
     ]  # fmt: skip
     write_assets(tmp_path)
     page = export_page(figure_notebook(figures), tmp_path / "figs.html", synthetic=False)
@@ -35,4 +40,5 @@ def test_empty_and_undrawable_figures_fail(
     assert drawn == {
         "line": True, "bars": True, "heatmap": True, "no trace": False, "empty trace": False,
         "one point": False, "dates on a linear axis": False, "dates on a date axis": True,
+        "treemap": True, "empty treemap": False,
     }  # fmt: skip

@@ -26,17 +26,31 @@ ANCHORS: dict[str, tuple[str, ...]] = {
                        "memory requested vs used", "machine utilization"),
     "04_queueing": ("per-attempt delay CDF per VC", "servers per job vs queueing delay"),
     "05_failures": ("CPU vs GPU jobs (Fig. 7a)",),
-    "07_replay": ("JCT CDF per policy", "mean queueing delay per VC"),
+    "07_replay": ("Mean JCT by policy", "ours vs published", "JCT CDF per policy",
+                  "mean queueing delay per VC"),
+    "08_openb": ("per-GPU request of single-GPU pods", "CDF of the per-GPU request",
+                 "GPU-model constraint", "pods and requests by QoS class",
+                 "nodes and GPUs per GPU model", "GPUs left unallocated as the arrived load",
+                 "fragmentation rate as the arrived load"),
+    "09_acme": ("final status of GPU jobs", "GPU time by final status", "run time CDF",
+                "GPU time by cluster and workload type", "share of GPU jobs vs share of GPU time",
+                "every trace"),
 }  # fmt: skip
+#: The data mark of each page's figures: the sample, openb's real files, or both (01 shows every
+#: trace; 09's cross-trace chart too).
+SYNTHETIC = "SYNTHETIC sample"
+BOTH = "SYNTHETIC sample · REAL data: openb"
+MARKS: dict[str, set[str]] = {"01_overview": {BOTH}, "08_openb": {"REAL data: openb"},
+                              "09_acme": {SYNTHETIC, BOTH}}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def built(tmp_path_factory: pytest.TempPathFactory, openb_subset: Path) -> dict:
     root = tmp_path_factory.mktemp("reports")
     out = root / "reports"
     timings = reports.run_all(data="sample", store=root / "store", out=out, raw=root / "raw",
                               sample_dir=root / "sample", scale=TINY_SCALE, seed=3,
-                              quiet=True)  # fmt: skip
+                              quiet=True, openb=openb_subset)  # fmt: skip
     return {"root": root, "out": out, "timings": timings}
 
 
@@ -54,7 +68,11 @@ def test_every_notebook_becomes_a_light_page(built: dict) -> None:
         text = page.read_text()
         assert page.stat().st_size <= MAX_PAGE_BYTES, page.name
         assert "Traceback (most recent call last)" not in text, page.name
-        assert "SYNTHETIC SAMPLE" in text and 'href="index.html"' in text, page.name
+        assert 'href="index.html"' in text, page.name
+        # the sticky banners: the sample on every page but openb's, openb's real files on the
+        # pages that show them
+        assert ("SYNTHETIC SAMPLE" in text) == (page.stem != "08_openb"), page.name
+        assert ("REAL DATA: openb" in text) == (page.stem in ("01_overview", "08_openb"))
         assert text.count("celltag_injected-parameters") == 1, page.name
         assert "celltag_parameters" not in text, page.name
         assert '<body class="show-code"' not in text and ".input{display:none}" in text
@@ -67,13 +85,15 @@ def test_every_notebook_becomes_a_light_page(built: dict) -> None:
 @pytest.mark.slow
 def test_anchor_figures_present_with_date_axes(built: dict) -> None:
     out = built["out"]
-    for stem, wanted in ANCHORS.items():
-        figures = figure_payload(out / f"{stem}.html")
+    for page in _pages(out):
+        stem = page.stem
+        figures = figure_payload(page)
         titles = [f["layout"].get("title", {}).get("text", "") for f in figures]
-        for anchor in wanted:
+        for anchor in ANCHORS.get(stem, ()):
             assert any(anchor in t for t in titles), (stem, anchor, titles)
         for fig in figures:
-            assert fig["layout"]["title"]["subtitle"]["text"] == "SYNTHETIC sample"
+            mark = fig["layout"]["title"]["subtitle"]["text"]
+            assert mark in MARKS.get(stem, {SYNTHETIC}), (stem, fig["layout"]["title"])
             for trace in fig["data"]:
                 x = trace.get("x") or []
                 if x and isinstance(x[0], str) and re.match(r"\d{4}-\d\d-\d\d", x[0]):
@@ -89,14 +109,26 @@ def test_index_cards_and_no_dead_links(built: dict) -> None:
         assert f'href="{p.stem}.html"' in index
     assert index.count('class="card"') == len(reports.notebook_sources())
     assert "findings: " in index and "sha256" in index and "SYNTHETIC" in index
-    assert 'href="findings.csv"' in index
+    assert 'href="findings.csv"' in index and 'href="replay_study.csv"' in index
+    assert 'href="openb_placement.csv"' in index and "skipped: no openb files" not in index
+    with open(out / "replay_study.csv") as fh:
+        study = list(csv.DictReader(fh))
+    assert {r["policy"] for r in study} >= {"fifo", "sjf", "srtf", "tiresias", "qssf", "lucid"}
+    assert {r["trace"] for r in study} == {"philly", "helios", "pai"}
+    assert set(study[0]) >= {"trace", "cluster", "policy", "predictor", "jobs", "jct_mean_s",
+                             "queue_mean_s", "jct_p99_s", "utilization"}
+    with open(out / "openb_placement.csv") as fh:
+        curve = list(csv.DictReader(fh))
+    assert {r["placement"] for r in curve} == {"best-fit", "packing", "load-balancing", "fgd"}
     targets = re.findall(r'(?:href|src)="([^"#]+)"', index)
     assert targets
     for target in targets:
         assert (out / target).is_file(), f"dead link {target}"
     with open(out / "findings.csv") as fh:
         rows = list(csv.DictReader(fh))
-    assert {r["finding_id"][0] for r in rows} >= {"P", "H", "A"}
+    assert {r["finding_id"][:2] for r in rows} >= {"P1", "H1", "A1", "OB", "AC"}
+    assert {r["data"] for r in rows if r["trace"] == "openb"} == {"real"}
+    assert {r["data"] for r in rows if r["trace"] == "acme"} == {"synthetic"}
 
 
 @pytest.mark.slow

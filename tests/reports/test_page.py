@@ -54,5 +54,6 @@ def test_a_failing_notebook_is_one_clear_error(tmp_path: Path) -> None:
     source = tmp_path / "97_broken.py"
     source.write_text('# %% tags=["parameters"]\nstore = "x"\n\n# %%\nraise ValueError("no such '
                       'table: sensors")\n')
-    with pytest.raises(TracekitError, match=r"97_broken.py: cell \[\d+\] raised ValueError: no such table"):
+    with pytest.raises(TracekitError,
+                       match=r"97_broken.py: cell \[\d+\] raised ValueError: no such table"):
         execute_notebook(source, tmp_path / "_build", {"store": "y"})

@@ -8,9 +8,12 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from typer.testing import CliRunner
 
 import tracekit as tk
 from tracekit.analysis import acme
+from tracekit.cli import app
+from tracekit.sample import check
 from tracekit.sample.acme import generate_acme, targets
 from tracekit.sources.acme import FILES, HEADERS, JOB_TRACE_DIR
 
@@ -94,3 +97,25 @@ def test_every_quirk_appears(sample: tuple[Path, tk.Store]) -> None:
     shares = acme.gpu_time_by_workload(store.jobs("acme"))
     top = shares.group_by("cluster").agg(pl.col("workload").first())
     assert set(top["workload"]) == {"Pretrain"}  # pretraining takes the most GPU time
+
+
+def test_check_reports_the_acme_targets(sample: tuple[Path, tk.Store]) -> None:
+    # check() on a store with the Acme sample lists every calibrated cluster-summary value.
+    _, store = sample
+    rows = check(store.path)
+    assert set(rows["trace"]) == {"acme"} and set(rows["cluster"]) == {"Seren", "Kalos"}
+    names = set(rows["target"])
+    assert {"cluster summary gpu_job_num (x scale)", "cluster summary avg_que_time_gpu",
+            "cluster summary fail_rate_gpu_time"} <= names  # fmt: skip
+    assert rows["ok"].all(), rows.filter(~pl.col("ok"))
+
+
+def test_sample_command_writes_and_checks_acme(tmp_path: Path) -> None:
+    out = tmp_path / "sample"
+    args = ["sample", "--out", str(out), "--traces", "acme", "--scale", "0.01", "--seed", "7"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert (out / "acme" / JOB_TRACE_DIR / FILES["Seren"]).is_file()
+    checked = CliRunner().invoke(app, [*args, "--check"])
+    assert checked.exit_code == 0, checked.output
+    assert "of 32 targets hold" in checked.output  # 16 summary values x 2 clusters

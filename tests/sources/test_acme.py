@@ -132,7 +132,7 @@ def _corrupt(tmp_path: Path, source: Path, line: int, old: str, new: str) -> Pat
         (SEREN, 6, ",1,1,16,", ",1,one,16,", "gpu_num is not a whole number"),
         (SEREN, 7, ",1,1,16,", ",1,1.5,16,", "gpu_num is not a whole number"),
         (KALOS, 4, ",604800,", ",-5,", "duration is not a non-negative number"),
-        (KALOS, 2, "FAILED", "FAILED,extra", "18 fields, expected 17"),
+        (KALOS, 2, "FAILED", "FAILED,extra", "expected 17 comma-separated fields, found 18"),
         (SEREN, 8, "5778512", "", "job_id is empty"),
         (SEREN, 1, "gpu_num", "gpus", "unexpected header"),
     ],

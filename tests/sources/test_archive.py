@@ -127,7 +127,7 @@ def test_zip_traversal_refused(tmp_path: Path, name: str) -> None:
 def test_tar_symlink_escaping_refused(tmp_path: Path, target: str) -> None:
     link = {"type": tarfile.SYMTYPE, "linkname": target}
     archive = make_tar(tmp_path / "t.tar.gz", [("link", None, link)])
-    with pytest.raises(TraceFormatError, match="points outside"):
+    with pytest.raises(TraceFormatError, match="refused"):
         safe_extract(archive, tmp_path / "out", **LIMITS)
     assert leftovers(tmp_path / "out") == []
 
@@ -185,7 +185,7 @@ def test_hardlink_outside_refused(tmp_path: Path) -> None:
 
 def test_zip_symlink_escaping_refused(tmp_path: Path) -> None:
     archive = make_zip(tmp_path / "z.zip", [("ok", b"1")], symlinks={"link": "../../outside"})
-    with pytest.raises(TraceFormatError, match="points outside"):
+    with pytest.raises(TraceFormatError, match="refused"):
         safe_extract(archive, tmp_path / "out", **LIMITS)
     assert leftovers(tmp_path / "out") == []
 

@@ -21,7 +21,7 @@ from tracekit.replay import replay_from_store
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
-SACCT = FIXTURES / "slurm" / "sacct_parsable2.txt"
+SACCT = Path(__file__).resolve().parents[2] / "examples" / "slurm_sacct.txt"
 SLURM_MAP = ROOT / "examples" / "slurm_sacct.toml"
 runner = CliRunner()
 
@@ -299,7 +299,7 @@ def test_strict_refuses_repairs_and_an_empty_table_needs_allow_empty(tmp_path):
         tk.ingest("csv", data, tmp_path / "strict", mapping=SLURM_MAP, strict=True)
     header_only = tmp_path / "empty.txt"
     header_only.write_text(lines[0] + "\n")
-    with pytest.raises(tk.StoreError, match="refusing to store an empty 'jobs' table"):
+    with pytest.raises(TraceFormatError, match="no job rows; pass --allow-empty"):
         tk.ingest("csv", header_only, tmp_path / "e", mapping=SLURM_MAP)
     assert tk.ingest("csv", header_only, tmp_path / "e", mapping=SLURM_MAP,
                      allow_empty=True) == {"mycluster": {"jobs": 0}}

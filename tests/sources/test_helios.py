@@ -1,4 +1,4 @@
-"""Helios reader: every quirk of fixtures.md §2, the real capacity files, errors."""
+"""Helios reader: every quirk of the fixtures, the real capacity files, errors."""
 
 from __future__ import annotations
 
@@ -17,14 +17,9 @@ from tracekit.sources import helios
 from tracekit.sources import ingest as ingest_trace
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "helios"
-REAL = Path(__file__).resolve().parents[3] / "shared" / "real" / "helios"
-BUNDLED = Path(__file__).resolve().parents[2] / "tracekit" / "sample" / "data"
-# The shared real-data folder sits beside the repository; the sample bundles byte-exact copies.
-REAL_VENUS = REAL / "Venus" / "cluster_gpu_number.csv"
-REAL_EARTH = REAL / "Earth" / "Earth_gpu_number.csv"
-if not REAL_VENUS.is_file():
-    REAL_VENUS = BUNDLED / "Venus_cluster_gpu_number.csv"
-    REAL_EARTH = BUNDLED / "Earth_cluster_gpu_number.csv"
+# The real capacity files, in the real-data folder (``real_data``).
+REAL_CAPACITY = {"Venus": "helios/Venus/cluster_gpu_number.csv",
+                 "Earth": "helios/Earth/Earth_gpu_number.csv"}  # fmt: skip
 HEADER = ",".join(helios.LOG_HEADER)
 
 
@@ -112,15 +107,13 @@ def test_capacity_fixture_long_format(store: tk.Store) -> None:
 
 
 @pytest.mark.parametrize(
-    ("path", "first_total", "mean_total"),
-    [
-        (REAL_VENUS, 968, 1022.8),
-        (REAL_EARTH, 784, 997.7),
-    ],
+    ("cluster", "first_total", "mean_total"), [("Venus", 968, 1022.8), ("Earth", 784, 997.7)]
 )
-def test_real_capacity_files(path: Path, first_total: int, mean_total: float) -> None:
+def test_real_capacity_files(
+    real_data: Path, cluster: str, first_total: int, mean_total: float
+) -> None:
     quality = QualityCounter()
-    cap = helios.read_capacity(path, quality=quality)
+    cap = helios.read_capacity(real_data / REAL_CAPACITY[cluster], quality=quality)
     totals = cap.group_by("date").agg(pl.col("num_gpus").sum()).sort("date")
     assert totals.height == 181
     assert str(totals["date"][0]) == "2020-04-01" and str(totals["date"][-1]) == "2020-09-28"

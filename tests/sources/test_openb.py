@@ -19,17 +19,6 @@ from tracekit.sources import openb
 runner = CliRunner()
 
 
-def _real_openb() -> Path:
-    """The real openb files in ``shared/real/openb`` beside the repository (first ancestor that
-    has it: the repository may sit one folder deeper in a work tree)."""
-    for parent in Path(__file__).resolve().parents:
-        folder = parent / "shared" / "real" / "openb"
-        if (folder / openb.NODE_FILE).is_file():
-            return folder
-    raise FileNotFoundError("shared/real/openb is not beside the repository")
-
-
-REAL = _real_openb()
 NODE_HEADER = ",".join(openb.NODE_HEADER)
 POD_HEADER = ",".join(openb.POD_HEADER)
 # Hand-written rows in the real layout (not copied from the trace).
@@ -58,22 +47,34 @@ def _write(folder: Path, nodes: list[str], pods: list[str], variant: str = "defa
 
 
 # ---- the real files -----------------------------------------------------------------------------
-def _csv_rows(name: str) -> list[dict[str, str]]:
-    with open(REAL / name, newline="") as fh:
-        return list(csv.DictReader(fh))
+@pytest.fixture(scope="module")
+def real(real_data: Path) -> Path:
+    """The real openb files (node lists, the four pod lists, the README)."""
+    return real_data / "openb"
 
 
 @pytest.fixture(scope="module")
-def real_store(tmp_path_factory: pytest.TempPathFactory) -> tk.Store:
+def csv_rows(real: Path):
+    """``csv_rows(name)``: the rows of a real openb file, read with the csv module."""
+
+    def rows(name: str) -> list[dict[str, str]]:
+        with open(real / name, newline="") as fh:
+            return list(csv.DictReader(fh))
+
+    return rows
+
+
+@pytest.fixture(scope="module")
+def real_store(tmp_path_factory: pytest.TempPathFactory, real: Path) -> tk.Store:
     root = tmp_path_factory.mktemp("openb")
-    result = runner.invoke(app, ["ingest", "openb", str(REAL), "--store", str(root)])
+    result = runner.invoke(app, ["ingest", "openb", str(real), "--store", str(root)])
     assert result.exit_code == 0, result.output
     return tk.open_store(root)
 
 
-def test_real_counts_match_the_csv(real_store: tk.Store) -> None:
-    pods = _csv_rows("openb_pod_list_default.csv")
-    nodes = _csv_rows(openb.NODE_FILE)
+def test_real_counts_match_the_csv(real_store: tk.Store, csv_rows) -> None:
+    pods = csv_rows("openb_pod_list_default.csv")
+    nodes = csv_rows(openb.NODE_FILE)
     rows = {r["table"]: r["rows"] for r in real_store.rows().iter_rows(named=True)}
     assert rows["jobs"] == len(pods) == 8152
     assert rows["machines"] == len(nodes) == 1523
@@ -88,8 +89,8 @@ def test_real_counts_match_the_csv(real_store: tk.Store) -> None:
     assert machines["num_gpus"].sum() == 6212
 
 
-def test_real_fractional_share_matches_the_csv(real_store: tk.Store) -> None:
-    pods = _csv_rows("openb_pod_list_default.csv")
+def test_real_fractional_share_matches_the_csv(real_store: tk.Store, csv_rows) -> None:
+    pods = csv_rows("openb_pod_list_default.csv")
     sharing = sum(1 for p in pods if int(p["num_gpu"]) == 1 and 0 < int(p["gpu_milli"]) < 1000)
     jobs = real_store.jobs("openb").collect()
     fractional = jobs.filter((pl.col("num_gpus") > 0) & (pl.col("num_gpus") < 1)).height
@@ -100,9 +101,9 @@ def test_real_fractional_share_matches_the_csv(real_store: tk.Store) -> None:
     assert sorted(round(g * 1000) for g in jobs["num_gpus"]) == expected
 
 
-def test_real_status_and_times(real_store: tk.Store) -> None:
+def test_real_status_and_times(real_store: tk.Store, csv_rows) -> None:
     jobs = real_store.jobs("openb").collect()
-    pods = {p["name"]: p for p in _csv_rows("openb_pod_list_default.csv")}
+    pods = {p["name"]: p for p in csv_rows("openb_pod_list_default.csv")}
     end = max(int(p["deletion_time"]) for p in pods.values())
     at_end = {n for n, p in pods.items() if int(p["deletion_time"]) == end}
     censored = set(jobs.filter(pl.col("status") == "censored")["job_id"])
@@ -118,18 +119,24 @@ def test_real_status_and_times(real_store: tk.Store) -> None:
     assert first == openb.TIME_ORIGIN  # raw second 0 is the nominal origin
 
 
-def test_real_variants_are_clusters(tmp_path: Path) -> None:
-    summary = tk.ingest("openb", REAL, tmp_path, clusters=["gpuspec33", "multigpu50"])
+def test_real_variants_are_clusters(tmp_path: Path, real: Path, csv_rows) -> None:
+    summary = tk.ingest("openb", real, tmp_path, clusters=["gpuspec33", "multigpu50"])
     assert set(summary) == {"gpuspec33", "multigpu50"}
     store = tk.open_store(tmp_path)
     specs = store.scan("pod_specs", "openb", "gpuspec33").collect()
-    rows = _csv_rows("openb_pod_list_gpuspec33.csv")
+    rows = csv_rows("openb_pod_list_gpuspec33.csv")
     constrained = sum(1 for r in rows if int(r["num_gpu"]) > 0 and r["gpu_spec"])
     assert specs.filter(pl.col("gpu_spec").is_not_null()).height == constrained
     short = store.jobs("openb", "multigpu50").collect()
-    assert short.height == len(_csv_rows("openb_pod_list_multigpu50.csv"))
-    assert short["submit_time"].null_count() == short.height
-    assert set(short["status"]) == {"censored"}
+    assert short.height == len(csv_rows("openb_pod_list_multigpu50.csv"))
+    # No times published: every pod arrives at the origin (the store requires a submission),
+    # censored, with Kubernetes' "Unknown" as its raw phase; all counted.
+    assert set(short["submit_time"]) == {openb.TIME_ORIGIN}
+    assert short["start_time"].null_count() == short.height
+    assert set(short["status"]) == {"censored"} and set(short["raw_status"]) == {"Unknown"}
+    quality = store.quality().filter(pl.col("cluster") == "multigpu50")
+    counts = dict(quality.select("rule", "count").iter_rows())
+    assert counts["openb.no_times_submitted_at_origin"] == short.height
 
 
 # ---- mapping on hand-written files --------------------------------------------------------------
@@ -167,7 +174,11 @@ def test_mapping(small: tk.Store) -> None:
     ("pods", "line", "problem"),
     [
         ([PODS[0], "pod-x,4000,15258,one,220,,BE,Running,1,2,1"], 3, "num_gpu is not"),
-        ([PODS[0], "pod-x,4000,15258,1,220,,BE,Running,1,2"], 3, "10 fields, expected 11"),
+        (
+            [PODS[0], "pod-x,4000,15258,1,220,,BE,Running,1,2"],
+            3,
+            "expected 11 comma-separated fields, found 10",
+        ),
         ([PODS[0], PODS[1], "pod-x,4000,15258,1,1200,,BE,Running,1,2,1"], 4, "gpu_milli is above"),
         (["pod-x,4000,15258,9,1000,,BE,Running,1,2,1"], 2, "num_gpu is above 8"),
         ([PODS[0], PODS[0]], 3, "duplicate pod name"),

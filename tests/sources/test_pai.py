@@ -1,4 +1,4 @@
-"""Tests of the PAI v2020 reader on the fixtures of fixtures.md §3 and the real machine spec."""
+"""Tests of the PAI v2020 reader on the fixtures and the real machine spec."""
 
 from __future__ import annotations
 
@@ -17,11 +17,6 @@ from tracekit.store import open_store
 from tracekit.timeutil import PAI_SHIFT_S
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "pai"
-# The real machine spec: the shared real-data folder next to the repository, else the byte-exact
-# copy bundled with the sample generator (so the test never silently skips).
-_SHARED_SPEC = Path(__file__).resolve().parents[3] / "shared/real/pai/pai_machine_spec.csv"
-_BUNDLED_SPEC = Path(__file__).resolve().parents[2] / "tracekit/sample/data/pai_machine_spec.csv"
-REAL_SPEC = _SHARED_SPEC if _SHARED_SPEC.is_file() else _BUNDLED_SPEC
 WORKER = "dddd" + "0" * 54 + "{:02d}"
 
 
@@ -107,7 +102,7 @@ def test_quality_counts(fixture_store) -> None:
 def test_time_mapping_keeps_hour_and_weekday(fixture_store) -> None:
     _, store = fixture_store
     j7 = _jobs(store)[_job(7)]
-    # raw 494319.0 -> 1970-01-07 01:18:39+08:00, a Wednesday (fixtures.md §3.10).
+    # raw 494319.0 -> 1970-01-07 01:18:39+08:00, a Wednesday.
     local = j7["submit_time"].astimezone(__import__("zoneinfo").ZoneInfo("Asia/Shanghai"))
     assert (local.hour, local.minute, local.second, local.isoweekday()) == (1, 18, 39, 3)
     assert j7["submit_time"] == _shift(494319.0)
@@ -230,7 +225,7 @@ def test_jobs_aggregation(fixture_store) -> None:
 
 
 def test_job_gpus_match_fixture_list(fixture_store) -> None:
-    # fixtures.md §3.10: per job 0.5, 2.0, 1.0, 0.25, 0.5, 16.0, NaN (NaN = CPU-only -> 0).
+    # Official code on the fixture: per job 0.5, 2.0, 1.0, 0.25, 0.5, 16.0, NaN (CPU-only -> 0).
     jobs = _jobs(fixture_store[1])
     assert [jobs[_job(n)]["num_gpus"] for n in range(1, 8)] == [0.5, 2.0, 1.0, 0.25, 0.5, 16.0, 0.0]
 
@@ -279,9 +274,11 @@ def test_machines_and_capacity_fixture(fixture_store) -> None:
 
 
 @pytest.mark.parametrize("with_header", [True, False])
-def test_real_machine_spec_ingests_exactly(tmp_path: Path, with_header: bool) -> None:
+def test_real_machine_spec_ingests_exactly(
+    tmp_path: Path, real_data: Path, with_header: bool
+) -> None:
     raw = _copy_fixtures(tmp_path / "raw")
-    shutil.copy(REAL_SPEC, raw / "pai_machine_spec.csv")
+    shutil.copy(real_data / "pai" / "pai_machine_spec.csv", raw / "pai_machine_spec.csv")
     if not with_header:
         (raw / "pai_machine_spec.header").unlink()
     _, store = _ingest(raw, tmp_path)

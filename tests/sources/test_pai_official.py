@@ -1,4 +1,5 @@
-"""The official PAI analysis definitions against fixtures.md §3.10, and the store against them."""
+"""The official PAI analysis definitions against hand-computed outputs of the official code on the
+fixtures, and the store against them."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import pandas as pd
 import polars as pl
 import pytest
 
-from tracekit.sources import pai, pai_official
+from tracekit.sources import pai
+from tracekit.sources.pai import official as pai_official
 from tracekit.store import open_store
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "pai"

@@ -1,4 +1,4 @@
-"""Philly reader: every quirk of fixtures.md section 1, official outputs, errors, round trip."""
+"""Philly reader: every quirk of the fixture, official outputs, errors, round trip."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 from tracekit.errors import TraceFormatError
 from tracekit.quality import QualityCounter
 from tracekit.sources import philly
-from tracekit.sources import philly_official as off
+from tracekit.sources.philly import official as off
 from tracekit.store import open_store
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "philly"
@@ -133,7 +133,7 @@ def test_null_encodings_counted(store) -> None:
     assert q["philly.job_censored"] == 3
 
 
-# ---- official notebook outputs (fixtures.md 1.1 table) -----------------------------------------
+# ---- official notebook outputs on the fixture (computed by hand) --------------------------------
 OFFICIAL = {  # suffix: (num_gpus, run_time_min, queueing_delay_min)
     "14199": (8, 3221.05, 0.5),
     "90002": (None, None, None),
@@ -431,7 +431,23 @@ def test_optional_files_missing_are_counted(tmp_path: Path) -> None:
 
 def test_clusters_argument() -> None:
     with pytest.raises(ValueError, match="one cluster"):
-        philly.ingest(FIXTURES, "unused", clusters=["Venus"])
+        philly.ingest(FIXTURES, "unused", clusters=["Venus", "Earth"])
+    with pytest.raises(ValueError, match="cluster names are letters"):
+        philly.ingest(FIXTURES, "unused", clusters=["../up"])
+
+
+def test_another_cluster_in_the_philly_format_has_no_philly_window(tmp_path: Path) -> None:
+    # A Philly-format log of another cluster (e.g. an export of a 2020 trace) is stored under
+    # its own name, without Philly's 2017 window; read as Microsoft's cluster, 2020 is refused.
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    text = (RAW / philly.JOB_LOG).read_text()
+    (raw / philly.JOB_LOG).write_text(text.replace('"2017-', '"2020-'))
+    assert philly.ingest(raw, tmp_path / "s", clusters=["mine"])["mine"]["jobs"] == 9
+    jobs = open_store(tmp_path / "s").jobs("philly", "mine").collect()
+    assert jobs["submit_time"].dt.year().unique().to_list() == [2020]
+    with pytest.raises(TraceFormatError, match="outside the Philly trace's window"):
+        philly.ingest(raw, tmp_path / "s2")
 
 
 # ---- bad input --------------------------------------------------------------------------------
@@ -461,9 +477,12 @@ def test_bad_job_object_strict_and_lenient(tmp_path: Path) -> None:
     with pytest.raises(TraceFormatError, match="missing keys"):
         philly.ingest(raw, tmp_path / "s")
     rows = philly.ingest(raw, tmp_path / "s", lenient=True)
-    assert rows["philly"]["jobs"] == 8
+    # The job whose submission time is unreadable has no submit_time, which the store contract
+    # requires: it is dropped and counted, not stored with a null.
+    assert rows["philly"]["jobs"] == 7
     q = open_store(tmp_path / "s").manifest["partitions"]["philly/philly"]["quality"]
     assert q["philly.bad_job_record"] == 1 and q["philly.bad_time"] == 1
+    assert q["philly.jobs.submit_time_missing_row_dropped"] == 1
 
 
 def test_truncated_tarball(tmp_path: Path) -> None:

@@ -14,8 +14,8 @@ import pytest
 
 from tracekit.quality import QualityCounter
 from tracekit.sources import philly
-from tracekit.sources.philly.gpu_block import parse_gpu_block
-from tracekit.sources.philly.join_index import JoinIndex
+from tracekit.sources.philly._gpu_block import parse_gpu_block
+from tracekit.sources.philly._join_index import JoinIndex
 from tracekit.store import open_store
 
 RAW = Path(__file__).parents[1] / "fixtures" / "philly" / "trace-data"

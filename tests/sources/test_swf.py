@@ -12,7 +12,7 @@ import tracekit as tk
 from tracekit.errors import TraceFormatError
 from tracekit.sources.swf import read_options
 
-SWF = Path(__file__).resolve().parents[1] / "fixtures" / "swf" / "example.swf"
+SWF = Path(__file__).resolve().parents[2] / "examples" / "example.swf"
 
 
 def _jobs(store: Path, trace: str = "swf") -> dict[str, dict]:

@@ -228,6 +228,42 @@ def quantiles(
     )
 
 
+def quantile_cdf(
+    frame: Frame,
+    columns: dict[str, str],
+    by: str | Sequence[str] | None = GROUP,
+    points: int = 101,
+) -> pl.DataFrame:
+    """Empirical CDFs of several columns, each read at ``points`` evenly spaced quantiles.
+
+    For values without a natural grid (cores, GB, Gbit/s): the curve has the same number of
+    points whatever the data's range, and one pass per column computes it.
+
+    Parameters
+    ----------
+    columns : dict
+        Column name -> the ``measure`` label its curve gets.
+    points : int
+        Quantiles 0, 1/(points-1), ..., 1 (the minimum and the maximum included).
+
+    Returns
+    -------
+    polars.DataFrame
+        ``by...``, ``measure``, ``value``, ``cdf`` (0..1), in the order of ``columns``.
+    """
+    if points < 2:
+        raise ValueError(f"points must be at least 2, got {points}")
+    keys = group_cols(by)
+    qs = [i / (points - 1) for i in range(points)]
+    frames = [
+        quantiles(frame, column, keys, qs).select(
+            *keys, pl.lit(name).alias("measure"), "value", pl.col("quantile").alias("cdf")
+        )
+        for column, name in columns.items()
+    ]
+    return pl.concat(frames)
+
+
 def sort_groups(df: pl.DataFrame, keys: Sequence[str], extra: Sequence[str] = ()) -> pl.DataFrame:
     """Sort a tidy frame by its group keys (nulls last), then ``extra`` columns."""
     cols = [c for c in [*keys, *extra] if c in df.columns]

@@ -17,12 +17,16 @@ import polars as pl
 
 from tracekit.analysis import failures
 from tracekit.analysis._common import GROUP, Frame, gpu_time, lazy
+from tracekit.analysis.jobs import workload_shares
 
 FINAL_STATUSES: tuple[str, ...] = ("completed", "canceled", "failed")
 # cluster_summary.csv calls its status columns complete/cancel/fail.
 _SUMMARY_STATUS: dict[str, str] = {"completed": "complete", "canceled": "cancel", "failed": "fail"}
 # Row names of cluster_summary.csv for traces whose clusters it pools.
 SUMMARY_IDS: dict[str, str] = {"philly": "Philly", "helios": "Helios", "pai": "PAI"}
+# Traces whose other clusters are published resamples of one production list (openb's
+# gpushare100, multigpu50, gpuspec33): only that list is summarized.
+PRODUCTION_CLUSTER: dict[str, str] = {"openb": "default"}
 SUMMARY_COLUMNS: tuple[str, ...] = (
     "job_num", "cpu_job_num", "gpu_job_num", "avg_run_time_gpu", "avg_que_time_gpu",
     "avg_gpu_num", "med_run_time_gpu", "med_que_time_gpu", "med_gpu_num", "max_run_time_gpu",
@@ -84,19 +88,7 @@ def gpu_time_by_workload(jobs: Frame, by: str | Sequence[str] = GROUP) -> pl.Dat
     polars.DataFrame
         ``by..., workload, jobs, gpu_time_s, job_share, gpu_time_share``, largest GPU time first.
     """
-    keys = _by(by)
-    return (
-        lazy(jobs)
-        .filter(pl.col("num_gpus") > 0)
-        .group_by([*keys, "workload"])
-        .agg(pl.len().alias("jobs"), gpu_time().fill_null(0).sum().alias("gpu_time_s"))
-        .with_columns(
-            (pl.col("jobs") / pl.col("jobs").sum().over(keys)).alias("job_share"),
-            (pl.col("gpu_time_s") / pl.col("gpu_time_s").sum().over(keys)).alias("gpu_time_share"),
-        )
-        .sort([*keys, "gpu_time_s"], descending=[False] * len(keys) + [True])
-        .collect()
-    )
+    return workload_shares(jobs, _by(by), gpu_only=True)
 
 
 def _summary_id() -> pl.Expr:
@@ -111,15 +103,19 @@ def cluster_summary(jobs: Frame) -> pl.DataFrame:
     """The columns of AcmeTrace's ``cluster_summary.csv``, measured on the store's jobs.
 
     One row per Acme cluster and per other trace (its clusters pooled, as the summary does:
-    ``Philly``, ``Helios``, ``PAI``; other traces by their store name). Times in seconds; rates
-    are shares of jobs (or of GPU time) with a final status; ``*_gpu_time`` in GPU seconds.
+    ``Philly``, ``Helios``, ``PAI``; other traces by their store name; for openb only the
+    production pod list, not its resampled variants). Times in seconds; rates are shares of jobs
+    (or of GPU time) with a final status; ``*_gpu_time`` in GPU seconds.
 
     Returns
     -------
     polars.DataFrame
         ``id`` and :data:`SUMMARY_COLUMNS`.
     """
-    lf = lazy(jobs).with_columns(_summary_id(), gpu_time().fill_null(0).alias("_gt"))
+    lf = lazy(jobs)
+    for trace, cluster in PRODUCTION_CLUSTER.items():
+        lf = lf.filter((pl.col("trace") != trace) | (pl.col("cluster") == cluster))
+    lf = lf.with_columns(_summary_id(), gpu_time().fill_null(0).alias("_gt"))
     gpu = pl.col("num_gpus") > 0
     final = pl.col("status").is_in(list(FINAL_STATUSES))
 

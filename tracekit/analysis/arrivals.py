@@ -17,8 +17,10 @@ from tracekit.timeutil import with_local_time
 WEEKDAYS: tuple[str, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
-def _local(jobs: Frame, gpu_only: bool, keys: Sequence[str] = ()) -> pl.LazyFrame:
-    """Submissions counted per (keys, UTC clock hour), then localized.
+def _local(
+    jobs: Frame, gpu_only: bool, keys: Sequence[str] = (), time: str = "submit_time"
+) -> pl.LazyFrame:
+    """Submissions (or other events: ``time``) counted per (keys, UTC clock hour), then localized.
 
     All trace zones have whole-hour UTC offsets, so an hour bin maps to exactly one local hour;
     localizing the few thousand hour bins instead of millions of jobs is what keeps this fast.
@@ -28,8 +30,8 @@ def _local(jobs: Frame, gpu_only: bool, keys: Sequence[str] = ()) -> pl.LazyFram
     lf = gpu_jobs(jobs) if gpu_only else lazy(jobs)
     by = list(dict.fromkeys([*keys, "trace"]))
     hourly = (
-        lf.filter(pl.col("submit_time").is_not_null())
-        .group_by([*by, pl.col("submit_time").dt.truncate("1h").alias("_hour")])
+        lf.filter(pl.col(time).is_not_null())
+        .group_by([*by, pl.col(time).dt.truncate("1h").alias("_hour")])
         .agg(
             pl.len().cast(pl.Int64).alias("_n"),
             (pl.col("num_gpus") > 1).sum().cast(pl.Int64).alias("_multi"),
@@ -166,7 +168,8 @@ def by_month(
     Returns
     -------
     polars.DataFrame
-        ``by...``, ``month`` (first day, date), ``n_jobs``, ``n_multi_gpu``, ``multi_gpu_share``.
+        ``by...``, ``month`` (first day, date), ``n_jobs``, ``n_single_gpu``, ``n_multi_gpu``,
+        ``multi_gpu_share``.
     """
     keys = group_cols(by)
     lf = _local(jobs, gpu_only, keys).with_columns(
@@ -178,7 +181,11 @@ def by_month(
             pl.col("_n").sum().alias("n_jobs"),
             pl.col("_multi").sum().alias("n_multi_gpu"),
         )
-        .with_columns((pl.col("n_multi_gpu") / pl.col("n_jobs")).alias("multi_gpu_share"))
+        .with_columns(
+            (pl.col("n_jobs") - pl.col("n_multi_gpu")).alias("n_single_gpu"),
+            (pl.col("n_multi_gpu") / pl.col("n_jobs")).alias("multi_gpu_share"),
+        )
+        .select(*keys, "month", "n_jobs", "n_single_gpu", "n_multi_gpu", "multi_gpu_share")
         .collect()
         .sort([*keys, "month"])
     )
@@ -274,6 +281,36 @@ def burstiness(
     )
 
 
+def by_day(
+    jobs: Frame,
+    by: str | Sequence[str] | None = GROUP,
+    gpu_only: bool = True,
+    time: str = "submit_time",
+) -> pl.DataFrame:
+    """Events per local calendar day, days without any included (the PAI analysis' tasks per
+    day; ``time="start_time"`` on the ``tasks`` table counts tasks started).
+
+    Returns
+    -------
+    polars.DataFrame
+        ``by...``, ``local_date``, ``n`` (rows whose ``time`` falls on that day).
+    """
+    keys = group_cols(by)
+    lf = _local(jobs, gpu_only, keys, time)
+    daily = lf.group_by([*keys, "local_date"]).agg(pl.col("_n").sum().alias("n")).collect()
+    days = _days(lf, keys).collect()
+    cal = (
+        days.with_columns(pl.date_ranges("first_date", "last_date", "1d").alias("local_date"))
+        .explode("local_date")
+        .select(*keys, "local_date")
+    )
+    return (
+        cal.join(daily, on=[*keys, "local_date"], how="left")
+        .with_columns(pl.col("n").fill_null(0).cast(pl.Int64))
+        .sort([*keys, "local_date"])
+    )
+
+
 def daily_quantiles(
     jobs: Frame,
     by: str | Sequence[str] | None = GROUP,
@@ -288,15 +325,5 @@ def daily_quantiles(
         ``by...``, ``quantile``, ``value`` (jobs per day).
     """
     keys = group_cols(by)
-    lf = _local(jobs, gpu_only, keys)
-    daily = lf.group_by([*keys, "local_date"]).agg(pl.col("_n").sum().alias("n")).collect()
-    days = _days(lf, keys).collect()
-    cal = (
-        days.with_columns(pl.date_ranges("first_date", "last_date", "1d").alias("local_date"))
-        .explode("local_date")
-        .select(*keys, "local_date")
-    )
-    full = cal.join(daily, on=[*keys, "local_date"], how="left").with_columns(
-        pl.col("n").fill_null(0).cast(pl.Float64)
-    )
+    full = by_day(jobs, keys, gpu_only).with_columns(pl.col("n").cast(pl.Float64))
     return quantiles(full, "n", keys, qs)

@@ -71,6 +71,35 @@ def status_shares(
     )
 
 
+JOB_KINDS: dict[str, str] = {"cpu": "CPU jobs", "gpu": "GPU jobs"}
+
+
+def status_by_kind(jobs: Frame, by: str | Sequence[str] | None = GROUP) -> pl.DataFrame:
+    """Status shares of CPU jobs (``num_gpus == 0``) beside those of GPU jobs (Helios Fig. 7a:
+    CPU jobs complete far more often).
+
+    Returns
+    -------
+    polars.DataFrame
+        ``by...``, ``kind`` (``CPU jobs``, ``GPU jobs``), then the columns of
+        :func:`status_shares`; a kind without jobs is left out.
+    """
+    keys = group_cols(by)
+    lf = lazy(jobs)
+    parts = {
+        "cpu": status_shares(lf.filter(pl.col("num_gpus") == 0), keys, gpu_only=False),
+        "gpu": status_shares(lf, keys, gpu_only=True),
+    }
+    return pl.concat(
+        [
+            df.filter(pl.col("n_jobs").sum().over(keys or pl.lit(1)) > 0)
+            .with_columns(pl.col("gpu_time_share").fill_nan(None))  # CPU jobs: 0 / 0
+            .select(*keys, pl.lit(JOB_KINDS[kind]).alias("kind"), pl.exclude(keys))
+            for kind, df in parts.items()
+        ]
+    )
+
+
 def status_by_size(
     jobs: Frame, by: str | Sequence[str] | None = GROUP, scheme: str = "helios_status"
 ) -> pl.DataFrame:

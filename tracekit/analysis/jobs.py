@@ -1,6 +1,6 @@
 """Job characterization: size mix, GPU-time share by size, durations, size-duration coupling.
 
-Definitions (findings.md section 1): a GPU job has ``num_gpus > 0``; ``gpu_time_s`` is
+Definitions (docs/analysis.md): a GPU job has ``num_gpus > 0``; ``gpu_time_s`` is
 ``num_gpus * duration_s``; duration is the store's ``duration_s`` (Philly: spans all attempts, as in
 the official notebook). Functions take a ``jobs`` frame and return tidy polars DataFrames.
 """
@@ -212,7 +212,7 @@ def duration_summary(
     ]
     out = (lf.group_by(keys).agg(aggs) if keys else lf.select(aggs)).collect()
     return out.with_columns((pl.col("mean_s") / pl.col("median_s")).alias("mean_over_median")).sort(
-        keys or "n_jobs"
+        keys or "n_jobs", nulls_last=True
     )
 
 
@@ -286,4 +286,85 @@ def gpu_size_stats(jobs: Frame, by: str | Sequence[str] | None = GROUP) -> pl.Da
         out.with_columns((pl.col("n_gpu_jobs") / pl.col("n_jobs")).alias("gpu_job_share"))
         .select(*keys, "n_jobs", "n_gpu_jobs", "gpu_job_share", "mean_gpus", "median_gpus")
         .sort(keys or "n_jobs")
+    )
+
+
+def workload_shares(
+    jobs: Frame,
+    by: str | Sequence[str] | None = GROUP,
+    gpu_only: bool = True,
+    untagged: str | None = None,
+) -> pl.DataFrame:
+    """Share of jobs and of GPU time per workload tag (PAI's model families, Acme's job types).
+
+    Parameters
+    ----------
+    gpu_only : bool
+        Only GPU jobs (default) or every job.
+    untagged : str, optional
+        The label of jobs without a tag (default: they stay a null ``workload``).
+
+    Returns
+    -------
+    polars.DataFrame
+        ``by...``, ``workload``, ``jobs``, ``gpu_time_s``, ``job_share``, ``gpu_time_share``;
+        largest GPU time first (ties by tag).
+    """
+    keys = group_cols(by)
+    lf = gpu_jobs(jobs) if gpu_only else lazy(jobs)
+    if untagged is not None:
+        lf = lf.with_columns(pl.col("workload").fill_null(untagged))
+
+    def share(col: str) -> pl.Expr:
+        total = pl.col(col).sum()
+        return pl.col(col) / (total.over(keys) if keys else total)
+
+    return (
+        lf.group_by([*keys, "workload"])
+        .agg(pl.len().alias("jobs"), gpu_time().fill_null(0).sum().alias("gpu_time_s"))
+        .with_columns(share("jobs").alias("job_share"), share("gpu_time_s").alias("gpu_time_share"))
+        .sort([*keys, "gpu_time_s", "workload"], descending=[False] * len(keys) + [True, False],
+              nulls_last=True)  # fmt: skip
+        .collect()
+    )
+
+
+RECURRENCE_RUNS: tuple[int, ...] = (1, 2, 5, 10, 50)
+
+
+def recurring_share(
+    jobs: Frame,
+    at_least: Sequence[int] = RECURRENCE_RUNS,
+    by: str | Sequence[str] | None = GROUP,
+) -> pl.DataFrame:
+    """Share of jobs whose recurring group (``group_tag``) ran at least k times (PAI NSDI'22:
+    65 % of tasks recur five times or more, which makes their durations predictable).
+
+    Shares are over the jobs that have a ``group_tag``.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``by...``, ``at_least_runs``, ``jobs`` (in such groups), ``share``.
+    """
+    keys = group_cols(by)
+    runs = (
+        lazy(jobs)
+        .filter(pl.col("group_tag").is_not_null())
+        .group_by([*keys, "group_tag"])
+        .agg(pl.len().alias("runs"))
+    )
+    aggs = [
+        pl.col("runs").filter(pl.col("runs") >= k).sum().alias(str(k)) for k in at_least
+    ] + [pl.col("runs").sum().alias("_all")]
+    wide = (runs.group_by(keys).agg(aggs) if keys else runs.select(aggs)).collect()
+    return (
+        wide.unpivot(index=[*keys, "_all"], variable_name="at_least_runs", value_name="jobs")
+        .with_columns(
+            pl.col("at_least_runs").cast(pl.Int64),
+            pl.col("jobs").cast(pl.Int64),
+            (pl.col("jobs") / pl.col("_all")).alias("share"),
+        )
+        .select(*keys, "at_least_runs", "jobs", "share")
+        .sort([*keys, "at_least_runs"])
     )

@@ -1,6 +1,7 @@
-"""Queueing delay: CDFs and summaries by size, VC, GPU type and user; Philly per-attempt delays.
+"""Queueing delay: CDFs and summaries by size, VC, GPU type and user; Philly per-attempt delays
+and locality (servers per job vs waiting).
 
-Two Philly definitions (formats.md section 1.8):
+Two Philly definitions (docs/analysis.md):
 
 * **ours** (``official=False``): one delay per attempt that has a start: the first attempt waits
   from submission, each later one from the end of the previous started attempt; zeros are kept.
@@ -81,7 +82,7 @@ def queue_cdf(
 
 
 def philly_attempt_delays(attempts: Frame, jobs: Frame, official: bool = True) -> pl.DataFrame:
-    """Per-attempt queueing delays of Philly jobs (finding P4; formats.md section 1.8).
+    """Per-attempt queueing delays of Philly jobs (finding P4; docs/analysis.md).
 
     Parameters
     ----------
@@ -170,8 +171,12 @@ def philly_attempt_delays(attempts: Frame, jobs: Frame, official: bool = True) -
     ).sort(["trace", "cluster", "job_id", "attempt"])
 
 
-def philly_vc_queue_table(attempts: Frame, jobs: Frame, official: bool = True) -> pl.DataFrame:
+def philly_vc_queue_table(
+    attempts: Frame, jobs: Frame, official: bool = True, per_vc: bool = True
+) -> pl.DataFrame:
     """Median and p90 per-attempt delay (minutes) per VC x size bucket (finding P4, table 2.3).
+
+    ``per_vc=False`` pools the VCs (``vc`` is then ``"all"``).
 
     Returns
     -------
@@ -179,6 +184,8 @@ def philly_vc_queue_table(attempts: Frame, jobs: Frame, official: bool = True) -
         ``vc``, ``size_bucket``, ``size_rank``, ``n``, ``median_min``, ``p90_min``.
     """
     d = philly_attempt_delays(attempts, jobs, official=official)
+    if not per_vc:
+        d = d.with_columns(pl.lit("all").alias("vc"))
     out = d.group_by(["vc", "size_bucket"]).agg(
         pl.len().cast(pl.Int64).alias("n"),
         (pl.col("delay_s").median() / 60).alias("median_min"),
@@ -192,18 +199,88 @@ def philly_vc_queue_table(attempts: Frame, jobs: Frame, official: bool = True) -
 
 
 def philly_attempt_delay_cdf(
-    attempts: Frame, jobs: Frame, official: bool = True, grid: Sequence[float] = LOG2_GRID_S
+    attempts: Frame,
+    jobs: Frame,
+    official: bool = True,
+    grid: Sequence[float] = LOG2_GRID_S,
+    by: str | Sequence[str] | None = None,
 ) -> pl.DataFrame:
-    """CDF of per-attempt delays per size bucket (Philly notebook Fig. 3, all VCs pooled).
+    """CDF of per-attempt delays per size bucket (Philly notebook Fig. 3).
+
+    Parameters
+    ----------
+    by : str or sequence, optional
+        Extra groups, e.g. ``"vc"`` for one curve per VC and size as the notebook's panels;
+        default: all VCs pooled.
 
     Returns
     -------
     polars.DataFrame
-        ``size_bucket``, ``size_rank``, ``delay_s``, ``cdf``, ``n``.
+        ``by...``, ``size_bucket``, ``size_rank``, ``delay_s``, ``cdf``, ``n``.
     """
+    keys = group_cols(by)
     d = philly_attempt_delays(attempts, jobs, official=official)
-    out = grid_cdf(d, "delay_s", ["size_bucket"], grid)
-    return with_bucket_rank(out, "philly").sort(["size_rank", "delay_s"])
+    out = grid_cdf(d, "delay_s", [*keys, "size_bucket"], grid)
+    return with_bucket_rank(out, "philly").sort([*keys, "size_rank", "delay_s"])
+
+
+def philly_locality(attempts: Frame, jobs: Frame, min_gpus: float = 5) -> pl.DataFrame:
+    """Servers of each large job's first attempt beside its queueing delay (Philly notebook
+    Fig. 4: do jobs that wait longer get better locality?).
+
+    Parameters
+    ----------
+    min_gpus : float
+        Only jobs of at least this many GPUs (the notebook's 5: jobs that cannot fit one
+        8-GPU server's half).
+
+    Returns
+    -------
+    polars.DataFrame
+        ``trace, cluster, job_id, num_gpus, size_bucket`` (Philly buckets), ``servers`` (distinct
+        machines of the first attempt), ``queue_s``; one row per job with a first attempt.
+    """
+    a = lazy(attempts)
+    keys = [k for k in GROUP if k in a.collect_schema().names()]
+    first = (
+        a.sort([*keys, "job_id", "attempt"])
+        .group_by([*keys, "job_id"])
+        .agg(pl.col("machines").first().list.unique().list.len().cast(pl.Int64).alias("servers"))
+    )
+    return (
+        lazy(jobs)
+        .filter(pl.col("num_gpus") >= min_gpus)
+        .join(first, on=[*keys, "job_id"], how="inner")
+        .with_columns(size_bucket("philly"))
+        .select(*keys, "job_id", "num_gpus", "size_bucket", "servers", "queue_s")
+        .collect()
+        .sort([*keys, "job_id"])
+    )
+
+
+def philly_locality_summary(attempts: Frame, jobs: Frame, min_gpus: float = 5) -> pl.DataFrame:
+    """Per size bucket: jobs, the range and median of servers per first attempt, and the median
+    queueing delay of jobs packed on the fewest servers vs the rest (see :func:`philly_locality`).
+
+    Returns
+    -------
+    polars.DataFrame
+        ``size_bucket, size_rank, n_jobs, servers_min, servers_median, servers_max,
+        queue_median_s, queue_median_packed_s, queue_median_spread_s`` (packed = on the
+        bucket's fewest servers).
+    """
+    loc = philly_locality(attempts, jobs, min_gpus)
+    packed = pl.col("servers") == pl.col("servers").min()
+    out = loc.group_by("size_bucket").agg(
+        pl.len().cast(pl.Int64).alias("n_jobs"),
+        pl.col("servers").min().alias("servers_min"),
+        pl.col("servers").median().alias("servers_median"),
+        pl.col("servers").max().alias("servers_max"),
+        pl.col("queue_s").median().alias("queue_median_s"),
+        pl.col("queue_s").filter(packed).median().alias("queue_median_packed_s"),
+        pl.col("queue_s").filter(~packed).median().alias("queue_median_spread_s"),
+    )
+    return with_bucket_rank(out, "philly").sort("size_rank")
 
 
 def pai_wait_by(

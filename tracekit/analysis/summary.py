@@ -87,6 +87,26 @@ def overview(jobs: Frame, by: str | Sequence[str] | None = GROUP) -> pl.DataFram
     return out.select(cols).sort(keys) if keys else out.select(cols)
 
 
+def pai_volume(jobs: Frame, tasks: Frame) -> pl.DataFrame:
+    """The size of a PAI workload (the official analysis' overview): jobs, users, tasks and
+    instances per cluster.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``trace, cluster, jobs, users, tasks, instances``.
+    """
+    j = lazy(jobs).group_by(GROUP).agg(
+        pl.len().cast(pl.Int64).alias("jobs"),
+        pl.col("user").n_unique().cast(pl.Int64).alias("users"),
+    )
+    t = lazy(tasks).group_by(GROUP).agg(
+        pl.len().cast(pl.Int64).alias("tasks"),
+        pl.col("inst_num").sum().cast(pl.Int64).alias("instances"),
+    )
+    return j.join(t, on=list(GROUP), how="full", coalesce=True).collect().sort(GROUP)
+
+
 def select_traces(
     store: Store, traces: str | Sequence[str] | None = None
 ) -> tuple[list[str], list[str]]:
@@ -102,11 +122,41 @@ def select_traces(
     return present, [t for t in wanted if t not in store.traces]
 
 
-def data_banner(store: Store, missing: Sequence[str] = ()) -> str:
-    """Markdown that every notebook shows first: the synthetic warning and skipped traces."""
+def data_kinds(store: Store, traces: Sequence[str] | None = None) -> dict[str, list[str]]:
+    """Which of ``traces`` (default: every trace in the store) come from the synthetic sample and
+    which from real trace files.
+
+    Returns
+    -------
+    dict
+        ``{"synthetic": [...], "real": [...]}`` in the store's trace order; pass it to
+        ``tracekit.plots.mark_data(**...)`` so every figure says what it shows.
+    """
+    wanted = list(store.traces) if traces is None else [t for t in store.traces if t in traces]
+    synthetic = [t for t in wanted if store.is_synthetic(t)]
+    return {"synthetic": synthetic, "real": [t for t in wanted if t not in synthetic]}
+
+
+def data_banner(
+    store: Store, missing: Sequence[str] = (), traces: Sequence[str] | None = None
+) -> str:
+    """Markdown that every notebook shows first: what the data is and which traces are skipped.
+
+    Parameters
+    ----------
+    traces : sequence of str, optional
+        The traces the notebook shows (default: every trace in the store).
+    """
+    kinds = data_kinds(store, traces)
     lines = []
-    if store.is_synthetic():
-        lines.append("**⚠️ SYNTHETIC DATA** — this store holds the calibrated synthetic sample.")
+    if kinds["synthetic"]:
+        lines.append(
+            "**⚠️ SYNTHETIC DATA** — the calibrated synthetic sample"
+            + (f" ({', '.join(kinds['synthetic'])})" if kinds["real"] else "")
+            + ", not the real traces."
+        )
+    if kinds["real"]:
+        lines.append(f"**REAL DATA**: {', '.join(kinds['real'])}, read from the published files.")
     if missing:
         lines.append(f"Not in this store (skipped): {', '.join(missing)}")
     return "\n\n".join(lines)

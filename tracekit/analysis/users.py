@@ -17,8 +17,11 @@ TOP_PCTS: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 25.0, 50.0)
 
 
 def _value_expr(value: str) -> pl.Expr:
+    """``gpu_time_s`` (recomputed when null), ``cpu_time_s`` (CPUs x duration) or any column."""
     if value == "gpu_time_s":
         return gpu_time()
+    if value == "cpu_time_s":
+        return pl.col("num_cpus") * pl.col("duration_s")
     return pl.col(value)
 
 
@@ -29,6 +32,8 @@ def user_totals(
     gpu_only: bool = True,
 ) -> pl.DataFrame:
     """Per-user total of ``value`` and job count, with the user's rank (1 = largest).
+
+    Users with equal totals are ranked by user id, so the same jobs always give the same ranks.
 
     Returns
     -------
@@ -46,7 +51,10 @@ def user_totals(
         .collect()
     )
     win = keys or None
-    rank = pl.col("total").rank("ordinal", descending=True)
+    # Sorted by total (largest first), then user, so tied users get the same ranks on every run.
+    per = per.sort([*keys, "total", "user"], descending=[False] * len(keys) + [True, False],
+                   nulls_last=True)  # fmt: skip
+    rank = pl.int_range(1, pl.len() + 1)
     n = pl.len()
     return per.with_columns(
         (rank.over(win) if win else rank).cast(pl.Int64).alias("rank"),

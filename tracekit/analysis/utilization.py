@@ -1,15 +1,17 @@
-"""Utilization — three different things that must never be compared directly (findings.md 8):
+"""Utilization — three different things that must never be compared directly:
 
 * **Philly**: nvidia-smi utilization per GPU-minute (store table ``job_gpu_minutes``, the join of
   attempts x machine x GPU x minute), by final status x job size, and on dedicated vs shared
   servers; host CPU / memory from ``host_util``.
-* **Helios**: *allocation* = running GPUs / capacity, per minute, following formats.md 2.4: times
-  truncated to the minute, a job occupies minutes ``start <= t <= end`` (both inclusive), the
-  running sum is clipped at the day's capacity. Computed by an event sweep (+g at the start
-  minute, -g after the end minute, plus zero-delta boundaries at every bin), so the cost is
-  O(jobs + bins), never jobs x minutes.
+* **Helios**: *allocation* = running GPUs / capacity, per minute, following HeliosArtifact's
+  ``parse_sequence``: times truncated to the minute, a job occupies minutes
+  ``start <= t <= end`` (both inclusive), the running sum is clipped at the day's capacity.
+  Computed by an event sweep (+g at the start minute, -g after the end minute, plus zero-delta
+  boundaries at every bin), so the cost is O(jobs + bins), never jobs x minutes.
 * **PAI**: per-task GPU request (sum of per-instance ``plan_gpu``) vs usage (sum of the
-  instances' lifetime-average ``gpu_wrk_util``, % of one GPU) from ``tasks`` and ``sensors``.
+  instances' lifetime-average ``gpu_wrk_util``, % of one GPU) from ``tasks`` and ``sensors``;
+  the same per instance for CPU cores and memory; the machines' own CPU, I/O-wait, GPU and
+  network metrics from ``machine_metric``.
 """
 
 from __future__ import annotations
@@ -21,17 +23,33 @@ import numpy as np
 import polars as pl
 
 from tracekit.analysis._common import (
+    GROUP,
     PCT_GRID,
     Frame,
     eager,
     grid_cdf,
     group_cols,
     lazy,
+    quantile_cdf,
     size_bucket,
 )
 from tracekit.timeutil import timezone_of, with_local_time
 
 PHILLY_UTIL_SIZES: tuple[int, ...] = (1, 4, 8, 16)
+#: PAI machine metrics in % (column -> label), as the official notebook's Fig. 8 shows them.
+PAI_MACHINE_UTIL: dict[str, str] = {
+    "machine_cpu_usr": "user CPU",
+    "machine_cpu_kernel": "kernel CPU",
+    "machine_cpu_iowait": "I/O wait",
+    "machine_gpu": "GPU",
+}
+#: The machine's network receive rate (bytes/s in the trace) and its label; shown in Gbit/s.
+PAI_MACHINE_NET: tuple[str, str] = ("machine_net_receive", "network receive")
+#: Resources of :func:`pai_instance_cpu_mem`: label -> (requested column, used column).
+PAI_CPU_MEM: dict[str, tuple[str, str]] = {
+    "CPU (cores)": ("cpu_requested", "cpu_used"),
+    "memory (GB)": ("mem_requested_gb", "mem_used_gb"),
+}
 
 
 # ---- Philly: per-GPU-minute nvidia-smi utilization ----------------------------------------------
@@ -267,7 +285,8 @@ def allocation_series(
 ) -> pl.DataFrame:
     """Allocated GPUs / capacity over time (findings H15, H16, H18, H19, H20), binned to ``freq``.
 
-    The official per-minute series (formats.md 2.4) is built by an event sweep per group:
+    The official per-minute series (HeliosArtifact's ``parse_sequence``) is built by an event
+    sweep per group:
     ``+num_gpus`` at the start minute and ``-num_gpus`` after the end minute, summed with
     ``np.bincount`` and accumulated, so the cost is O(jobs + minutes), never jobs x minutes. The
     minute values are then averaged into ``freq`` bins.
@@ -590,12 +609,154 @@ def pai_request_usage_cdf(tasks: Frame, sensors: Frame) -> pl.DataFrame:
     return grid_cdf(long, "v", ["trace", "cluster", "measure"], grid, x_name="gpu_pct")
 
 
+def pai_instance_cpu_mem(tasks: Frame, sensors: Frame) -> pl.DataFrame:
+    """Per instance: CPU cores and memory requested (its task's per-instance plan) vs used (the
+    instance's lifetime average in ``sensors``) (PAI notebook Fig. 6; findings A6b, A6c).
+
+    ``cpu_usage`` is in % of one core, so 100 = one core used; memory in GB.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``trace, cluster, job_name, task_name, inst_id, cpu_requested, cpu_used,
+        mem_requested_gb, mem_used_gb``.
+    """
+    keys = ["trace", "cluster", "job_name", "task_name"]
+    t = lazy(tasks).select(*keys, "plan_cpu", "plan_mem_gb")
+    return (
+        lazy(sensors)
+        .select(*keys, "inst_id", "cpu_usage", "avg_mem")
+        .join(t, on=keys, how="inner")
+        .select(
+            *keys,
+            "inst_id",
+            pl.col("plan_cpu").alias("cpu_requested"),
+            (pl.col("cpu_usage") / 100.0).alias("cpu_used"),
+            pl.col("plan_mem_gb").alias("mem_requested_gb"),
+            pl.col("avg_mem").alias("mem_used_gb"),
+        )
+        .collect()
+        .sort([*keys, "inst_id"], nulls_last=True)
+    )
+
+
+def pai_cpu_mem_usage_cdf(tasks: Frame, sensors: Frame, points: int = 101) -> pl.DataFrame:
+    """CDFs over instances of CPU and memory requested vs used (PAI notebook Fig. 6).
+
+    Returns
+    -------
+    polars.DataFrame
+        ``trace, cluster, resource`` (``CPU (cores)``, ``memory (GB)``), ``measure``
+        (``requested``, ``used``), ``value``, ``cdf`` (at ``points`` quantiles).
+    """
+    inst = pai_instance_cpu_mem(tasks, sensors)
+    return pl.concat(
+        [
+            quantile_cdf(inst, {req: "requested", used: "used"}, GROUP, points).select(
+                *GROUP, pl.lit(resource).alias("resource"), "measure", "value", "cdf"
+            )
+            for resource, (req, used) in PAI_CPU_MEM.items()
+        ]
+    )
+
+
+def pai_cpu_mem_usage_summary(tasks: Frame, sensors: Frame) -> pl.DataFrame:
+    """Per resource: instances, median request and use, and the share of instances whose plan
+    exceeds their use (finding A6b/c: 84 % for CPU and 96 % for memory in the PAI analysis).
+
+    Returns
+    -------
+    polars.DataFrame
+        ``trace, cluster, resource, n_instances, median_requested, median_used,
+        plan_gt_usage_share``.
+    """
+    inst = pai_instance_cpu_mem(tasks, sensors)
+    frames = []
+    for resource, (req, used) in PAI_CPU_MEM.items():
+        both = inst.filter(pl.col(req).is_not_null() & pl.col(used).is_not_null())
+        frames.append(
+            both.group_by(GROUP)
+            .agg(
+                pl.len().cast(pl.Int64).alias("n_instances"),
+                pl.col(req).median().alias("median_requested"),
+                pl.col(used).median().alias("median_used"),
+                (pl.col(req) > pl.col(used)).mean().alias("plan_gt_usage_share"),
+            )
+            .select(*GROUP, pl.lit(resource).alias("resource"), pl.exclude(GROUP))
+        )
+    return pl.concat(frames).sort([*GROUP, "resource"])
+
+
+def _machine_metrics(machine_metric: Frame) -> pl.LazyFrame:
+    """``machine_metric`` with the network receive rate in Gbit/s."""
+    col = PAI_MACHINE_NET[0]
+    return lazy(machine_metric).with_columns(pl.col(col) * 8 / 1e9)
+
+
+def pai_machine_metric_cdf(
+    machine_metric: Frame, kind: str = "utilization", points: int = 101
+) -> pl.DataFrame:
+    """CDFs of the machines' metrics over (machine, interval) rows (PAI notebook Fig. 8).
+
+    Parameters
+    ----------
+    kind : str
+        ``"utilization"``: user CPU, kernel CPU, I/O wait and GPU in %; ``"network"``: the
+        network receive rate in Gbit/s.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``trace, cluster, measure, value, cdf`` (at ``points`` quantiles).
+    """
+    if kind == "utilization":
+        columns = PAI_MACHINE_UTIL
+    elif kind == "network":
+        columns = dict([PAI_MACHINE_NET])
+    else:
+        raise ValueError(f"kind must be 'utilization' or 'network'; got {kind!r}")
+    return quantile_cdf(_machine_metrics(machine_metric), columns, GROUP, points)
+
+
+def pai_machine_metric_summary(machine_metric: Frame) -> pl.DataFrame:
+    """Median and p90 of each machine metric (PAI notebook Fig. 8: median I/O wait about
+    0.003 %, user CPU about 31 %).
+
+    Returns
+    -------
+    polars.DataFrame
+        ``trace, cluster, measure, unit`` (``%`` or ``Gbit/s``), ``median``, ``p90``.
+    """
+    lf = _machine_metrics(machine_metric)
+    units = {**dict.fromkeys(PAI_MACHINE_UTIL, "%"), PAI_MACHINE_NET[0]: "Gbit/s"}
+    names = {**PAI_MACHINE_UTIL, PAI_MACHINE_NET[0]: PAI_MACHINE_NET[1]}
+    frames = [
+        lf.group_by(GROUP)
+        .agg(
+            pl.col(col).median().alias("median"),
+            pl.col(col).quantile(0.9, interpolation="linear").alias("p90"),
+        )
+        .select(*GROUP, pl.lit(names[col]).alias("measure"), pl.lit(unit).alias("unit"),
+                "median", "p90")  # fmt: skip
+        for col, unit in units.items()
+    ]
+    order = {name: i for i, name in enumerate(names.values())}
+    return (
+        pl.concat(frames)
+        .collect()
+        .with_columns(pl.col("measure").replace_strict(order, return_dtype=pl.Int8).alias("_o"))
+        .sort([*GROUP, "_o"])
+        .drop("_o")
+    )
+
+
 def pai_request_shares(
     tasks: Frame, by: str | Sequence[str] | None = None, include_null: bool = False
 ) -> pl.DataFrame:
     """Share of tasks per per-instance GPU request bucket (finding A3), optionally per GPU type.
 
-    As in findings.md, shares are over tasks with a ``plan_gpu`` (CPU-only roles have none);
+    As in the published figure, shares are over tasks with a ``plan_gpu`` (CPU-only roles have
+    none);
     ``include_null=True`` counts those as requesting 0 GPU (bucket ``<0.25``).
 
     Returns
@@ -643,4 +804,4 @@ def pai_gpu_type_shares(tasks: Frame, include_unassigned: bool = False) -> pl.Da
     per = lf.group_by([*keys, "gpu_type"]).agg(pl.len().cast(pl.Int64).alias("n_tasks")).collect()
     return per.with_columns(
         (pl.col("n_tasks") / pl.col("n_tasks").sum().over(keys)).alias("task_share")
-    ).sort([*keys, "n_tasks"], descending=[False, False, True])
+    ).sort([*keys, "n_tasks", "gpu_type"], descending=[False, False, True, False], nulls_last=True)

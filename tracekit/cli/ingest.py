@@ -29,6 +29,13 @@ def command(
     lenient: Annotated[
         bool, typer.Option(help="Count unparseable rows instead of failing.")
     ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option(help="Fail on impossible values instead of nulling and counting them."),
+    ] = False,
+    allow_empty: Annotated[
+        bool, typer.Option(help="Store an input without rows instead of refusing it.")
+    ] = False,
     mapping: Annotated[
         Path | None, typer.Option(help="Column mapping (TOML) for the generic readers.")
     ] = None,
@@ -36,7 +43,12 @@ def command(
     """Read raw trace files into the normalized store (atomically)."""
     from tracekit.sources import ingest as ingest_trace
 
-    options: dict[str, Any] = {"clusters": split_list(clusters), "lenient": lenient}
+    options: dict[str, Any] = {
+        "clusters": split_list(clusters),
+        "lenient": lenient,
+        "strict": strict,
+        "allow_empty": allow_empty,
+    }
     if mapping is not None:
         options["mapping"] = mapping
     with Progress(

@@ -9,6 +9,8 @@ from typing import Annotated
 import typer
 
 from tracekit.cli._common import DEFAULT_SEED, console, print_frame
+from tracekit.replay.placements import PLACEMENTS
+from tracekit.replay.placements import describe as describe_placements
 from tracekit.replay.policies import describe
 
 
@@ -40,7 +42,11 @@ def command(
     ] = None,
     placement: Annotated[
         str | None,
-        typer.Option(help="consolidate|first_fit|spread (whole GPUs), pack|balance (shared)."),
+        typer.Option(
+            help="Whole GPUs: consolidate|first_fit|spread. Shared GPUs (listed above): "
+            f"{'|'.join(PLACEMENTS)}; best-fit, packing, load-balancing and fgd put every job on "
+            "one node of the store's machines, within its CPU and memory."
+        ),
     ] = None,
     compat: Annotated[
         str | None,
@@ -127,3 +133,5 @@ def command(
 # The policy list comes from the registry, so a new policy shows up here by itself.
 command.__doc__ = inspect.cleandoc(command.__doc__ or "") + "\n\nPolicies (--policy):\n\n\b\n"
 command.__doc__ += "\n".join(f"  {name:<10} {line}" for name, line in describe().items())
+command.__doc__ += "\n\nShared-GPU placements (--placement):\n\n\b\n"
+command.__doc__ += "\n".join(f"  {name:<15} {line}" for name, line in describe_placements().items())

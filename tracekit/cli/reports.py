@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from tracekit.cli._common import DEFAULT_SEED, DEFAULT_STORE, StoreOpt, split_list
+from tracekit.sample import SAMPLE_TRACES
 
 
 def command(
@@ -18,7 +19,14 @@ def command(
     sample: Annotated[Path, typer.Option(help="Synthetic sample folder.")] = Path("data/sample"),
     scale: Annotated[float | None, typer.Option(help="Sample scale (default: its own).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of sample, models, replays.")] = DEFAULT_SEED,
-    traces: Annotated[str, typer.Option(help="Comma-separated traces.")] = "philly,helios,pai",
+    traces: Annotated[
+        str, typer.Option(help="Comma-separated traces of the sample (or of --raw).")
+    ] = ",".join(SAMPLE_TRACES),
+    openb: Annotated[
+        str,
+        typer.Option(help="openb's real files: 'auto' (RAW/openb or the checkout's copy), "
+                          "'none', or a folder."),
+    ] = "auto",
     notebooks: Annotated[
         str | None, typer.Option(help="Only these notebooks (stems or numbers, comma-separated).")
     ] = None,
@@ -33,8 +41,8 @@ def command(
 
     trace_list = split_list(traces) or []
     if ingest_only:
-        run_ingest(data, store, raw, sample, scale, seed, trace_list)
+        run_ingest(data, store, raw, sample, scale, seed, trace_list, openb=openb)
         return
     run_all(data=data, store=store, out=out, raw=raw, sample_dir=sample, scale=scale, seed=seed,
             traces=trace_list, notebooks=split_list(notebooks), workers=workers,
-            figures=figures)  # fmt: skip
+            figures=figures, openb=openb)  # fmt: skip

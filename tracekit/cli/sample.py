@@ -16,9 +16,15 @@ def command(
         "data/sample"
     ),
     traces: Annotated[str, typer.Option(help="Comma-separated traces.")] = "philly,helios,pai",
-    scale: Annotated[float | None, typer.Option(help="1 = full-size traces.")] = None,
+    scale: Annotated[
+        float | None,
+        typer.Option(help="Fraction of every trace's jobs (1 = full size; default per trace)."),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = DEFAULT_SEED,
-    check: Annotated[bool, typer.Option(help="Print calibration targets vs the sample.")] = False,
+    check: Annotated[
+        bool,
+        typer.Option(help="Ingest, predict and replay the sample; print its targets vs published."),
+    ] = False,
 ) -> None:
     """Generate the calibrated SYNTHETIC sample in the traces' raw formats."""
     from tracekit import sample as sample_mod
@@ -30,4 +36,8 @@ def command(
         console.print(f"[bold yellow]SYNTHETIC[/] sample written to {out}")
         console.print_json(json.dumps(summary, default=str))
     if check:
-        print_frame(sample_mod.check(out), title="calibration: published vs sample", limit=200)
+        with console.status("checking the sample's targets (ingest, predict, replay study)"):
+            table = sample_mod.check(out, seed=seed)
+        print_frame(table, title="targets: published vs sample", limit=200)
+        held = int(table["ok"].sum()) if table.height else 0
+        console.print(f"{held} of {table.height} targets hold")

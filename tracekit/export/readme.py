@@ -8,7 +8,8 @@ from tracekit.export._common import Ledger, Part
 
 READ_BACK: dict[str, str] = {
     "helios": "tracekit ingest helios {folder}",
-    "philly-json": "tracekit ingest philly {folder}",
+    # A Philly-format log of any cluster but Microsoft's own is read under its own name.
+    "philly-json": "tracekit ingest philly {folder} --clusters {cluster}",
     "swf": "tracekit ingest swf {folder}",
     "openb": "(FGD's Kubernetes scheduler simulator reads the pod and node lists)",
     "csv": "tracekit replay --jobs-csv {folder}/jobs.csv --vcs-csv {folder}/vcs.csv --out r.csv",
@@ -74,8 +75,8 @@ def render_readme(module: ModuleType, part: Part, ledger: Ledger) -> str:
         else ["- nothing"]
     if ledger.remarks:
         lines += ["", "## Notes", "", *[f"- {r}" for r in ledger.remarks]]
-    lines += ["", "## Read it back", "", "```", READ_BACK[module.NAME].format(folder="."), "```",
-              ""]
+    read_back = READ_BACK[module.NAME].format(folder=".", cluster=part.cluster)
+    lines += ["", "## Read it back", "", "```", read_back, "```", ""]
     return "\n".join(lines)
 
 

@@ -1,18 +1,21 @@
 """Plotly figures and HTML tables for the tidy frames of :mod:`tracekit.analysis`.
 
 One theme (plotly template ``"tracekit"``) is applied to every figure; human axis titles with
-units come from :data:`AXIS_TITLES`; :func:`mark_synthetic` stamps every figure and table title
-when the data is the synthetic sample. Tables are great_tables objects (static HTML).
+units come from :data:`AXIS_TITLES`; :func:`mark_data` stamps every figure and table title with
+what the data is (the SYNTHETIC sample, REAL data of named traces, or both). Tables are
+great_tables objects (static HTML).
 """
 
 from tracekit.plots._base import (
     AXIS_TITLES,
     MAX_LEGEND,
     PALETTE,
+    REAL_TEXT,
     STATUS_COLORS,
     SYNTHETIC_TEXT,
     TEMPLATE,
     WEEKDAY_NAMES,
+    mark_data,
     mark_synthetic,
 )
 from tracekit.plots.charts import (
@@ -30,6 +33,7 @@ from tracekit.plots.charts import (
     size_shares,
     status_bars,
     top_share,
+    treemap,
     util_cdf,
 )
 from tracekit.plots.tables import VERDICT_COLORS, findings_table, table
@@ -38,6 +42,7 @@ __all__ = [
     "AXIS_TITLES",
     "MAX_LEGEND",
     "PALETTE",
+    "REAL_TEXT",
     "STATUS_COLORS",
     "SYNTHETIC_TEXT",
     "TEMPLATE",
@@ -53,6 +58,7 @@ __all__ = [
     "hourly_profile",
     "lines",
     "lorenz",
+    "mark_data",
     "mark_synthetic",
     "queue_cdf",
     "scatter",
@@ -60,5 +66,6 @@ __all__ = [
     "status_bars",
     "table",
     "top_share",
+    "treemap",
     "util_cdf",
 ]

@@ -1,4 +1,5 @@
-"""The theme, axis titles, the SYNTHETIC mark and the grouping rules every chart shares."""
+"""The theme, axis titles, the data mark (SYNTHETIC or REAL) and the grouping rules every chart
+shares."""
 
 from __future__ import annotations
 
@@ -77,22 +78,48 @@ pio.templates["tracekit"] = TEMPLATE
 
 
 class _Mark:
-    """What every figure says about its data (set once per notebook by :func:`mark_synthetic`)."""
+    """What every figure says about its data (set once per notebook by :func:`mark_data`)."""
 
     synthetic: bool = False
+    real: tuple[str, ...] = ()
+
+    @property
+    def text(self) -> str | None:
+        """The subtitle of every figure and table, or None when nothing is marked."""
+        parts = [SYNTHETIC_TEXT] if self.synthetic else []
+        if self.real:
+            parts.append(f"{REAL_TEXT}: {', '.join(self.real)}")
+        return " · ".join(parts) or None
 
 
 _MARK = _Mark()
 SYNTHETIC_TEXT = "SYNTHETIC sample"
+REAL_TEXT = "REAL data"
 
 
 def mark_synthetic(on: bool = True) -> None:
     """Mark every figure made from now on as drawn from synthetic data (or stop marking).
 
-    The mark is an annotation in the figure itself, so it stays on a chart copied out of a
-    page or exported as PNG. Notebooks call ``plots.mark_synthetic(store.is_synthetic())``.
+    The mark is the figure's subtitle, so it stays on a chart copied out of a page or exported
+    as PNG. Same as ``mark_data(synthetic=on)``.
     """
-    _MARK.synthetic = bool(on)
+    mark_data(synthetic=on)
+
+
+def mark_data(synthetic: bool | Sequence[str] = False, real: Sequence[str] = ()) -> None:
+    """Say on every figure and table made from now on what its data is.
+
+    Parameters
+    ----------
+    synthetic : bool or sequence of str
+        True (or a non-empty list of traces): the data includes the synthetic sample; the
+        subtitle reads "SYNTHETIC sample".
+    real : sequence of str
+        Traces read from their real published files; the subtitle adds "REAL data: <traces>".
+        Notebooks call ``plots.mark_data(**summary.data_kinds(store, traces))``.
+    """
+    _MARK.synthetic = bool(synthetic)
+    _MARK.real = tuple(real)
 
 
 def axis_title(column: str, given: str | None = None) -> str:
@@ -103,11 +130,13 @@ def axis_title(column: str, given: str | None = None) -> str:
 
 
 def finish(fig: go.Figure, title: str, height: int = 440) -> go.Figure:
-    """Apply the theme and title; add the SYNTHETIC mark when :func:`mark_synthetic` is on."""
+    """Apply the theme and title; add the data mark set by :func:`mark_data` as the subtitle."""
     head: dict[str, Any] = {"text": title}
-    if _MARK.synthetic:
+    mark = _MARK.text
+    if mark:
         # in the figure itself, so a chart copied out of a page or exported as PNG keeps it
-        head["subtitle"] = {"text": SYNTHETIC_TEXT, "font": {"color": "#8a6d00", "size": 12}}
+        color = "#8a6d00" if _MARK.synthetic else "#1d6b2f"
+        head["subtitle"] = {"text": mark, "font": {"color": color, "size": 12}}
     fig.update_layout(template="tracekit", title=head, height=height)
     return fig
 

@@ -46,6 +46,7 @@ __all__ = [
     "size_shares",
     "status_bars",
     "top_share",
+    "treemap",
     "util_cdf",
 ]
 
@@ -303,3 +304,38 @@ def scatter(df: pl.DataFrame, x: str, y: str, color: Keys = None, title: str = "
     fig.update_xaxes(type="log" if log_x else "linear", title_text=axis_title(x, x_title))
     fig.update_yaxes(type="log" if log_y else "linear", title_text=axis_title(y, y_title))
     return finish(fig, title)
+
+
+def treemap(df: pl.DataFrame, path: Sequence[str], value: str, title: str = "",
+            value_title: str | None = None) -> go.Figure:
+    """Nested rectangles sized by ``value``, one level per column of ``path`` (e.g. GPU time by
+    cluster and workload type, as Acme's NSDI'24 Fig. 4). Each rectangle is labelled with its
+    share of its parent; a parent's size is the sum of its children (plotly adds them up)."""
+    ids: list[str] = []
+    labels: list[str] = []
+    parents: list[str] = []
+    values: list[float] = []
+    seen: set[str] = set()
+    for row in df.select(*path, value).iter_rows():
+        parts = [fmt_value(v) for v in row[:-1]]
+        for depth in range(1, len(parts)):
+            node = " / ".join(parts[:depth])
+            if node not in seen:
+                seen.add(node)
+                ids.append(node)
+                labels.append(parts[depth - 1])
+                parents.append(" / ".join(parts[: depth - 1]))
+                values.append(0.0)
+        ids.append(" / ".join(parts))
+        labels.append(parts[-1])
+        parents.append(" / ".join(parts[:-1]))
+        values.append(float(row[-1] or 0.0))
+    fig = go.Figure(go.Treemap(
+        ids=ids, labels=labels, parents=parents, values=values, branchvalues="remainder",
+        textinfo="label+percent parent", marker={"colors": [PALETTE[i % len(PALETTE)] for i in
+                                                           range(len(ids))]},
+        hovertemplate=f"%{{label}}<br>{axis_title(value, value_title)}: %{{value:,.4s}}"
+                      "<br>%{percentParent:.1%} of %{parent}<extra></extra>",
+    ))  # fmt: skip
+    fig.update_layout(margin={"l": 10, "r": 10, "b": 10})
+    return finish(fig, title, height=520)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import polars as pl
 from great_tables import GT, loc, style
 
-from tracekit.plots._base import _MARK, SYNTHETIC_TEXT
+from tracekit.plots._base import _MARK
 
 __all__ = ["VERDICT_COLORS", "findings_table", "table"]
 
@@ -66,8 +66,9 @@ def table(
         gt = gt.fmt_integer(columns=ints)
     gt = gt.sub_missing(missing_text="–")
     if title or subtitle:
-        if _MARK.synthetic:
-            subtitle = f"{subtitle} · {SYNTHETIC_TEXT}" if subtitle else SYNTHETIC_TEXT
+        mark = _MARK.text
+        if mark:
+            subtitle = f"{subtitle} · {mark}" if subtitle else mark
         gt = gt.tab_header(title=title or "", subtitle=subtitle)
     if labels:
         gt = gt.cols_label(**{k: v for k, v in labels.items() if k in df.columns})

@@ -36,7 +36,6 @@ from tracekit.replay.policies import (
     make_policy,
 )
 from tracekit.replay.policies.lucid import simulate_lucid
-from tracekit.replay.published import fifo_ratios, published_results
 from tracekit.replay.resources import (
     Cluster,
     GPUPool,
@@ -54,7 +53,14 @@ from tracekit.replay.run import (
     simulate,
     write_output,
 )
-from tracekit.replay.study import held_out_inputs, policy_comparison
+from tracekit.replay.studies import (
+    fifo_ratios,
+    held_out_inputs,
+    policy_comparison,
+    published_results,
+    replay_study,
+    replay_study_runs,
+)
 from tracekit.replay.sweep import SweepConfig, sensitivity_grid
 
 __all__ = [
@@ -101,6 +107,8 @@ __all__ = [
     "replay",
     "replay_csv",
     "replay_from_store",
+    "replay_study",
+    "replay_study_runs",
     "sensitivity_grid",
     "simulate",
     "simulate_lucid",

@@ -17,7 +17,13 @@ column                 dtype      meaning
                                   defaults to ``vc``
 ``util``               Float64    optional, shared GPUs: GPU utilisation, fraction of one GPU
 ``gpu_util_mean``      Float64    optional, shared GPUs: utilisation in percent (store column)
+``num_cpus``           Float64    optional, node placements: cores the job reserves on its node
+``mem_gb``             Float64    optional, node placements: memory (GiB) it reserves there
 =====================  =========  =============================================================
+
+Under a node placement (``best-fit``, ``packing``, ``load-balancing``, ``fgd``) a job may ask for
+no GPU (``num_gpus = 0``: CPU and memory only), and ``group`` may name several groups joined by
+``|`` (the GPU models the job may use).
 
 Column names carry their unit as in the store. The earlier names ``duration`` and
 ``pred_duration`` are still read (CSV files and frames) and renamed.
@@ -43,6 +49,7 @@ from tracekit.errors import TraceFormatError
 from tracekit.quality import QualityCounter
 from tracekit.replay.resources import (
     DEFAULT_GPUS_PER_NODE,
+    GROUP_SEPARATOR,
     Cluster,
     GPUPool,
     VCSpec,
@@ -53,7 +60,10 @@ from tracekit.timeutil import as_utc
 
 REQUIRED = ("job_id", "vc", "submit_time", "duration_s", "num_gpus")
 OPTIONAL = ("pred_duration_s", "user")
-SHARED_OPTIONAL = ("pred_duration_s", "user", "group", "util", "gpu_util_mean")
+SHARED_OPTIONAL = (
+    "pred_duration_s", "user", "group", "util", "gpu_util_mean", "num_cpus", "mem_gb",
+)  # fmt: skip
+
 LEGACY_NAMES = {"duration": "duration_s", "pred_duration": "pred_duration_s"}
 """Earlier column names, still accepted and renamed."""
 MAX_TIME_S = 1e12
@@ -99,7 +109,7 @@ def read_jobs_csv(path: str | Path) -> pl.DataFrame:
     missing = [c for c in REQUIRED if c not in raw.columns]
     if missing:
         raise TraceFormatError(path, 1, f"missing columns {missing}; need {','.join(REQUIRED)}")
-    number = ("submit_time", "duration_s", "num_gpus", "pred_duration_s", "util", "gpu_util_mean")
+    number = ("submit_time", "duration_s", "num_gpus", *_NUMBERS[2:])
     cols = []
     for c in (*REQUIRED, *SHARED_OPTIONAL):
         if c not in raw.columns:
@@ -155,6 +165,7 @@ def validate_jobs(
     needs_prediction: bool = False,
     allow_zero_duration: bool = False,
     type_affinity: str = "strict",
+    on_nodes: bool = False,
     quality: QualityCounter | None = None,
     source: str = "<jobs>",
     line_offset: int = 1,
@@ -177,6 +188,9 @@ def validate_jobs(
         Accept ``duration_s == 0`` (the whole-GPU engine handles it; by default it is rejected).
     type_affinity : {"strict", "any"}
         Shared GPUs: a job must fit its own group (strict) or the largest group.
+    on_nodes : bool
+        Shared GPUs under a node placement: jobs without GPUs are valid, and a job must fit one
+        node of its groups, empty (GPUs, ``num_cpus``, ``mem_gb``; ``replay.job_fits_no_node``).
     quality : QualityCounter, optional
         Counter to add to (a new one otherwise).
     source : str
@@ -209,9 +223,16 @@ def validate_jobs(
     )
     if shared and "group" not in df.columns:
         df = df.with_columns(pl.col("vc").alias("group"))
+    if shared and on_nodes:
+        df = df.with_columns(
+            pl.lit(None, dtype=pl.Float64).alias(c) for c in ("num_cpus", "mem_gb")
+            if c not in df.columns
+        )  # fmt: skip
     df = df.with_row_index("_row")
     caps = resources.capacities()
     rules = _rules(allow_zero_duration, needs_prediction, caps, shared, type_affinity)
+    if shared and on_nodes:
+        rules = _node_rules(rules, resources, type_affinity)  # type: ignore[arg-type]
     gpu_dtype = pl.Float64 if shared else pl.Int64
     # Fast path: evaluate every rule in one polars pass; clean tables (the usual case) stop here.
     counts = df.select([expr.alias(rule) for rule, expr, _, _ in rules]).sum().row(0, named=True)
@@ -245,7 +266,9 @@ def validate_jobs(
     return df, quality
 
 
-_NUMBERS = ("submit_time", "duration_s", "pred_duration_s", "util", "gpu_util_mean")
+_NUMBERS = (
+    "submit_time", "duration_s", "pred_duration_s", "util", "gpu_util_mean", "num_cpus", "mem_gb",
+)  # fmt: skip
 
 
 def _rules(
@@ -296,8 +319,10 @@ def _rules(
         biggest = max(caps.values(), default=0)
         group = pl.col("group")
         if type_affinity == "strict":
+            # A job may name several groups ("V100M16|V100M32"): each must be in the pool.
+            named = group.str.split(GROUP_SEPARATOR).list.eval(pl.element().is_in(known.implode()))
             rules.append(
-                ("replay.unknown_group", group.is_not_null() & ~group.is_in(known.implode()),
+                ("replay.unknown_group", group.is_not_null() & ~named.list.all(),
                  f"group (GPU type or VC) not in the pool {known.to_list()}", None)
             )  # fmt: skip
             cap = group.replace_strict(caps, default=biggest, return_dtype=pl.Int64)
@@ -325,6 +350,57 @@ def _rules(
              pl.lit(0.0).alias("pred_duration_s"))
         )  # fmt: skip
     return rules
+
+
+def _node_rules(
+    rules: list[tuple[str, pl.Expr, str, pl.Expr | None]], pool: GPUPool, type_affinity: str
+) -> list[tuple[str, pl.Expr, str, pl.Expr | None]]:
+    """The shared-GPU rules under a node placement: no GPU is a valid request (CPU and memory
+    only), and a job must fit one node of its groups when that node is empty."""
+    gpus = pl.col("num_gpus")
+    out = []
+    for rule in rules:
+        if rule[0] == "replay.nonpositive_gpus":
+            rule = ("replay.negative_gpus", ~gpus.is_finite().fill_null(False) | (gpus < 0),
+                    "num_gpus is negative or not a number", None)  # fmt: skip
+        out.append(rule)
+    cpu, mem = pl.col("num_cpus").fill_null(0.0), pl.col("mem_gb").fill_null(0.0)
+    fits_none = pl.struct(gpus, cpu, mem, pl.col("group")).map_batches(
+        lambda jobs: _fits_no_node(jobs.struct.unnest(), pool, type_affinity),
+        return_dtype=pl.Boolean,
+    )
+    out += [
+        ("replay.bad_cpu_or_memory", ~cpu.is_finite() | ~mem.is_finite() | (cpu < 0) | (mem < 0),
+         "num_cpus or mem_gb is negative or not a number", None),
+        ("replay.job_fits_no_node", fits_none,
+         "no node of the job's groups has that many GPUs, CPU and memory", None),
+    ]  # fmt: skip
+    return out
+
+
+def _fits_no_node(jobs: pl.DataFrame, pool: GPUPool, type_affinity: str) -> pl.Series:
+    """Per job: no node of its groups could hold it even empty (GPUs, CPU, memory)."""
+    sizes: dict[str, set[tuple[int, int, int]]] = {}
+    for node in pool.node_list():
+        sizes.setdefault(node.group, set()).add((node.gpus, node.cpu_milli, node.memory_mib))
+    need = np.column_stack(
+        [
+            np.ceil(jobs["num_gpus"].fill_nan(0.0).to_numpy() - 1e-9),
+            (jobs["num_cpus"].fill_nan(0.0).to_numpy() * 1000).round(),
+            (jobs["mem_gb"].fill_nan(0.0).to_numpy() * 1024).round(),
+        ]
+    )
+    groups = jobs["group"].to_list()
+    out = np.zeros(len(groups), dtype=bool)
+    for name in set(groups):
+        own = [] if name is None else [g for g in name.split(GROUP_SEPARATOR) if g in sizes]
+        if not own or type_affinity != "strict":
+            own = list(sizes)
+        caps = np.array(sorted(set().union(*(sizes[g] for g in own))), dtype=np.float64)
+        rows = np.flatnonzero([g == name for g in groups])
+        fit = (caps[None, :, :] >= need[rows][:, None, :]).all(axis=2).any(axis=1)
+        out[rows] = ~fit
+    return pl.Series(out)
 
 
 # ---- utilisation (shared GPUs) -----------------------------------------------------------------
@@ -487,9 +563,10 @@ def jobs_from_store(
     prediction_model: str | None = None,
     *,
     needs_prediction: bool = False,
+    cpu_jobs: bool = False,
 ) -> tuple[pl.DataFrame, datetime | None]:
-    """Replay jobs of one partition: GPU jobs (``num_gpus > 0``) with a duration, in
-    ``[start, end)`` (UTC).
+    """Replay jobs of one partition: GPU jobs (``num_gpus > 0``; with ``cpu_jobs``, also jobs
+    that reserve CPU but no GPU) with a duration, in ``[start, end)`` (UTC).
 
     Submit times become seconds from ``start`` (or from the first submit). Predictions come from
     the ``predictions`` table (``pred_duration_s`` joined on ``job_id``) of ``prediction_model``;
@@ -499,19 +576,22 @@ def jobs_from_store(
     Returns
     -------
     (polars.DataFrame, datetime or None)
-        ``job_id, vc, gpu_type, submit_time, duration_s, num_gpus, user, gpu_util_mean
-        [, pred_duration_s]`` and the time origin (UTC).
+        ``job_id, vc, gpu_type, submit_time, duration_s, num_gpus, user, gpu_util_mean,
+        num_cpus, mem_gb[, pred_duration_s]`` and the time origin (UTC).
     """
     trace, cluster = check_partition(store, trace, cluster)
     model = _choose_model(store, trace, cluster, prediction_model, needs_prediction)
     lf = store.scan("jobs", trace=trace, cluster=cluster)
-    lf = lf.filter((pl.col("num_gpus") > 0) & pl.col("duration_s").is_not_null())
+    wanted = pl.col("num_gpus") > 0
+    if cpu_jobs:
+        wanted = wanted | (pl.col("num_cpus") > 0)
+    lf = lf.filter(wanted & pl.col("duration_s").is_not_null())
     if start is not None:
         lf = lf.filter(pl.col("submit_time") >= as_utc(start))
     if end is not None:
         lf = lf.filter(pl.col("submit_time") < as_utc(end))
     columns = ["job_id", "vc", "gpu_type", "submit_time", "duration_s", "num_gpus", "user",
-               "gpu_util_mean"]  # fmt: skip
+               "gpu_util_mean", "num_cpus", "mem_gb"]  # fmt: skip
     df = lf.select(columns).collect()
     origin = None
     if df.height:
@@ -590,17 +670,24 @@ def pool_from_store(
     gpus_per_node: int = DEFAULT_GPUS_PER_NODE,
     snapshot: Date | str | None = None,
     window: tuple[Date, Date] | None = None,
+    *,
+    nodes: bool = False,
 ) -> GPUPool:
     """Shared-GPU pool of a partition.
 
-    Partitions whose ``machines`` have a ``gpu_type`` (PAI): one group per GPU type, CPU-only
-    machines left out. Otherwise the VC capacity of :func:`cluster_from_store` (one group per VC
+    ``nodes``: a pool that knows its nodes, from the ``machines`` table
+    (:meth:`~tracekit.replay.resources.GPUPool.from_machines`: every machine with its CPU and
+    memory, machines without GPUs included), for node placements. Otherwise, partitions whose
+    ``machines`` have a ``gpu_type`` (PAI): one group per GPU type, CPU-only machines left out.
+    Other partitions: the VC capacity of :func:`cluster_from_store` (one group per VC
     of ``gpus_per_node``-GPU nodes, at ``snapshot`` or the day nearest the middle of
     ``window``), or the machine list as one group ``"pool"``. ``scale`` keeps that fraction of
     the machines of every group (to load a small sample as heavily as the full trace).
     """
     trace, cluster = check_partition(store, trace, cluster)
     machines = store.scan("machines", trace=trace, cluster=cluster).collect()
+    if nodes and machines.height:
+        return GPUPool.from_machines(machines, source=f"nodes:{trace}/{cluster}").scaled(scale)
     typed = machines.filter(pl.col("gpu_type").is_not_null() & (pl.col("num_gpus") > 0))
     if typed.height:
         groups: dict[str, list[int]] = {}
@@ -651,6 +738,7 @@ def load_store(
     gpus_per_node: int = DEFAULT_GPUS_PER_NODE,
     capacity_scale: float = 1.0,
     seed: int = 0,
+    nodes: bool = False,
 ) -> StoreInputs:
     """Jobs and resources of one partition, ready for :func:`tracekit.replay.replay`.
 
@@ -659,10 +747,13 @@ def load_store(
     jobs' VCs (Philly: the machine list; PAI: GPU types), all nodes form one pool and every job
     runs in VC ``"pool"`` (counted as ``replay.pooled_jobs``).
 
-    Shared GPUs: the pool of :func:`pool_from_store`; each job's group is its GPU type when the
-    pool has GPU types, else its VC (cleared when the pool is one ungrouped ``"pool"``, counted
-    as ``replay.group_cleared_single_pool``); utilisation from :func:`fill_utilization` (counted
-    per source as ``replay.util_from_*``).
+    Shared GPUs: the pool of :func:`pool_from_store` (``nodes``: one that knows its nodes, for
+    node placements; jobs that reserve CPU but no GPU are then replayed too); each job's group
+    is its GPU type when the pool has GPU types and the jobs name theirs, the GPU models its pod
+    may use when the partition has ``pod_specs`` (openb: ``gpu_spec``, null = any; counted as
+    ``replay.group_from_pod_specs``), else its VC (cleared when the pool is one ungrouped
+    ``"pool"``, counted as ``replay.group_cleared_single_pool``); utilisation from
+    :func:`fill_utilization` (counted per source as ``replay.util_from_*``).
 
     ``capacity_scale`` keeps that fraction of the nodes or machines (a sample is small: scale
     its cluster too).
@@ -672,8 +763,9 @@ def load_store(
 
         store = open_store(store)
     jobs, origin = jobs_from_store(
-        store, trace, cluster, start, end, prediction_model, needs_prediction=needs_prediction
-    )
+        store, trace, cluster, start, end, prediction_model, needs_prediction=needs_prediction,
+        cpu_jobs=shared and nodes,
+    )  # fmt: skip
     quality = QualityCounter()
     window = None
     if origin is not None and jobs.height:
@@ -681,11 +773,20 @@ def load_store(
         window = (origin.date(), datetime.fromtimestamp(last_s, origin.tzinfo).date())
     if shared:
         pool = pool_from_store(
-            store, trace, cluster, capacity_scale, gpus_per_node, snapshot, window
+            store, trace, cluster, capacity_scale, gpus_per_node, snapshot, window, nodes=nodes
         )
         typed = jobs.height > 0 and jobs["gpu_type"].null_count() < jobs.height
         jobs = jobs.with_columns(pl.col("gpu_type" if typed else "vc").alias("group"))
-        if pool.groups == ["pool"]:
+        specs = store.scan("pod_specs", trace=trace, cluster=cluster).select("job_id", "gpu_spec")
+        specs = specs.collect()
+        if not typed and specs.height:
+            # The pod list says which GPU models each pod may use (null: any model).
+            allowed = specs.select(
+                "job_id", pl.col("gpu_spec").list.join(GROUP_SEPARATOR).alias("group")
+            )
+            jobs = jobs.drop("group").join(allowed, on="job_id", how="left", maintain_order="left")
+            quality.add("replay.group_from_pod_specs", jobs.height)
+        elif pool.groups == ["pool"]:
             quality.add("replay.group_cleared_single_pool", int(jobs["group"].is_not_null().sum()))
             jobs = jobs.with_columns(pl.lit(None, dtype=pl.String).alias("group"))
         jobs, counts = fill_utilization(jobs, seed)

@@ -6,7 +6,10 @@
   its own. A single shared pool is a one-VC cluster (:meth:`Cluster.pooled`).
 * :class:`GPUPool` (shared GPUs): groups of machines (a GPU type, as in Alibaba PAI, or a VC),
   each GPU modelled on its own so that fractional requests and packed jobs can share it.
-  :meth:`Cluster.to_pool` turns VCs into groups.
+  :meth:`Cluster.to_pool` turns VCs into groups. A pool may also know its nodes
+  (:class:`Node`: each machine's GPU model, GPUs, CPU and memory, machines without GPUs
+  included), as the Alibaba GPU-sharing trace (openb) describes them: node placements then put
+  every job on one node.
 
 Reading sizes from files or the store is :mod:`tracekit.replay.inputs`' job; this module only
 builds the models from tables already in memory (``capacity`` and ``machines`` rows).
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date as Date
 from typing import Any
 
@@ -220,6 +223,35 @@ def cluster_from_machines(machines: pl.DataFrame, name: str = POOL_VC) -> Cluste
 
 GPU_TIERS: tuple[str, ...] = ("T4", "MISC", "P100", "V100", "V100M32")
 """Alibaba PAI GPU types from low-end to high-end: the order reserving-and-packing fills them."""
+CPU_GROUP = "cpu"
+"""Group of the machines without GPUs in a pool built from a machine list (they host CPU jobs)."""
+UNLIMITED = 1 << 62
+"""Capacity of a node resource the machine list does not state (never binding)."""
+GROUP_SEPARATOR = "|"
+"""Separates the groups a shared-GPU job may use (``"V100M16|V100M32"``: GPU models)."""
+
+
+@dataclass(frozen=True)
+class Node:
+    """One machine of a pool that knows its nodes: its group (GPU model), GPUs, CPU and memory.
+
+    Attributes
+    ----------
+    machine_id : str
+        Name of the machine (the store's ``machine_id``).
+    group : str
+        GPU model (or VC) of its GPUs; :data:`CPU_GROUP` for a machine without GPUs.
+    gpus : int
+        GPUs on the machine (>= 0).
+    cpu_milli, memory_mib : int
+        CPU in thousandths of a core and memory in MiB (:data:`UNLIMITED` when unknown).
+    """
+
+    machine_id: str
+    group: str
+    gpus: int
+    cpu_milli: int = UNLIMITED
+    memory_mib: int = UNLIMITED
 
 
 @dataclass(frozen=True)
@@ -227,12 +259,19 @@ class GPUPool:
     """GPUs grouped by type or VC: ``{group: (gpus of machine 0, gpus of machine 1, ...)}``.
 
     Build with :meth:`from_dict` (``{"T4": (497, 2)}`` = 497 machines of 2 GPUs),
-    :meth:`Cluster.to_pool`, or :func:`tracekit.replay.inputs.pool_from_store`. Groups are kept
-    low tier first (:data:`GPU_TIERS`, then other names alphabetically).
+    :meth:`Cluster.to_pool`, :meth:`from_nodes`, :meth:`from_machines` or
+    :func:`tracekit.replay.inputs.pool_from_store`. Groups are kept low tier first
+    (:data:`GPU_TIERS`, then other names alphabetically).
+
+    A pool may also know its **nodes** (:attr:`nodes`: every machine's name, CPU and memory, in
+    the pool's own machine order, machines without GPUs included). The shared-GPU engine then
+    lets the node placements (``best-fit``, ``packing``, ``load-balancing``, ``fgd``) put each
+    job on one node within its CPU, memory and GPUs.
     """
 
     machines: Mapping[str, tuple[int, ...]]
     source: str = "explicit"
+    nodes: tuple[Node, ...] | None = None
 
     @classmethod
     def from_dict(
@@ -256,10 +295,61 @@ class GPUPool:
             out[str(name)] = sizes
         return cls(dict(sorted(out.items(), key=lambda kv: _tier_key(kv[0]))), source)
 
+    @classmethod
+    def from_nodes(cls, nodes: Sequence[Node], source: str = "explicit") -> GPUPool:
+        """A pool that knows its nodes (kept in the given order; names must be unique)."""
+        seen: set[str] = set()
+        groups: dict[str, list[int]] = {}
+        for node in nodes:
+            if node.machine_id in seen:
+                raise ValueError(f"duplicate machine {node.machine_id!r}")
+            seen.add(node.machine_id)
+            if node.gpus < 0 or node.cpu_milli < 0 or node.memory_mib < 0:
+                raise ValueError(f"machine {node.machine_id!r}: negative capacity {node}")
+            groups.setdefault(node.group, []).append(int(node.gpus))
+        machines = {g: tuple(groups[g]) for g in sorted(groups, key=_tier_key)}
+        return cls(machines, source, tuple(nodes))
+
+    @classmethod
+    def from_machines(cls, machines: pl.DataFrame, source: str = "machines") -> GPUPool:
+        """A pool that knows its nodes, from rows of the store's ``machines`` table.
+
+        One group per ``gpu_type`` (machines with GPUs but no type: group ``"pool"``; machines
+        without GPUs: :data:`CPU_GROUP`); CPU ``num_cpus x 1000`` thousandths of a core and
+        memory ``mem_gb x 1024`` MiB (:data:`UNLIMITED` where null). Machines sorted by
+        ``machine_id``.
+        """
+        if machines.height == 0:
+            raise ValueError("the machines table is empty")
+        nodes = []
+        rows = machines.sort("machine_id").select(
+            "machine_id", "num_gpus", "gpu_type", "num_cpus", "mem_gb"
+        )
+        for mid, gpus, gtype, cpus, mem in rows.iter_rows():
+            n = int(gpus or 0)
+            group = CPU_GROUP if n == 0 else (gtype or POOL_VC)
+            nodes.append(Node(str(mid), group, n, _scaled(cpus, 1000), _scaled(mem, 1024)))
+        return cls.from_nodes(nodes, source)
+
     @property
     def groups(self) -> list[str]:
         """Group names, low tier first."""
         return list(self.machines)
+
+    @property
+    def has_nodes(self) -> bool:
+        """The pool knows every machine's name, CPU and memory (see :attr:`nodes`)."""
+        return self.nodes is not None
+
+    def node_list(self) -> tuple[Node, ...]:
+        """The pool's nodes; for a pool that does not know them, one node per machine
+        (``"<group>/<index>"``) with unlimited CPU and memory, group by group."""
+        if self.nodes is not None:
+            return self.nodes
+        return tuple(
+            Node(f"{g}/{i}", g, size) for g, sizes in self.machines.items()
+            for i, size in enumerate(sizes)
+        )  # fmt: skip
 
     def gpus(self, group: str | None = None) -> int:
         """GPUs of one group (or all)."""
@@ -280,6 +370,18 @@ class GPUPool:
         """Keep ``round(factor x machines)`` machines of each group (at least one if any)."""
         if factor == 1.0:
             return self
+        if self.nodes is not None:
+            kept: list[Node] = []
+            for g in self.groups:
+                members = [n for n in self.nodes if n.group == g]
+                k = max(1, round(len(members) * factor)) if members else 0
+                kept += [
+                    n if i < len(members) else replace(n, machine_id=f"{n.machine_id}#{i}")
+                    for i, n in ((i, members[i % len(members)]) for i in range(k))
+                ]
+            order = {n.machine_id: i for i, n in enumerate(self.nodes)}
+            kept.sort(key=lambda n: (order[n.machine_id.split("#")[0]], n.machine_id))
+            return GPUPool.from_nodes(kept, f"{self.source} x{factor:g}")
         out = {}
         for g, sizes in self.machines.items():
             n = max(1, round(len(sizes) * factor)) if sizes else 0
@@ -296,6 +398,13 @@ class GPUPool:
             },
             schema={"group": pl.String, "machines": pl.Int64, "gpus": pl.Int64},
         )
+
+
+def _scaled(value: float | None, unit: int) -> int:
+    """A capacity in the store's unit (cores, GiB) as an integer of the finer unit."""
+    if value is None or not math.isfinite(value):
+        return UNLIMITED
+    return int(round(value * unit))
 
 
 def _tier_key(group: str) -> tuple[int, str]:
@@ -317,12 +426,16 @@ def as_pool(resources: Cluster | GPUPool | Mapping[str, Any]) -> GPUPool:
 
 
 __all__ = [
+    "CPU_GROUP",
     "DEFAULT_GPUS_PER_NODE",
     "GPU_TIERS",
+    "GROUP_SEPARATOR",
     "POOL_VC",
     "Cluster",
     "GPUPool",
+    "Node",
     "Resources",
+    "UNLIMITED",
     "VCSpec",
     "as_cluster",
     "as_pool",

@@ -46,6 +46,12 @@ from tracekit.replay.inputs import (
     read_vcs_csv,
     validate_jobs,
 )
+from tracekit.replay.placements import (
+    NODE_PLACEMENTS,
+    NodePlacement,
+    Placement,
+    make_placement,
+)
 from tracekit.replay.policies import COMPAT_MODES, Policy, make_policy
 from tracekit.replay.policies.base import JobView, PackingPolicy
 from tracekit.replay.resources import POOL_VC, Cluster, GPUPool, as_cluster, as_pool
@@ -63,8 +69,8 @@ def choose_resource_model(
 
     ``auto``: shared GPUs for a :class:`~tracekit.replay.resources.GPUPool`, for a policy that
     runs only there (Lucid), or when a shared-GPU option (``type_affinity``,
-    ``max_jobs_per_gpu``, ``share_by``, ``slowdown``, placement ``pack``/``balance``) is given;
-    whole GPUs otherwise.
+    ``max_jobs_per_gpu``, ``share_by``, ``slowdown``, a shared-GPU placement such as ``pack``
+    or ``fgd``) is given; whole GPUs otherwise.
     """
     if requested not in RESOURCE_MODELS:
         raise ValueError(f"resource_model must be one of {RESOURCE_MODELS}, got {requested!r}")
@@ -74,7 +80,7 @@ def choose_resource_model(
             isinstance(resources, GPUPool)
             or "whole" not in policy.resources
             or any(options.get(k) is not None for k in _SHARED_OPTIONS)
-            or options.get("placement") in PLACEMENTS
+            or _shared_placement(options.get("placement"))
         )
         model = "shared" if shared else "whole"
     if model not in policy.resources:
@@ -114,6 +120,7 @@ def replay(
     line_offset: int = 1,
     workers: int | None = None,
     core: str = "auto",
+    until: float | None = None,
 ) -> ReplayResult:
     """Replay a job table on a cluster (whole GPUs) or a GPU pool (shared GPUs) under a policy.
 
@@ -136,10 +143,14 @@ def replay(
         FIFO/SJF/QSSF, greedy skipping for SRTF/Tiresias); ``True`` = EASY (non-preemptive) or
         greedy (preemptive). Shared GPUs: ``None``/``True`` try every pending job (PAI's greedy
         skipping, Lucid), ``False`` stops at the first that does not fit.
-    placement : str or factory, optional
+    placement : str, factory or Placement, optional
         Whole GPUs: ``consolidate`` (default), ``first_fit``, ``spread``, or a factory
-        ``f(nodes, gpus_per_node, compat) -> Placer``. Shared GPUs: ``pack`` (default) or
-        ``balance``.
+        ``f(nodes, gpus_per_node, compat) -> Placer``. Shared GPUs: a name of
+        :data:`tracekit.replay.placements.PLACEMENTS` or an instance: ``pack`` (default) or
+        ``balance`` (a gang within one group), or a node placement, ``best-fit`` (the default
+        on a pool that knows its nodes), ``packing``, ``load-balancing`` or ``fgd`` (every job
+        on one node, within its CPU and memory; output columns ``node``, ``node_gpus``
+        and ``nodes``, the CSV's ``machine:GPUs``).
     compat : {None, "lucid", "helios"}
         Whole GPUs. ``None``: clean continuous-time semantics. ``"lucid"``: the Lucid
         simulator's rules (whole seconds on one clock from the first submit, completions then
@@ -196,6 +207,9 @@ def replay(
         factory), ``compiled`` insists on it (an error otherwise), ``python`` runs the
         reference Python loops. All give identical results; ``result.config["core"]`` says
         which ran.
+    until : float, optional
+        Shared GPUs: stop the replay at this time (seconds); jobs still running then have no
+        end time, jobs still pending no start time.
 
     Returns
     -------
@@ -229,9 +243,12 @@ def replay(
         result = _replay_shared(
             jobs, as_pool(cluster), pol, backfill=backfill, placement=placement,
             type_affinity=type_affinity or "strict", max_jobs_per_gpu=max_jobs_per_gpu or 4,
-            share_by=share_by or "request", slowdown=slowdown, record=record, **common,
+            share_by=share_by or "request", slowdown=slowdown, record=record, until=until,
+            **common,
         )  # fmt: skip
     else:
+        if until is not None:
+            raise ValueError("until applies to shared GPUs only")
         result = _replay_whole(
             jobs, as_cluster(cluster), pol, backfill=backfill, placement=placement or
             "consolidate", compat=compat, ckpt_overhead=ckpt_overhead,
@@ -244,6 +261,13 @@ def replay(
 
 simulate = replay
 """The earlier name of :func:`replay`."""
+
+
+def _shared_placement(placement: Any) -> bool:
+    """``placement`` is one of the shared-GPU engine's (a registry name or an instance)."""
+    return isinstance(placement, Placement) or (
+        isinstance(placement, str) and placement in PLACEMENTS
+    )
 
 
 def _backfill_mode(backfill: bool | str | None, policy: Policy) -> str:
@@ -271,6 +295,7 @@ def _validated(
     line_offset: int,
     allow_zero_duration: bool = False,
     type_affinity: str = "strict",
+    on_nodes: bool = False,
 ) -> tuple[pl.DataFrame, QualityCounter]:
     quality = QualityCounter()
     frame = canonical(jobs)
@@ -283,6 +308,7 @@ def _validated(
         needs_prediction=pol.needs_prediction and not pol.missing_prediction_ok,
         allow_zero_duration=allow_zero_duration,
         type_affinity=type_affinity,
+        on_nodes=on_nodes,
         quality=quality,
         source=source,
         line_offset=line_offset,
@@ -476,15 +502,15 @@ def _replay_shared(
     share_by: str,
     slowdown: SlowdownModel | float | None,
     record: bool,
+    until: float | None,
     repair: bool,
     validate: bool,
     seed: int,
     source: str,
     line_offset: int,
 ) -> ReplayResult:
-    placement = placement or "pack"
-    if placement not in PLACEMENTS:
-        raise ValueError(f"shared-GPU placement must be one of {PLACEMENTS}, got {placement!r}")
+    placer = _shared_placer(placement, gpool, pol)
+    on_nodes = isinstance(placer, NodePlacement)
     if type_affinity not in AFFINITIES:
         raise ValueError(f"type_affinity must be one of {AFFINITIES}, got {type_affinity!r}")
     if isinstance(pol, PackingPolicy):
@@ -500,7 +526,7 @@ def _replay_shared(
     )  # fmt: skip
     df, quality = _validated(
         jobs, gpool, pol, repair=repair, validate=validate, source=source,
-        line_offset=line_offset, type_affinity=type_affinity,
+        line_offset=line_offset, type_affinity=type_affinity, on_nodes=on_nodes,
     )  # fmt: skip
     if validate and pol.needs_prediction and "pred_duration_s" not in df.columns:
         raise ValueError(f"policy {pol.name!r} needs a pred_duration_s column")
@@ -517,9 +543,16 @@ def _replay_shared(
         df["util"].to_numpy().astype(np.float64),
     )
     pol.prepare(np.random.default_rng([seed, 0]))
+    node_requests = {}
+    if on_nodes:
+        # Integers of the ledger's units: thousandths of a core, MiB.
+        for col, unit, name in (("num_cpus", 1000, "cpu_milli"), ("mem_gb", 1024, "memory_mib")):
+            have = col in df.columns
+            values = (df[col].fill_null(0.0) * unit).round(0) if have else None
+            node_requests[name] = None if values is None else values.to_numpy().astype(np.int64)
     engine = SharedEngine(
-        view, df["group"].to_list(), gpool, pol, placement, type_affinity, max_jobs_per_gpu,
-        share_by, model, backfill is not False, record,
+        view, df["group"].to_list(), gpool, pol, placer, type_affinity, max_jobs_per_gpu,
+        share_by, model, backfill is not False, record, until=until, **node_requests,
     )  # fmt: skip
     engine.run()
     placed = engine.placed_groups()
@@ -549,6 +582,14 @@ def _replay_shared(
         )
         .with_columns((pl.col("max_jobs_on_gpu") > 1).alias("colocated"))
     )
+    if on_nodes:
+        out = out.with_columns(
+            pl.Series("node", engine.placed_nodes(), dtype=pl.String),
+            pl.Series("node_gpus", engine.placed_columns(), dtype=pl.List(pl.Int64)),
+        ).with_columns(
+            # The per-job CSV's "node:gpus" allocation text, as in the compat mode.
+            (pl.col("node") + ":" + pl.col("node_gpus").list.len().cast(pl.String)).alias("nodes")
+        )
     for extra in ("pred_duration_s", "user"):
         if extra in df.columns:
             out = out.with_columns(df[extra])
@@ -578,7 +619,7 @@ def _replay_shared(
         "policy": pol.name,
         "policy_repr": repr(pol),
         "resource_model": "shared",
-        "placement": placement,
+        "placement": placer.name if isinstance(placement, str | None) else repr(placer),
         "type_affinity": type_affinity,
         "max_jobs_per_gpu": max_jobs_per_gpu,
         "share_by": share_by,
@@ -587,8 +628,43 @@ def _replay_shared(
         "compat": None,
         "seed": seed,
         "pool": gpool.source,
+        "until": until,
     }
     return ReplayResult(out, gpool, config, quality, segments, 0.0, None, events)
+
+
+def _node_placement(placement: Any) -> bool:
+    """``placement`` puts every job on one node (a node placement's name or instance)."""
+    if isinstance(placement, str):
+        return placement in NODE_PLACEMENTS
+    return isinstance(placement, NodePlacement)
+
+
+def _shared_placer(placement: Any, gpool: GPUPool, pol: Policy) -> Placement:
+    """The shared-GPU placement of a replay: the one given, or the default of the pool (``pack``,
+    or ``best-fit`` on a pool that knows its nodes). Group placements do not model nodes, and a
+    packing policy (Lucid) pairs jobs with group placements only."""
+    if placement is None:
+        placement = "best-fit" if gpool.has_nodes else "pack"
+    if not _shared_placement(placement):
+        raise ValueError(
+            f"shared-GPU placement must be one of {', '.join(PLACEMENTS)} (or a Placement), got "
+            f"{placement!r}"
+        )
+    placer = make_placement(placement)
+    if not isinstance(placer, NodePlacement):
+        if gpool.has_nodes:
+            raise ValueError(
+                f"placement {placer.name!r} spreads jobs over a group's GPUs without CPU or "
+                "memory; this pool knows its nodes: use "
+                f"{', '.join(NODE_PLACEMENTS)}"
+            )
+    elif isinstance(pol, PackingPolicy):
+        raise ValueError(
+            f"policy {pol.name!r} pairs jobs on a partner's GPUs with the group placements "
+            f"(pack, balance), not with {placer.name!r}"
+        )
+    return placer
 
 
 def compare_policies(
@@ -694,7 +770,10 @@ def replay_from_store(
         Default True: store data is real and messy (jobs in zero-capacity VCs, oversize jobs);
         every dropped row is counted in ``result.quality``.
     **kwargs
-        Passed to :func:`replay` (``resource_model``, ``backfill``, ``placement``, ...).
+        Passed to :func:`replay` (``resource_model``, ``backfill``, ``placement``, ...). With a
+        node placement (``best-fit``, ``packing``, ``load-balancing``, ``fgd``) the pool knows
+        its nodes (CPU and memory from the ``machines`` table) and jobs that reserve CPU but no
+        GPU are replayed too.
     """
     options = dict(kwargs.get("policy_options") or {})
     if kwargs.get("compat") and policy == "tiresias" and "preset" not in options:
@@ -708,7 +787,7 @@ def replay_from_store(
         store, trace, cluster, shared=shared, start=start, end=end,
         prediction_model=prediction_model, needs_prediction=pol.needs_prediction,
         snapshot=snapshot, gpus_per_node=gpus_per_node, capacity_scale=capacity_scale,
-        seed=kwargs.get("seed", 7),
+        seed=kwargs.get("seed", 7), nodes=shared and _node_placement(kwargs.get("placement")),
     )  # fmt: skip
     resources = data.resources if vcs is None else vcs
     kwargs.pop("policy_options", None)

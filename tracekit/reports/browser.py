@@ -1,10 +1,10 @@
 """Open report pages in headless Chromium and check that every plotly figure drew data.
 
 A figure *draws data* when at least one of its traces has two or more drawn points: vertices of
-a line, markers, bars with an area, boxes, or a heatmap image. A chart whose x values cannot be
-placed on its axis (datetimes on a linear axis, say) draws nothing and fails. Chromium is driven
-through choreographer (kaleido's browser controller) over its DevTools pipe, with no network and a
-fresh profile.
+a line, markers, bars with an area, boxes, a heatmap image, or treemap rectangles. A chart whose
+x values cannot be placed on its axis (datetimes on a linear axis, say) draws nothing and fails.
+Chromium is driven through choreographer (kaleido's browser controller) over its DevTools pipe,
+with no network and a fresh profile.
 """
 
 from __future__ import annotations
@@ -42,15 +42,21 @@ _CHECK_JS = r"""
     gd.querySelectorAll('g.trace, g.hm').forEach(t => {
       traces += 1;
       let n = 0;
-      t.querySelectorAll('path.js-line').forEach(p => { n = Math.max(n, vertices(p.getAttribute('d'))); });
+      const drawn = d => d !== '' && d !== 'M0,0Z' && !/NaN/.test(d);
+      const count = sel => Array.from(t.querySelectorAll(sel)).filter(
+        p => drawn(p.getAttribute('d') || '')).length;
+      t.querySelectorAll('path.js-line').forEach(p => {
+        n = Math.max(n, vertices(p.getAttribute('d')));
+      });
       n = Math.max(n, Array.from(t.querySelectorAll('path.point')).filter(
-        p => !/NaN/.test(p.getAttribute('transform') || '') && (p.getAttribute('d') || '') !== '').length);
-      n = Math.max(n, Array.from(t.querySelectorAll('g.point > path')).filter(p => {
-        const d = p.getAttribute('d') || ''; return d !== '' && d !== 'M0,0Z' && !/NaN/.test(d);
-      }).length);
-      n = Math.max(n, t.querySelectorAll('path.box').length);
+        p => !/NaN/.test(p.getAttribute('transform') || '') && (p.getAttribute('d') || '') !== ''
+      ).length);
+      n = Math.max(n, count('g.point > path'), t.querySelectorAll('path.box').length);
+      // treemap rectangles (a collapsed one is drawn as an empty or zero-size path)
+      n = Math.max(n, count('g.slice > path.surface'));
       t.querySelectorAll('image').forEach(im => {
-        if ((+im.getAttribute('width') || 0) > 0 && (+im.getAttribute('height') || 0) > 0) n = Math.max(n, 2);
+        const w = +im.getAttribute('width') || 0, h = +im.getAttribute('height') || 0;
+        if (w > 0 && h > 0) n = Math.max(n, 2);
       });
       best = Math.max(best, n);
     });

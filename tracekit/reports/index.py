@@ -25,6 +25,8 @@ REPORT_SECTIONS: dict[str, str | None] = {
     "03_utilization": "utilization",
     "04_queueing": "queueing",
     "05_failures": "failures",
+    "08_openb": "openb",
+    "09_acme": "acme",
 }
 VERDICT_ORDER: tuple[str, ...] = ("agree", "close", "differs", "n/a")
 
@@ -137,6 +139,7 @@ def write_index(
 ) -> Path:
     """Write ``out/index.html``; links only files that exist in ``out``."""
     from tracekit import __version__
+    from tracekit.analysis.summary import data_kinds
     from tracekit.store import open_store
 
     st = open_store(store)
@@ -146,6 +149,8 @@ def write_index(
         ("replay_study.csv", "mean JCT, queueing and utilization per trace, cluster, policy "
                              "and predictor"),
         ("replay_jobs.parquet", "the replay study's per-job JCT and queueing delay"),
+        ("openb_placement.csv", "openb: unallocated GPU share and fragmentation rate per "
+                                "placement policy as the load grows"),
     ]  # fmt: skip
     file_items = "".join(
         f'<li><a href="{name}">{name}</a>: {html.escape(what)}</li>'
@@ -157,23 +162,38 @@ def write_index(
     if pngs:
         file_items += f"<li>static PNG figures: {png_items}</li>"
     timing = ", ".join(f"{k} {v:.1f} s" for k, v in (timings or {}).items())
+    kinds = data_kinds(st)
     data_note = (
-        "<p><b>The data is the SYNTHETIC sample</b>: generated in the raw formats of the "
-        "traces and calibrated to the published statistics. Agreement with a paper shows the "
-        "calibration, not a reproduction; run <code>make reports DATA=real</code> after "
-        "<code>make data</code> for the real traces.</p>"
-        if synthetic
-        else "<p>All partitions come from the real trace files listed below.</p>"
+        f"<p><b>The data of {html.escape(', '.join(kinds['synthetic']))} is the SYNTHETIC "
+        "sample</b>: generated in the raw formats of the traces and calibrated to the published "
+        "statistics. Agreement with a paper shows the calibration, not a reproduction; run "
+        "<code>make reports DATA=real</code> after <code>make data</code> for the real "
+        "traces.</p>"
+        if kinds["synthetic"]
+        else ""
     )
+    if kinds["real"]:
+        data_note += (
+            f"<p><b>REAL data</b>: {html.escape(', '.join(kinds['real']))}, read from the "
+            "published trace files listed below.</p>"
+        )
+    if "openb" not in st.traces:
+        data_note += (
+            "<p>openb (Alibaba GPU-sharing trace): <b>skipped: no openb files</b>. Pass "
+            "<code>tracekit reports --openb PATH</code> with the folder of "
+            "cluster-trace-gpu-v2023 (github.com/alibaba/clusterdata).</p>"
+        )
     body = f"""<h1>tracekit reports</h1>
 {data_note}
 <p>Each report reads the normalized store, draws the figures the papers (Philly ATC'19, Helios
-SC'21, PAI NSDI'22) show and puts every published number beside the measured one.</p>
+SC'21, PAI NSDI'22, openb ATC'23, Acme NSDI'24) show and puts every published number beside the
+measured one.</p>
 <div class="cards">{"".join(_card_html(c, out) for c in cards)}</div>
 <h2>Result files</h2><ul>{file_items}</ul>
 <h2>Data provenance</h2>{_provenance(st)}"""
     footer = f"tracekit {__version__}" + (f"; steps: {timing}" if timing else "")
     page = page_shell("tracekit reports", body, synthetic, home=None, code_toggle=False,
+                      real=kinds["real"],
                       footer=html.escape(footer), extra_head=f"<style>{CSS}</style>")  # fmt: skip
     path = out / "index.html"
     tmp = path.with_suffix(".html.tmp")

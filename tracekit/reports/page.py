@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,8 @@ header .bar .spacer{flex:1}
 header .bar button{font:inherit;padding:2px 10px;border:1px solid #bbb;border-radius:4px;
   background:#f4f4f4;cursor:pointer}
 .synthetic{background:#fff3cd;border-bottom:2px solid #d39e00;color:#5c4300;font-weight:600;
+  padding:5px 20px}
+.real{background:#e3f4e1;border-bottom:2px solid #3d8b40;color:#1d4d20;font-weight:600;
   padding:5px 20px}
 header.sticky{position:sticky;top:0;z-index:50}
 main{max-width:1180px;margin:0 auto;padding:10px 24px 60px;background:#fff}
@@ -126,8 +129,13 @@ def page_shell(
     code_toggle: bool = True,
     footer: str = "",
     extra_head: str = "",
+    real: Sequence[str] = (),
 ) -> str:
-    """The page around a report body: sticky bar (back link, code toggle, SYNTHETIC banner)."""
+    """The page around a report body: sticky bar (back link, code toggle) and data banners.
+
+    ``synthetic`` adds the SYNTHETIC SAMPLE banner; ``real`` names the traces read from their
+    real published files (a REAL DATA banner).
+    """
     back = f'<a href="{home}">&larr; All reports</a>' if home else ""
     toggle = (
         '<button type="button" onclick="tkToggleCode(this)">Show code</button>'
@@ -141,6 +149,12 @@ def page_shell(
         if synthetic
         else ""
     )
+    if real:
+        names = html.escape(", ".join(real))
+        banner += (
+            f'<div class="real">REAL DATA: {names}, read from the published trace files.</div>'
+        )
+
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -167,10 +181,13 @@ def _title(nb: nbformat.NotebookNode, fallback: str) -> str:
     return fallback
 
 
-def export_page(executed: Path, target: Path, synthetic: bool, footer: str = "") -> Path:
+def export_page(
+    executed: Path, target: Path, synthetic: bool, footer: str = "", real: Sequence[str] = ()
+) -> Path:
     """Render the executed notebook ``executed`` as the report page ``target`` (atomically).
 
-    The page loads plotly.js from ``assets/`` beside it (see :func:`write_assets`).
+    The page loads plotly.js from ``assets/`` beside it (see :func:`write_assets`); its banners
+    say whether the data is the synthetic sample and which traces are real (:func:`page_shell`).
     """
     from nbconvert import HTMLExporter
 
@@ -185,7 +202,8 @@ def export_page(executed: Path, target: Path, synthetic: bool, footer: str = "")
         f"<style>{HtmlFormatter(style='default').get_style_defs('.highlight')}</style>"
         f'<script src="{PLOTLY_JS}" charset="utf-8"></script>'
     )
-    page = page_shell(_title(nb, target.stem), body, synthetic, footer=footer, extra_head=head)
+    page = page_shell(_title(nb, target.stem), body, synthetic, footer=footer, extra_head=head,
+                      real=real)  # fmt: skip
     tmp = target.with_suffix(".html.tmp")
     tmp.write_text(page, encoding="utf-8")
     os.replace(tmp, target)

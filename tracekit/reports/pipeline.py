@@ -2,6 +2,11 @@
 
 Each step prints one progress line with the elapsed time (:class:`StepLog`). Nothing here renders
 HTML; :mod:`tracekit.reports.build` strings the steps together.
+
+Inputs: the synthetic sample (or the real downloads) of :data:`tracekit.sample.SAMPLE_TRACES`,
+and openb's real files whenever :func:`locate_openb` finds them (openb has no sample: its files
+are small and public). Results written beside the pages: ``findings.csv``, ``replay_study.csv``
+(and its per-job ``replay_jobs.parquet``) and ``openb_placement.csv``.
 """
 
 from __future__ import annotations
@@ -12,20 +17,36 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import polars as pl
+
 from tracekit.errors import TracekitError
 
 __all__ = [
+    "OPENB_CLUSTERS",
+    "REPLAY_TRACES",
     "StepLog",
     "ensure_sample_store",
+    "locate_openb",
     "prepare_predictions",
     "prepare_raw",
     "prepare_store",
     "write_findings",
+    "write_openb_placement",
     "write_replay_study",
 ]
 
-#: Duration models the replay study compares (trained on every trace before the notebooks run).
+#: Duration models the replay study compares (trained before the notebooks run).
 PREDICTION_MODELS: tuple[str, ...] = ("lgbm", "user-median")
+#: Traces the replay study replays: those the published scheduler studies replayed (Helios and
+#: its artifact's Philly replay, the PAI simulator). openb's pods are replayed by the placement
+#: study instead, and Acme publishes no cluster capacity to replay on.
+REPLAY_TRACES: tuple[str, ...] = ("philly", "helios", "pai")
+#: openb pod lists the reports read: the production list, and the variant whose GPU-model
+#: constraints finding OB2 measures.
+OPENB_CLUSTERS: tuple[str, ...] = ("default", "gpuspec33")
+#: Where project machines keep the real openb files: ``shared/real/openb`` in the first folder
+#: above the checkout that has one.
+CHECKOUT_OPENB = Path("shared") / "real" / "openb"
 
 
 @dataclass
@@ -51,12 +72,62 @@ class StepLog:
         self.timings[name] = round(time.perf_counter() - t0, 2)
 
 
-def _marker_matches(folder: Path, scale: float | None, seed: int) -> bool:
-    marker = folder / "SYNTHETIC.json"
+def _marker_matches(folder: Path, trace: str, scale: float | None, seed: int) -> bool:
+    """True when ``folder`` holds the sample this run would generate: same generator version,
+    seed and scale (the trace's default scale when ``scale`` is None)."""
+    from tracekit.sample import DEFAULT_SCALES, GENERATOR_VERSION
+    from tracekit.sources._common import SYNTHETIC_MARKER
+
+    marker = folder / SYNTHETIC_MARKER
     if not marker.is_file():
         return False
     meta = json.loads(marker.read_text())
-    return meta.get("seed") == seed and (scale is None or meta.get("scale") == scale)
+    want = DEFAULT_SCALES.get(trace) if scale is None else scale
+    return (
+        meta.get("generator_version") == GENERATOR_VERSION
+        and meta.get("seed") == seed
+        and meta.get("scale") == want
+    )
+
+
+def locate_openb(openb: str | Path | None, raw: Path) -> Path | None:
+    """The folder of real openb files the reports read, or None to skip the openb report.
+
+    Parameters
+    ----------
+    openb : str or path, optional
+        ``"auto"`` (or None): ``raw/openb`` when it holds the openb node list, else the real files
+        project machines keep beside the checkout (``shared/real/openb`` in the first folder
+        above it that has one), else None.
+        ``"none"``: skip openb. Any other value: that folder, which must hold the files.
+    raw : path
+        The real raw traces' folder (``--raw``).
+
+    Raises
+    ------
+    TracekitError
+        An explicit folder without ``openb_node_list_all_node.csv`` below it.
+    """
+    from tracekit.sources.openb.formats import NODE_FILE
+
+    def holds(folder: Path) -> bool:
+        return folder.is_dir() and next(folder.rglob(NODE_FILE), None) is not None
+
+    if openb is not None and str(openb) not in ("auto", "none"):
+        folder = Path(openb)
+        if not holds(folder):
+            raise TracekitError(
+                f"{folder}: no {NODE_FILE} below it; pass the folder of the openb files "
+                "(cluster-trace-gpu-v2023 of github.com/alibaba/clusterdata) or --openb none"
+            )
+        return folder
+    if str(openb) == "none":
+        return None
+    checkout = Path(__file__).resolve().parents[2]
+    for folder in (Path(raw) / "openb", *(p / CHECKOUT_OPENB for p in checkout.parents)):
+        if holds(folder):
+            return folder
+    return None
 
 
 def prepare_raw(
@@ -74,8 +145,8 @@ def prepare_raw(
     ----------
     data : {"sample", "real"}
         ``"real"`` reads ``raw/<trace>/`` (from ``tracekit download``); ``"sample"`` generates the
-        synthetic sample into ``sample_dir`` when it is missing or was made with another seed or
-        scale.
+        synthetic sample into ``sample_dir`` when it is missing or was made with another seed,
+        scale or generator version.
 
     Raises
     ------
@@ -93,9 +164,10 @@ def prepare_raw(
         raise TracekitError(f"data must be 'sample' or 'real', got {data!r}")
     from tracekit.sample import generate
 
-    missing = [t for t in traces if not _marker_matches(sample_dir / t, scale, seed)]
+    missing = [t for t in traces if not _marker_matches(sample_dir / t, t, scale, seed)]
     if missing:
-        t0 = log.step("sample", f"generating SYNTHETIC sample for {','.join(missing)} (seed {seed})")
+        what = f"generating SYNTHETIC sample for {','.join(missing)} (seed {seed})"
+        t0 = log.step("sample", what)
         generate(sample_dir, traces=tuple(missing), scale=scale, seed=seed)
         log.done("sample", t0)
     else:
@@ -104,7 +176,10 @@ def prepare_raw(
 
 
 def prepare_store(raw_paths: dict[str, Path], store: Path, log: StepLog) -> None:
-    """Ingest every trace into ``store``; drop other traces so nothing stale mixes in."""
+    """Ingest every trace into ``store``; drop other traces so nothing stale mixes in.
+
+    openb is read for :data:`OPENB_CLUSTERS` only.
+    """
     from tracekit.sources import ingest
     from tracekit.store import drop, read_manifest
 
@@ -113,7 +188,8 @@ def prepare_store(raw_paths: dict[str, Path], store: Path, log: StepLog) -> None
         drop(store, trace)
     for trace, path in raw_paths.items():
         t0 = log.step(f"ingest_{trace}", f"ingesting {trace} from {path}")
-        ingest(trace, path, store)
+        options = {"clusters": list(OPENB_CLUSTERS)} if trace == "openb" else {}
+        ingest(trace, path, store, **options)
         log.done(f"ingest_{trace}", t0)
 
 
@@ -141,14 +217,33 @@ def ensure_sample_store(
 
 
 def prepare_predictions(store: Path, traces: Sequence[str], log: StepLog, seed: int) -> None:
-    """Train the duration predictors that the replay study compares, on every trace."""
+    """Train the duration predictors the replay study compares, on each of ``traces`` that the
+    study replays (:data:`REPLAY_TRACES`), up to the study's cut-off so its jobs are held out."""
     from tracekit.predict import run_predict
+    from tracekit.replay.studies import study_train_until
 
-    for trace in traces:
+    for trace in [t for t in traces if t in REPLAY_TRACES]:
         t0 = log.step(f"predict_{trace}", f"training duration predictors on {trace}")
         for model in PREDICTION_MODELS:
-            run_predict(store, trace, model=model, seed=seed)
+            run_predict(store, trace, model=model, seed=seed,
+                        train_until=study_train_until(trace))  # fmt: skip
         log.done(f"predict_{trace}", t0)
+
+
+def _write_atomic(frame: pl.DataFrame, path: Path) -> Path:
+    """Write ``frame`` as CSV or Parquet (by suffix) through a temporary file, then rename: a
+    failed run leaves the previous file and no partial one."""
+    from tracekit.replay.results import write_csv_atomic
+
+    if path.suffix != ".parquet":
+        return write_csv_atomic(frame, path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        frame.write_parquet(tmp)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
 
 
 def write_findings(store: Path, out: Path) -> Path:
@@ -156,34 +251,44 @@ def write_findings(store: Path, out: Path) -> Path:
     from tracekit.analysis import findings_table
     from tracekit.store import open_store
 
-    path = out / "findings.csv"
-    tmp = path.with_suffix(".csv.tmp")
-    findings_table(open_store(store)).write_csv(tmp)
-    tmp.replace(path)
-    return path
+    return _write_atomic(findings_table(open_store(store)), out / "findings.csv")
 
 
-def write_replay_study(store: Path, out: Path, seed: int) -> Path | None:
-    """Write ``replay_study.csv`` (and the per-job ``replay_jobs.parquet``) when tracekit has it.
+def write_replay_study(
+    store: Path, out: Path, seed: int, traces: Sequence[str] = REPLAY_TRACES
+) -> Path | None:
+    """Run the replay study; write ``replay_study.csv`` and the per-job ``replay_jobs.parquet``.
 
-    The study (every policy and predictor on every trace's clusters) lives in
-    ``tracekit.replay.studies``; on an older tracekit without it nothing is written and ``None``
-    is returned, so the index links only what exists.
+    The study (:func:`tracekit.replay.studies.replay_study_runs`) replays every policy and
+    predictor on the held-out jobs of every cluster of ``traces`` in the store; notebook 07
+    draws both files. Returns None (and writes nothing) when the store holds none of them.
     """
-    try:
-        from tracekit.replay.studies import replay_study
-    except ImportError:
-        return None
+    from tracekit.replay.studies import replay_study_runs
     from tracekit.store import open_store
 
-    result = replay_study(open_store(store), seed=seed)
-    summary, per_job = result if isinstance(result, tuple) else (result, None)
-    path = out / "replay_study.csv"
-    tmp = path.with_suffix(".csv.tmp")
-    summary.write_csv(tmp)
-    tmp.replace(path)
-    if per_job is not None:
-        jobs_path = out / "replay_jobs.parquet"
-        per_job.write_parquet(jobs_path.with_suffix(".parquet.tmp"))
-        jobs_path.with_suffix(".parquet.tmp").replace(jobs_path)
-    return path
+    st = open_store(store)
+    present = [t for t in traces if t in st.traces]
+    if not present:
+        return None
+    result = replay_study_runs(st, traces=present, seed=seed)
+    _write_atomic(result.jobs, out / "replay_jobs.parquet")
+    return _write_atomic(result.summary, out / "replay_study.csv")
+
+
+def write_openb_placement(store: Path, out: Path, seed: int) -> Path | None:
+    """Run the openb placement study on the production pods; write ``openb_placement.csv``.
+
+    The unallocated-GPU share and the fragmentation rate of every placement policy as the
+    arrived load grows to 100 % (:func:`tracekit.replay.studies.openb.compare_placements`,
+    one seed); notebook 08 draws it. Returns None when the store has no openb pods.
+    """
+    from tracekit.replay.studies import openb as placement_study
+    from tracekit.store import open_store
+
+    st = open_store(store)
+    if "openb" not in st.traces or "default" not in st.clusters("openb"):
+        return None
+    curve = placement_study.compare_placements(
+        st.machines("openb", "default"), st.scan("pod_specs", "openb", "default"), seeds=(seed,)
+    )
+    return _write_atomic(curve, out / "openb_placement.csv")

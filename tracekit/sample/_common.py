@@ -10,7 +10,7 @@ import numpy as np
 
 from tracekit.sources._common import SYNTHETIC_MARKER
 
-GENERATOR_VERSION = "1.0"
+GENERATOR_VERSION = "2.0"
 _ALNUM = np.array(list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"))
 _HEX = np.array(list("0123456789abcdef"))
 
@@ -46,7 +46,11 @@ def rank_uniform(score: np.ndarray) -> np.ndarray:
 
 
 def calibrate_tail(
-    duration: np.ndarray, gpus: np.ndarray, target_mean_gpu_time: float, q: float = 0.9
+    duration: np.ndarray,
+    gpus: np.ndarray,
+    target_mean_gpu_time: float,
+    q: float = 0.9,
+    max_s: float = np.inf,
 ) -> np.ndarray:
     """Bend the duration tail so the mean GPU time per job hits a published value.
 
@@ -54,7 +58,9 @@ def calibrate_tail(
     few longest, largest jobs, so a sample's load varies a lot between draws and a cluster near
     85 % load tips into an ever-growing queue. Durations above
     the ``q`` quantile become ``t_q * (d / t_q) ** gamma`` with ``gamma`` in [0.5, 1.5] found by
-    bisection; everything below ``t_q`` (median included) is untouched.
+    bisection; everything below ``t_q`` (median included) is untouched. Durations are capped at
+    ``max_s`` (a scheduler's run-time limit) while the target is sought, so a later cap does not
+    undo the calibration.
     """
     if duration.size == 0:
         return duration
@@ -64,8 +70,11 @@ def calibrate_tail(
     ratio[tail] = duration[tail] / max(t_q, 1.0)
     target = target_mean_gpu_time * duration.size
 
+    def bent(gamma: float) -> np.ndarray:
+        return np.minimum(np.where(tail, t_q * ratio**gamma, duration), max_s)
+
     def total(gamma: float) -> float:
-        return float((gpus * np.where(tail, t_q * ratio**gamma, duration)).sum())
+        return float((gpus * bent(gamma)).sum())
 
     lo, hi = 0.5, 1.5
     if total(lo) > target:
@@ -77,7 +86,27 @@ def calibrate_tail(
             mid = (lo + hi) / 2
             lo, hi = (mid, hi) if total(mid) < target else (lo, mid)
         gamma = (lo + hi) / 2
-    return np.where(tail, t_q * ratio**gamma, duration)
+    return bent(gamma)
+
+
+def assign_vcs(activity: np.ndarray, vc_capacity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Home VC of each user, balancing expected load against VC capacity (greedy, heaviest
+    users first). Users heavier than half their VC's share spread their jobs over all VCs.
+
+    Returns (home VC per user, spread flag per user). Random homes would put a heavy user in a
+    small VC and make its queue explode, which the real VC quotas (sized to demand) avoid.
+    """
+    share = activity / activity.sum()
+    cap = np.asarray(vc_capacity, dtype=float)
+    cap_share = np.where(cap > 0, cap / cap.sum(), np.nan)
+    load = np.zeros(len(cap))
+    home = np.zeros(len(share), dtype=np.int64)
+    for u in np.argsort(-share, kind="stable"):
+        k = int(np.nanargmin((load + share[u]) / cap_share))
+        home[u] = k
+        load[k] += share[u]
+    spread = share > 0.5 * np.nan_to_num(cap_share[home])
+    return home, spread
 
 
 def random_ids(

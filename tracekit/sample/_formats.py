@@ -2,28 +2,28 @@
 
 from __future__ import annotations
 
-from tracekit.sources.helios import (
+from tracekit.sources.helios.formats import (
     CAPACITY_FILE as HELIOS_CAPACITY_FILE,
 )
-from tracekit.sources.helios import (
+from tracekit.sources.helios.formats import (
     CAPACITY_HEADER_FIRST as HELIOS_CAPACITY_HEADER_FIRST,
 )
-from tracekit.sources.helios import (
+from tracekit.sources.helios.formats import (
     CAPACITY_HEADER_LAST as HELIOS_CAPACITY_HEADER_LAST,
 )
-from tracekit.sources.helios import (
+from tracekit.sources.helios.formats import (
     CLUSTERS as HELIOS_CLUSTERS,
 )
-from tracekit.sources.helios import (
+from tracekit.sources.helios.formats import (
     LOG_FILE as HELIOS_LOG_FILE,
 )
-from tracekit.sources.helios import (
+from tracekit.sources.helios.formats import (
     LOG_HEADER as HELIOS_LOG_HEADER,
 )
-from tracekit.sources.helios import (
+from tracekit.sources.helios.formats import (
     SLURM_MAX_S as HELIOS_SLURM_MAX_S,
 )
-from tracekit.sources.helios import (
+from tracekit.sources.helios.formats import (
     TIME_FORMAT as HELIOS_TIME_FORMAT,
 )
 

@@ -4,13 +4,14 @@ Per cluster: arrivals from a gamma-modulated Poisson process with the published 
 weekday and monthly shapes, grouped in user sessions; job size from the published PMF; status
 conditioned on size; duration conditioned on size and status through a rank (Gaussian-copula)
 construction that reproduces the published duration CDF exactly while matching GPU time by size
-and by status; users with lognormal activity; recurring job groups; start times from a per-VC
-FIFO + backfill scheduler on the real (Venus, Earth) or derived (Saturn, Uranus) capacities.
+and by status; users with lognormal activity; recurring job groups.
 
-Scale: ``scale`` is the fraction of jobs. Arrivals keep the real per-day rate, so the sample spans
-``round(scale x 181)`` days (at least a week), straddling 2020-09-01 so train-before-September /
-test-in-September splits work; the capacity file keeps the real rows of those days. ``scale=1``
-is the full 181-day trace with the real capacity files byte for byte.
+Scale: ``scale`` is the fraction of the trace's jobs. Every sample spans the whole trace period,
+2020-04-01 .. 09-28, plus a warm-up from 2020-03-18 (the real log has such early submissions),
+so the window never starts empty; the capacity is scaled with the jobs (``scale`` x the published
+time-averaged GPUs, in whole 8-GPU nodes, constant over the window), so the allocation is the
+published one at any scale. Start times are not drawn: the replay engine schedules the GPU jobs
+on that capacity (:mod:`tracekit.sample._scheduler`) and queueing emerges from the load.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import polars as pl
 
 from tracekit.sample import _arrivals, _fitted, _targets
 from tracekit.sample._common import (
+    assign_vcs,
     calibrate_tail,
     group_noise_ceiling,
     inverse_cdf,
@@ -46,16 +48,27 @@ from tracekit.sample._formats import (
     HELIOS_SLURM_MAX_S,
     HELIOS_TIME_FORMAT,
 )
-from tracekit.sample._schedule import schedule_shared
+from tracekit.sample._scheduler import schedule
 
 TRACE_INDEX = 2  # seeds: philly 1, helios 2 (pai 3 is the PAI generator's business)
 FIRST_DAY = date(2020, 4, 1)
 FULL_DAYS = 181  # 2020-04-01 .. 2020-09-28
-MIN_WINDOW_DAYS = 7
-SEPTEMBER = date(2020, 9, 1)
-WARMUP_FIRST_DAY = date(2020, 3, 18)
-WARMUP_SHARE = 0.001  # pre-window tail of submissions (formats.md §2.1), at least one job
-RUNNING_RATE = 54 / 1_580_464  # RUNNING+SUSPENDED rows per GPU job [3P]
+WARMUP_FIRST_DAY = date(2020, 3, 18)  # the real log's earliest submissions
+RUNNING_RATE = 54 / 1_580_464  # RUNNING+SUSPENDED rows per GPU job of the real log [3P]
+GPUS_PER_NODE = 8
+MIN_NODES = 4  # so even a tiny sample has jobs of more than one node
+# The largest job takes at most this share of the sample's cluster (a scaled-down cluster cannot
+# run the published 128-GPU jobs as they are; see max_job_gpus).
+MAX_JOB_SHARE = 0.5
+# Capacity = scale x published mean GPUs x headroom. 1 = the published size; below 1 the cluster
+# runs a little above the published allocation and queues more. Uranus, whose published queue is
+# the longest, gets 5 % less (docs/sample.md, "Queueing").
+# The 10 % of jobs with the most GPU time carry most of the load; in the real clusters they do not
+# arrive in the bursts of the many short jobs (the allocation swings only 4-7 points over the
+# day, H16), so their submissions move by up to +-SMOOTH_DAYS whole days from the drawn time.
+SMOOTH_DAYS = 3
+SMOOTH_QUANTILE = 0.9
+HEADROOM: dict[str, float] = {"Venus": 1.0, "Earth": 0.9, "Saturn": 1.0, "Uranus": 0.9}
 FAILED_SPLIT = {"FAILED": 0.88, "NODE_FAIL": 0.05, "TIMEOUT": 0.07}  # unpublished: a guess
 STATE_WORDS: tuple[str, ...] = ("COMPLETED", "CANCELLED", *FAILED_SPLIT, "RUNNING", "SUSPENDED")
 RUNNING, SUSPENDED = STATE_WORDS.index("RUNNING"), STATE_WORDS.index("SUSPENDED")
@@ -64,16 +77,25 @@ RUNNING, SUSPENDED = STATE_WORDS.index("RUNNING"), STATE_WORDS.index("SUSPENDED"
 GROUP_RHO = 0.8
 USER_SHARE = 0.3
 PARALLEL_SCALE = 0.25  # from this scale on, clusters are generated in parallel processes
-# The published sigma (findings §6.2) describes per-user GPU *time*; activity here sets job counts
+# The fitted sigma (HELIOS_USER_SIGMA) describes per-user GPU *time*; activity here sets job counts
 # and the heavy duration tail adds its own concentration, so a smaller sigma reproduces the
 # published top-5 % shares (checked by ``check``).
 USER_SIGMA_FACTOR = 0.7
 # Gamma shape of the 10-minute rate modulation: gives Venus a 10-minute index of dispersion of
 # about 15 (published 15.4) and a daily CV of 0.46 (published 0.47) at full scale.
 K_BIN = 0.6
-# Latent shift per unit of ln(GPU demand per job): the duration tail makes mean GPU time move
-# by roughly exp(2 x shift) (see month_shift).
-MONTH_SHIFT_SCALE = 2.0
+# Fixed-point iterations of the per-month duration shift (GPU time by month, see
+# gpu_job_attributes).
+MONTH_ITERATIONS = 8
+# CPU jobs: cores per job (not published: a guess), and the CPU partition they queue on, in
+# nodes of CPU_NODE_CORES cores sized so their mean core demand is CPU_LOAD of it (the CPU
+# partitions' size is not published either).
+CPU_JOB_SIZES = np.array([1, 2, 4, 8, 16, 32, 64])
+CPU_JOB_SIZE_P = np.array([0.4, 0.2, 0.15, 0.1, 0.08, 0.05, 0.02])
+CPU_NODE_CORES = 64
+CPU_LOAD = 0.7
+# Days of the warm-up (2020-03-18 .. 03-31) and of April .. September 28.
+MONTH_DAYS: tuple[int, ...] = (14, 30, 31, 30, 31, 31, 28)
 _EPOCH = datetime(1970, 1, 1)
 _DATA = Path(__file__).parent / "data"
 _DERIVED_FROM = {"Saturn": "Venus", "Uranus": "Earth"}
@@ -84,61 +106,67 @@ def _day_s(d: date) -> int:
 
 
 # ---- window and capacity -------------------------------------------------------------------------
-def window_days(scale: float) -> tuple[int, int]:
-    """(first day offset from 2020-04-01, number of days) covered by a sample of ``scale``."""
-    n = int(np.clip(round(scale * FULL_DAYS), MIN_WINDOW_DAYS, FULL_DAYS))
-    if n >= FULL_DAYS:
-        return 0, FULL_DAYS
-    sep = (SEPTEMBER - FIRST_DAY).days
-    first = min(FULL_DAYS - n, max(0, sep - round(2 * n / 3)))
-    return first, n
+def _vc_shares(cluster: str) -> tuple[list[str], np.ndarray]:
+    """VC names and each VC's share of the cluster's GPUs over the trace period.
 
-
-def _read_capacity_text(text: str) -> tuple[list[str], list[str], np.ndarray, list[str]]:
-    lines = text.splitlines()
-    header = lines[0].split(",")
-    rows = [ln.split(",") for ln in lines[1:]]
-    dates = [r[0] for r in rows]
-    values = np.array([[int(v) for v in r[1:-1]] for r in rows], dtype=np.int64)
-    return dates, header[1:-1], values, lines
-
-
-def capacity_table(cluster: str) -> tuple[list[str], list[str], np.ndarray, list[str]]:
-    """Daily VC capacities of ``cluster``: (dates, vcs, values[day, vc], csv lines).
-
-    Venus and Earth are the real files. Saturn and Uranus are derived from Venus and Earth: the
-    daily total keeps the source's day-to-day shape, scaled so its mean is the published
-    time-averaged size and its 2020-09-01 value the published size (2,096 / 2,112 GPUs); VC shares
-    follow the source's, rounded to whole 8-GPU nodes; VC names are synthetic.
+    Venus and Earth: the time average of their real ``cluster_gpu_number.csv``. Saturn and
+    Uranus have no published VC split: they take Venus' and Earth's shares under synthetic VC
+    names.
     """
-    if cluster in ("Venus", "Earth"):
-        text = (_DATA / f"{cluster}_cluster_gpu_number.csv").read_text()
-        return _read_capacity_text(text)
-    src = _DERIVED_FROM[cluster]
-    dates, vcs_src, values, _ = capacity_table(src)
-    total_src = values.sum(axis=1).astype(float)
-    mean_src = total_src.mean()
-    sep = dates.index(SEPTEMBER.isoformat())
-    target_mean = _targets.HELIOS_MEAN_CAPACITY[cluster]
-    target_sep = _targets.HELIOS_SIZE_0901[cluster]
-    k = (target_sep - target_mean) / (total_src[sep] - mean_src)
-    total = np.round((target_mean + (total_src - mean_src) * k) / 8).astype(np.int64) * 8
-    total[sep] = target_sep
-    nodes = np.vstack(
-        [
-            round_to_total(values[d] / max(total_src[d], 1), int(total[d] // 8))
-            for d in range(len(dates))
-        ]
-    )
-    out = nodes * 8
-    rng = rng_for(20_200_401, TRACE_INDEX, HELIOS_CLUSTERS.index(cluster))  # fixed: not the seed
-    vcs = random_ids(rng, len(vcs_src), "vc", 3)
+    src = _DERIVED_FROM.get(cluster, cluster)
+    lines = (_DATA / f"{src}_cluster_gpu_number.csv").read_text().splitlines()
+    vcs = lines[0].split(",")[1:-1]
+    values = np.array([[int(v) for v in ln.split(",")[1:-1]] for ln in lines[1:]], dtype=float)
+    shares = values.sum(axis=0) / values.sum()
+    if cluster in _DERIVED_FROM:
+        rng = rng_for(20_200_401, TRACE_INDEX, HELIOS_CLUSTERS.index(cluster))  # fixed names
+        vcs = random_ids(rng, len(vcs), "vc", 3)
+    return vcs, shares
+
+
+def cluster_nodes(cluster: str, scale: float) -> int:
+    """8-GPU nodes of ``cluster`` at ``scale``: scale x published mean GPUs x the cluster's
+    headroom (see :data:`HEADROOM`), at least :data:`MIN_NODES`."""
+    gpus = scale * _targets.HELIOS_MEAN_CAPACITY[cluster] * HEADROOM[cluster]
+    return max(MIN_NODES, round(gpus / GPUS_PER_NODE))
+
+
+def capacity_table(cluster: str, scale: float) -> tuple[list[str], np.ndarray, list[str]]:
+    """VCs, their GPUs (constant over the window) and the ``cluster_gpu_number.csv`` lines.
+
+    The cluster's nodes are split over the VCs by their published shares (largest remainder,
+    whole nodes); small samples leave the smallest VCs at 0 GPUs, as real VCs sometimes are.
+    """
+    vcs, shares = _vc_shares(cluster)
+    nodes = round_to_total(shares, cluster_nodes(cluster, scale))
+    gpus = nodes * GPUS_PER_NODE
     header = ",".join([HELIOS_CAPACITY_HEADER_FIRST, *vcs, HELIOS_CAPACITY_HEADER_LAST])
-    lines = [header] + [
-        ",".join([d, *map(str, row), str(int(row.sum()))])
-        for d, row in zip(dates, out, strict=True)
-    ]
-    return dates, vcs, out, lines
+    row = ",".join([*map(str, gpus), str(int(gpus.sum()))])
+    days = [FIRST_DAY + timedelta(days=k) for k in range(FULL_DAYS)]
+    return vcs, gpus, [header] + [f"{d.isoformat()},{row}" for d in days]
+
+
+def max_job_gpus(total_gpus: int) -> int:
+    """Largest job the sample's cluster takes: :data:`MAX_JOB_SHARE` of it in whole nodes, at
+    most the largest published size point (a small sample cannot run a 128-GPU job)."""
+    share = int(MAX_JOB_SHARE * total_gpus) // GPUS_PER_NODE * GPUS_PER_NODE
+    return int(min(_targets.SIZE_POINTS[-1], max(GPUS_PER_NODE, share)))
+
+
+def cpu_nodes(cores: np.ndarray, duration_s: np.ndarray, span_s: float) -> int:
+    """CPU nodes (of :data:`CPU_NODE_CORES`) of the sample's CPU partition: the CPU jobs' mean
+    core demand over the span at :data:`CPU_LOAD`, at least one node."""
+    demand = float((cores * duration_s).sum()) / span_s
+    return max(1, int(np.ceil(demand / (CPU_LOAD * CPU_NODE_CORES))))
+
+
+def _arrival_trend(cluster: str, days: list[date]) -> np.ndarray:
+    """Relative GPU-job arrival rate per day: the published monthly counts per day (the
+    warm-up days before April take April's rate)."""
+    monthly = np.asarray(_targets.HELIOS_MONTHLY_GPU_JOBS[cluster], dtype=float)
+    month_len = np.array([30, 31, 30, 31, 31, 30], dtype=float)
+    idx = np.array([min(max(d.month - 4, 0), 5) if d.year == 2020 else 0 for d in days])
+    return monthly[idx] / month_len[idx]
 
 
 # ---- job attributes ------------------------------------------------------------------------------
@@ -171,13 +199,18 @@ def gpu_job_attributes(
     session: np.ndarray,
     size_shift: np.ndarray | None = None,
     status_shift: np.ndarray | None = None,
-    job_shift: np.ndarray | None = None,
+    month: np.ndarray | None = None,
+    month_share: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Size, status and duration of ``n`` GPU jobs (jobs of a session share size and group).
 
     Duration: latent score = GROUP_RHO * group effect + noise + size shift + status shift; the
     rank of the score maps through the published duration CDF, so the marginal CDF is exact and
-    the shifts (fitted in ``_fitted``) set GPU time by size and by status.
+    the shifts (fitted in ``_fitted``) set GPU time by size and by status. With ``month`` (index
+    of each job's submission month) and ``month_share`` (target share of GPU time per month), a
+    shift per month is found by fixed-point iteration so the GPU time by month matches: Helios'
+    monthly allocation is nearly flat while monthly job counts vary up to 3x (H18), so quiet
+    months need longer jobs.
     """
     n_sessions = len(user_of_session)
     pmf = _size_pmf(cluster)
@@ -206,29 +239,29 @@ def gpu_job_attributes(
         + size_shift[size_idx]
         + status_shift[status]
     )
-    if job_shift is not None:
-        score = score + job_shift
-    dur = inverse_cdf(
-        rank_uniform(score), _targets.DURATION_GRID_S, _targets.HELIOS_GPU_DURATION_CDF[cluster]
-    )
+    gpus = np.asarray(_targets.SIZE_POINTS)[size_idx].astype(np.int64)
+
+    def durations(s: np.ndarray) -> np.ndarray:
+        return inverse_cdf(
+            rank_uniform(s), _targets.DURATION_GRID_S, _targets.HELIOS_GPU_DURATION_CDF[cluster]
+        )
+
+    if month is not None and month_share is not None:
+        shift = np.zeros(len(month_share))
+        for _ in range(MONTH_ITERATIONS):
+            got = np.bincount(month, gpus * durations(score + shift[month]), len(month_share))
+            got = np.maximum(got / got.sum(), 1e-9)
+            # GPU time moves by about exp(2 x shift) through the heavy duration tail.
+            shift += 0.5 * np.log(month_share / got)
+        score = score + shift[month]
+    dur = durations(score)
     return {
         "size_idx": size_idx,
-        "gpus": np.asarray(_targets.SIZE_POINTS)[size_idx].astype(np.int64),
+        "gpus": gpus,
         "status": status,
         "duration": dur,
         "group": group,
     }
-
-
-def _mean_gpu_time(cluster: str) -> float:
-    """Published mean GPU time per GPU job (s): allocation utilization x capacity x 181 days."""
-    return (
-        _targets.HELIOS_ALLOC_UTIL[cluster]
-        * _targets.HELIOS_MEAN_CAPACITY[cluster]
-        * FULL_DAYS
-        * 86_400
-        / _targets.HELIOS_JOBS[cluster][0]
-    )
 
 
 def _slurm_clip(rng: np.random.Generator, dur: np.ndarray) -> np.ndarray:
@@ -239,43 +272,32 @@ def _slurm_clip(rng: np.random.Generator, dur: np.ndarray) -> np.ndarray:
     return d
 
 
-def month_shift(cluster: str, submit_s: np.ndarray) -> np.ndarray:
-    """Latent-duration shift by submission month: busy months (many jobs) get shorter jobs.
-
-    Helios' monthly utilization is nearly flat while monthly GPU-job counts vary up to 3x
-    (H18), so the GPU demand per job must vary inversely; without this, Saturn's April (twice
-    the average job count) would overload the cluster for months. The factor per month is
-    utilization / job count (relative to the job-weighted mean), turned into a latent shift
-    with MONTH_SHIFT_SCALE (the ranks keep the overall duration CDF exact).
-    """
+def month_targets(cluster: str, submit_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each job's submission month (0 = April; warm-up days count as April) and the target share
+    of GPU time per month: published monthly allocation x the month's days in the window."""
     util = np.asarray(_targets.HELIOS_MONTHLY_UTIL_PCT[cluster], dtype=float)
-    count = np.asarray(_targets.HELIOS_MONTHLY_GPU_JOBS[cluster], dtype=float)
-    factor = (util / count) / (util.sum() / count.sum())
+    days = np.array(MONTH_DAYS[1:], dtype=float)
+    idx = np.clip(_month_bucket(submit_s) - 1, 0, 5)
+    share = util * days
+    return idx, share / share.sum()
+
+
+def _month_bucket(submit_s: np.ndarray) -> np.ndarray:
+    """0 for the warm-up days before April, 1..6 for April..September."""
     month = (
         pl.Series(submit_s * 1_000_000, dtype=pl.Int64).cast(pl.Datetime("us")).dt.month()
     ).to_numpy()
-    idx = np.clip(month.astype(np.int64) - 4, 0, 5)
-    return np.log(factor)[idx] / MONTH_SHIFT_SCALE
+    return np.where(month.astype(np.int64) < 4, 0, np.clip(month.astype(np.int64) - 3, 1, 6))
 
 
-def assign_vcs(activity: np.ndarray, vc_capacity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Home VC of each user, balancing expected load against VC capacity (greedy, heaviest
-    users first). Users heavier than half their VC's share spread their jobs over all VCs.
-
-    Returns (home VC per user, spread flag per user). Random homes would put a heavy user in a
-    small VC and make its queue explode, which the real VC quotas (sized to demand) avoid.
-    """
-    share = activity / activity.sum()
-    cap = np.asarray(vc_capacity, dtype=float)
-    cap_share = np.where(cap > 0, cap / cap.sum(), np.nan)
-    load = np.zeros(len(cap))
-    home = np.zeros(len(share), dtype=np.int64)
-    for u in np.argsort(-share, kind="stable"):
-        k = int(np.nanargmin((load + share[u]) / cap_share))
-        home[u] = k
-        load[k] += share[u]
-    spread = share > 0.5 * np.nan_to_num(cap_share[home])
-    return home, spread
+def monthly_gpu_time(cluster: str, scale: float, submit_s: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Each job's month bucket (:func:`_month_bucket`) and the GPU-seconds the jobs submitted in
+    each bucket should hold: the published monthly allocation x scale x the published
+    time-averaged GPUs x the bucket's days (the warm-up at April's allocation)."""
+    util = np.asarray(_targets.HELIOS_MONTHLY_UTIL_PCT[cluster], dtype=float) / 100
+    util = np.concatenate([[util[0]], util])
+    gpus = scale * _targets.HELIOS_MEAN_CAPACITY[cluster]
+    return _month_bucket(submit_s), util * gpus * np.asarray(MONTH_DAYS, dtype=float) * 86_400
 
 
 # ---- one cluster ---------------------------------------------------------------------------------
@@ -285,27 +307,26 @@ def generate_cluster(
     """Generate one cluster: (log frame in raw columns, capacity csv lines, summary)."""
     ci = HELIOS_CLUSTERS.index(cluster)
     rng = rng_for(seed, TRACE_INDEX, ci)
+    vcs, vc_gpus, cap_lines = capacity_table(cluster, scale)
+    total_gpus = int(vc_gpus.sum())
+    t_warm, t0 = _day_s(WARMUP_FIRST_DAY), _day_s(FIRST_DAY)
+    t1 = t0 + FULL_DAYS * 86_400
+    days = [WARMUP_FIRST_DAY + timedelta(days=k) for k in range((t1 - t_warm) // 86_400)]
+    trend = _arrival_trend(cluster, days)
+    # Jobs in the window are the published count x scale; the warm-up adds its days' share.
+    in_window = trend[(t0 - t_warm) // 86_400 :].sum()
+    boost = trend.sum() / in_window
     n_gpu_full, n_cpu_full = _targets.HELIOS_JOBS[cluster]
-    n_gpu = max(1, round(n_gpu_full * scale))
-    n_cpu = max(1, round(n_cpu_full * scale))
-    first, n_days = window_days(scale)
-    dates, vcs, cap_values, cap_lines = capacity_table(cluster)
-    cap_window = cap_values[first : first + n_days]  # [day, vc]
-    cap_lines_window = [cap_lines[0], *cap_lines[1 + first : 1 + first + n_days]]
-    start_day = FIRST_DAY + timedelta(days=first)
-    t0 = _day_s(start_day)
-    t1 = t0 + n_days * 86_400
+    n_gpu = max(1, round(n_gpu_full * scale * boost))
+    n_cpu = max(1, round(n_cpu_full * scale * boost))
 
     # Arrival rates: hour shape, weekday, monthly trend, gamma modulation (shared by GPU and
     # CPU jobs: busy periods are busy for both).
     hour = np.asarray(_targets.HELIOS_HOURLY_SUBMISSIONS[cluster], dtype=float)
-    monthly = np.asarray(_targets.HELIOS_MONTHLY_GPU_JOBS[cluster], dtype=float)
-    days = [start_day + timedelta(days=k) for k in range(n_days)]
-    month_len = np.array([30, 31, 30, 31, 31, 30], dtype=float)
-    trend = np.array([monthly[d.month - 4] / month_len[d.month - 4] for d in days])
     bins, weight = _arrivals.bin_weights(
-        rng, t0, t1, hour / hour.mean(), np.asarray(_targets.WEEKDAY_FACTOR), trend, k_bin=K_BIN
-    )
+        rng, t_warm, t1, hour / hour.mean(), np.asarray(_targets.WEEKDAY_FACTOR), trend,
+        k_bin=K_BIN,
+    )  # fmt: skip
 
     # Users: lognormal activity, a home VC chosen by VC size.
     n_users = int(min(_targets.HELIOS_USERS[cluster], max(8, (n_gpu + n_cpu) // 20)))
@@ -313,31 +334,54 @@ def generate_cluster(
     sigma_u = USER_SIGMA_FACTOR * _targets.HELIOS_USER_SIGMA[cluster]
     activity = rng.lognormal(0.0, sigma_u, size=n_users)
     cpu_activity = rng.lognormal(0.0, sigma_u, size=n_users)
-    vc_mean = cap_window.mean(axis=0)
-    vc_max = cap_window.max(axis=0)
-    home, spread = assign_vcs(activity, vc_mean)
+    open_vc = vc_gpus > 0
+    home_open, _ = assign_vcs(activity, vc_gpus[open_vc].astype(float))
+    home = np.flatnonzero(open_vc)[home_open]
 
-    # GPU jobs.
+    # GPU jobs. Sizes above what the scaled cluster can run shrink to its largest job; the
+    # duration tail then restores the published GPU time per job (calibrate_tail).
     g_sizes = _arrivals.session_sizes(rng, n_gpu)
     g_time, g_session = _arrivals.session_times(rng, bins, weight, g_sizes)
     g_user_s = rng.choice(n_users, size=len(g_sizes), p=activity / activity.sum())
+    month, month_share = month_targets(cluster, g_time)
     attrs = gpu_job_attributes(
-        rng, cluster, n_gpu, g_user_s, g_session, job_shift=month_shift(cluster, g_time)
+        rng, cluster, n_gpu, g_user_s, g_session, month=month, month_share=month_share
     )
-    gpus = attrs["gpus"]
+    gpus = np.minimum(attrs["gpus"], max_job_gpus(total_gpus))
     g_user = g_user_s[g_session]
     g_vc = home[g_user]
-    # Heavy users' jobs, and jobs too big for the home VC, go to a VC that can hold them
-    # (chosen by size); users do span VCs in Helios.
-    move = spread[g_user] | (gpus > vc_max[g_vc])
-    for size in np.unique(gpus[move]):
-        sel = move & (gpus == size)
-        ok = vc_max >= size
-        if ok.any():
-            p = np.where(ok, vc_mean, 0.0)
-            g_vc[sel] = rng.choice(len(vcs), size=int(sel.sum()), p=p / p.sum())
-    g_dur = _slurm_clip(rng, calibrate_tail(attrs["duration"], gpus, _mean_gpu_time(cluster)))
     g_status = attrs["status"]
+    g_dur = attrs["duration"]
+    if SMOOTH_DAYS > 0:
+        gt = gpus * g_dur
+        heavy = gt > np.quantile(gt, SMOOTH_QUANTILE)
+        # Whole days, so the time of day (and the diurnal allocation dip) is kept.
+        jitter = rng.integers(-SMOOTH_DAYS, SMOOTH_DAYS + 1, size=int(heavy.sum())) * 86_400
+        g_time = g_time.copy()
+        g_time[heavy] = np.clip(g_time[heavy] + jitter, t_warm, t1 - 1)
+    # The GPU time of each month's submissions is the published monthly allocation (the tail
+    # of that month's durations is bent to it). A scaled cluster runs the same durations on
+    # fewer GPUs, so a few long jobs make a month's load swing by tens of points between draws;
+    # the real clusters' monthly allocation moves by a few (H18).
+    bucket, target_gpu_s = monthly_gpu_time(cluster, scale, g_time)
+    g_dur = g_dur.copy()
+    for b, target in enumerate(target_gpu_s):
+        sel = bucket == b
+        if sel.any():
+            g_dur[sel] = calibrate_tail(
+                g_dur[sel], gpus[sel], target / sel.sum(), max_s=HELIOS_SLURM_MAX_S
+            )
+    g_dur = _slurm_clip(rng, g_dur)
+
+    # Queueing emerges: the replay engine schedules the GPU jobs on the cluster's nodes, which
+    # its VCs share (as Slurm partitions over one node pool). A preempted job is logged with its
+    # total wait as queue: it ends when the schedule says, having run for its duration.
+    sched = schedule(
+        g_time - t_warm, gpus, g_dur, np.zeros(n_gpu, dtype=np.int64),
+        {"0": (total_gpus // GPUS_PER_NODE, GPUS_PER_NODE)}, seed=seed,
+    )  # fmt: skip
+    g_end = np.round(sched.end).astype(np.int64) + t_warm
+    g_start = np.maximum(g_end - g_dur, g_time)
 
     # CPU jobs: own CDF and status mix; groups via the same copula without shifts.
     c_sizes = _arrivals.session_sizes(rng, n_cpu)
@@ -355,73 +399,85 @@ def generate_cluster(
         ),
     )
     c_status = rng.choice(3, size=n_cpu, p=np.asarray(_targets.HELIOS_CPU_STATUS_COUNT))
+    c_cpus = rng.choice(CPU_JOB_SIZES, size=n_cpu, p=CPU_JOB_SIZE_P)
+    # CPU jobs queue on the cluster's CPU nodes, scheduled by the replay engine like the GPU jobs
+    # (CPU cores are the unit; the CPU partition's size is not published: it follows the
+    # sampled CPU load, see cpu_nodes).
+    c_nodes = cpu_nodes(c_cpus, c_dur, t1 - t_warm)
+    c_sched = schedule(
+        c_time - t_warm, c_cpus, c_dur, np.zeros(n_cpu, dtype=np.int64),
+        {"0": (c_nodes, CPU_NODE_CORES)}, seed=seed,
+    )  # fmt: skip
+    c_end = np.round(c_sched.end).astype(np.int64) + t_warm
+    c_start = np.maximum(c_end - c_dur, c_time)
 
-    # Warm-up tail: a few submissions before 2020-04-01 (trap 20), taken from the job budget.
-    n_warm = max(1, round(WARMUP_SHARE * (n_gpu + n_cpu)))
-    w0 = _day_s(WARMUP_FIRST_DAY)
-    warm = rng.choice(n_gpu + n_cpu, size=min(n_warm, n_gpu + n_cpu), replace=False)
-    all_time = np.concatenate([g_time, c_time])
-    all_time[warm] = rng.integers(w0, _day_s(FIRST_DAY), size=len(warm))
-    g_time, c_time = all_time[:n_gpu], all_time[n_gpu:]
-
-    # Queueing: GPU jobs queue per VC on the daily capacities, borrowing idle GPUs of other VCs.
-    g_start, borrowed = schedule_shared(g_time, gpus, g_dur, g_vc, cap_window.T, t0)
-    # CPU jobs do not hold GPUs; their (small) queueing is a zero-inflated lognormal with the
-    # published mean.
-    c_queue = np.zeros(n_cpu, dtype=np.int64)
-    waits = rng.random(n_cpu) < 0.1
-    mean_q = _targets.HELIOS_MEAN_CPU_QUEUE_S[cluster] / 0.1
-    sigma = 1.5
-    c_queue[waits] = np.floor(
-        rng.lognormal(np.log(mean_q) - sigma**2 / 2, sigma, size=int(waits.sum()))
-    ).astype(np.int64)
-    c_start = c_time + c_queue
-
-    # States, with rare censored rows (RUNNING; one SUSPENDED in Uranus, as the README says).
+    # States, with rare censored rows (RUNNING at the snapshot; one SUSPENDED in Uranus, as the
+    # README says).
     g_state = _states(rng, g_status)
     c_state = _states(rng, c_status)
-    g_end = g_start + g_dur
+    # The real log was written after the window: jobs still running on 2020-09-28 mostly carry
+    # their real end; only a few rows (54 in 1.58 M GPU jobs) are RUNNING with no end.
     snapshot = t1 - 1
+    # The censored rows are the jobs running at the snapshot with the least GPU time: a row
+    # without an end holds no GPU time in the store, and in a small sample one of the longest
+    # jobs can be a quarter of a month's load.
     n_run = max(1, round(RUNNING_RATE * n_gpu))
     started = np.flatnonzero(g_start <= snapshot)
-    run = started[np.argsort(-g_end[started], kind="stable")[:n_run]]
+    running = started[g_end[started] > snapshot]
+    if running.size >= n_run:
+        gpu_s = gpus[running] * (g_end[running] - g_start[running])
+        run = running[np.lexsort((-g_end[running], gpu_s))[:n_run]]
+    else:  # a tiny sample: the jobs ending last
+        run = started[np.argsort(-g_end[started], kind="stable")[:n_run]]
     g_state[run] = RUNNING
     g_end[run] = np.maximum(np.minimum(g_end[run], snapshot), g_start[run])
     if cluster == "Uranus":
         rest = np.setdiff1d(np.arange(n_gpu), run)
         g_state[rng.choice(rest)] = SUSPENDED
     g_dur = g_end - g_start
+    # The log holds the window's jobs and the warm-up jobs still running on 2020-04-01.
+    keep_g = (g_time >= t0) | (g_end >= t0)
+    keep_c = (c_time >= t0) | (c_start + c_dur >= t0)
+    # Every sample keeps at least one pre-window submission (the real log has them).
+    if not (keep_g & (g_time < t0)).any():
+        early = np.flatnonzero(g_time < t0)
+        keep_g[early[np.argmax(g_end[early])]] = True
+
+    def cat(g: np.ndarray, c: np.ndarray) -> np.ndarray:
+        return np.concatenate([g[keep_g], c[keep_c]])
 
     frame = _log_frame(
         rng,
         cluster,
         users,
         vcs,
-        np.concatenate([g_user, c_user]),
-        np.concatenate([g_vc, home[c_user]]),
-        np.concatenate([gpus, np.zeros(n_cpu, dtype=np.int64)]),
-        np.concatenate([g_state, c_state]),
-        np.concatenate([g_time, c_time]),
-        np.concatenate([g_start, c_start]),
-        np.concatenate([g_dur, c_dur]),
+        cat(g_user, c_user),
+        cat(g_vc, home[c_user]),
+        cat(gpus, np.zeros(n_cpu, dtype=np.int64)),
+        cat(np.zeros(n_gpu, dtype=np.int64), c_cpus),
+        cat(g_state, c_state),
+        cat(g_time, c_time),
+        cat(g_start, c_start),
+        cat(g_dur, c_dur),
     )
-    noise = group_noise_ceiling(g_dur.astype(float), attrs["group"])
+    noise = group_noise_ceiling(g_dur[keep_g].astype(float), attrs["group"][keep_g])
+    window_q = (g_start - g_time)[keep_g & (g_time >= t0)]
     summary = {
         "jobs": int(frame.height),
-        "gpu_jobs": n_gpu,
-        "cpu_jobs": n_cpu,
+        "gpu_jobs": int(keep_g.sum()),
+        "cpu_jobs": int(keep_c.sum()),
         "users": n_users,
-        "window": [start_day.isoformat(), (start_day + timedelta(days=n_days - 1)).isoformat()],
-        "capacity_source": "real"
-        if cluster in ("Venus", "Earth")
-        else f"derived from {_DERIVED_FROM[cluster]}",
-        "borrowed_jobs": int(borrowed.sum()),
+        "window": [FIRST_DAY.isoformat(), (FIRST_DAY + timedelta(days=FULL_DAYS - 1)).isoformat()],
+        "gpus": total_gpus,
+        "largest_job_gpus": max_job_gpus(total_gpus),
+        "warmup_rows": int((keep_g & (g_time < t0)).sum() + (keep_c & (c_time < t0)).sum()),
         "running_rows": int(len(run)),
-        "warmup_rows": int(len(warm)),
+        "preempted_jobs": int((sched.preemptions[keep_g] > 0).sum()),
+        "mean_gpu_queue_s": float(window_q.mean()) if window_q.size else 0.0,
         "noise_ceiling_median_abs_log_error": noise["median_abs_log_error"],
         "recurring_share": noise["recurring_share"],
     }
-    return frame, cap_lines_window, summary
+    return frame, cap_lines, summary
 
 
 def _states(rng: np.random.Generator, status: np.ndarray) -> np.ndarray:
@@ -438,20 +494,19 @@ def _log_frame(
     user: np.ndarray,
     vc: np.ndarray,
     gpus: np.ndarray,
+    cpu_only: np.ndarray,
     state: np.ndarray,
     submit: np.ndarray,
     start: np.ndarray,
     duration: np.ndarray,
 ) -> pl.DataFrame:
-    """Raw ``cluster_log.csv`` rows in submission order (job ids follow that order)."""
+    """Raw ``cluster_log.csv`` rows in submission order (job ids follow that order);
+    ``cpu_only`` holds the cores of CPU jobs (GPU jobs draw theirs per GPU here)."""
     order = np.lexsort((np.arange(len(submit)), submit))
     n = len(order)
     gpus = gpus[order]
     cpu_per_gpu = rng.choice([1, 2, 4, 6, 8], size=n, p=[0.2, 0.25, 0.35, 0.1, 0.1])
-    cpu_only = rng.choice(
-        [1, 2, 4, 8, 16, 32, 64], size=n, p=[0.4, 0.2, 0.15, 0.1, 0.08, 0.05, 0.02]
-    )
-    cpus = np.where(gpus > 0, gpus * cpu_per_gpu, cpu_only)
+    cpus = np.where(gpus > 0, gpus * cpu_per_gpu, cpu_only[order])
     nodes = np.maximum(1, -(-gpus // 8))
     base = int(rng.integers(100_000, 900_000))
     sub = submit[order]
@@ -536,7 +591,7 @@ def generate_helios(
         scale,
         {
             "clusters": {c: i["window"] for c, i in summary["clusters"].items()},
-            "capacity": "Venus/Earth real cluster_gpu_number.csv rows; Saturn/Uranus derived",
+            "capacity": "scale x published mean GPUs; VC shares of the real Venus/Earth files",
             # the documented duration-prediction ceiling, carried into the store's manifest
             "noise_ceiling_median_abs_log_error": {
                 c: round(i["noise_ceiling_median_abs_log_error"], 4)

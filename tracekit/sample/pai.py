@@ -6,11 +6,12 @@ the replay run exactly the path real data takes. ``scale=1`` is full size (1.06 
 1.26 M tasks, 7.5 M instance rows); the default sample uses ~0.01-0.03. ``measure_pai(folder)``
 computes the calibration statistics of a written folder the way the official analysis does.
 
-Calibration targets come from findings.md §4 / §6.3 and calibration.json (``pai``);
-docs/sample_pai.md lists the targets next to the achieved values. Everything is vectorized
-numpy; each table is written with polars (floats print as ``4550879.0``, missing values as
-empty fields). All random draws come from one generator seeded by ``seed``, and identifiers
-are a keyed hash of the row index, so the same seed gives byte-identical files.
+Published calibration targets (hourly shape, GPU-type mix, runtime and wait by GPU type) are read
+from ``tracekit/analysis/published/pai.csv``; the remaining constants are fits and guesses, each
+commented; docs/sample_pai.md lists the targets next to the achieved values. Everything is
+vectorized numpy; each table is written with polars (floats print as ``4550879.0``, missing
+values as empty fields). All random draws come from one generator seeded by ``seed``, and
+identifiers are a keyed hash of the row index, so the same seed gives byte-identical files.
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from tracekit.analysis.findings import published_series, published_value
 from tracekit.sample._common import group_noise_ceiling, rng_for, write_marker
-from tracekit.sources.pai import (
+from tracekit.sample._scheduler import schedule
+from tracekit.sources.pai.formats import (
     CSV_SUFFIX,
     GROUP_TAG_TABLE,
     HEADER_SUFFIX,
@@ -46,40 +49,14 @@ from tracekit.sources.pai import (
 GENERATOR_VERSION = "1.0"  # of this module; the marker also carries the framework's version
 TRACE_INDEX = 3  # seed path: philly 1, helios 2, pai 3 (tracekit.sample convention)
 
-# --- full-size volumes (formats.md §3.1) and calibration constants (findings.md §4, §6.3) -------
+# --- full-size volumes and calibration constants ------------------------------------------------
 FULL_JOBS = 1_055_501
 TIME_ORIGIN_S = 494_319  # smallest real start_time (1970-01-07 01:18:39+08:00, a Wednesday)
 SPAN_S = 61 * 86_400
 SHANGHAI_OFFSET_S = 8 * 3600
-# Hourly task-submission shape, Asia/Shanghai, mean 1 (findings §6.3).
-HOURLY_SHAPE = np.array(
-    [
-        1.41,
-        0.96,
-        0.70,
-        0.58,
-        0.72,
-        0.70,
-        0.78,
-        0.95,
-        0.77,
-        0.91,
-        1.41,
-        1.45,
-        1.00,
-        0.99,
-        1.25,
-        1.31,
-        1.26,
-        1.40,
-        1.05,
-        1.04,
-        1.00,
-        0.88,
-        0.78,
-        0.68,
-    ]
-)
+# Hourly task-submission shape, Asia/Shanghai, mean 1 (A11's hourly medians, normalized).
+HOURLY_SHAPE = np.asarray(published_series("pai", "A11", "pai", "hour", "")["published"])
+HOURLY_SHAPE = HOURLY_SHAPE / HOURLY_SHAPE.mean()
 # Mild weekend dip (A12: "no dramatic weekend drop"), Mon..Sun.
 WEEKDAY_SHAPE = np.array([1.04, 1.06, 1.06, 1.05, 1.02, 0.88, 0.89])
 
@@ -92,16 +69,48 @@ EMPTY_END_TERMINATED = 0.0386
 
 GPU_TYPES = TASK_GPU_TYPES  # ("MISC", "T4", "P100", "V100", "V100M32"): codes 0..4 below
 # The digitized shares sum to 97.7 %; normalized where drawn.
-GPU_TYPE_SHARE = np.array([0.662, 0.213, 0.066, 0.023, 0.013])
-# Median task runtime by type relative to the all-type median (A2: 650/310/1100/1210/1170 s).
-GPU_TYPE_LOG_SHIFT = np.log(np.array([650.0, 310.0, 1100.0, 1210.0, 1170.0]) / 470.0)
-# Task wait (instance start - task start), lognormal from p50/p90 per type (A5b).
-WAIT_P50 = np.array([10.5, 3.0, 12.5, 93.0, 105.0])
-WAIT_P90 = np.array([103.0, 8.0, 800.0, 6565.0, 3449.0])
-MAX_WAIT_S = 3 * 86_400
+GPU_TYPE_SHARE = np.array(
+    [published_value("pai", "A4", "pai", "gpu_type_share_pct", gpu_type=t) / 100 for t in GPU_TYPES]
+)
+# Median runtime of completed tasks by type (A2) relative to 470 s, the all-type median of the
+# mixture below (a fit).
+GPU_TYPE_LOG_SHIFT = np.log(
+    np.array(
+        [
+            published_value(
+                "pai", "A2", "pai", "task_runtime_s", stat="median", gpu_type=t, status="completed"
+            )
+            for t in GPU_TYPES
+        ]
+    )
+    / 470.0
+)
+# Task wait (instance start - task start) per GPU type (A5b): what the emerging waits are
+# compared with. T4's (p50 3 s, p90 8 s), the type that hardly queues, is the start-up latency
+# every task and independently launched instance takes (a lognormal through them).
+WAIT_P50 = np.array(
+    [
+        published_value("pai", "A5b", "pai", "task_wait_s", gpu_type=t, stat="p50_s")
+        for t in GPU_TYPES
+    ]
+)
+WAIT_P90 = np.array(
+    [
+        published_value("pai", "A5b", "pai", "task_wait_s", gpu_type=t, stat="p90_s")
+        for t in GPU_TYPES
+    ]
+)
+LAUNCH_P50_S = float(WAIT_P50[GPU_TYPES.index("T4")])
+LAUNCH_P90_S = float(WAIT_P90[GPU_TYPES.index("T4")])
+# The scheduler that makes tasks wait: the replay engine on each GPU type's machines (its own
+# partition), in tenths of a GPU (requests rounded up), first come first served with greedy
+# skipping and best-fit placement, as PAI's reserving-and-packing scheduler (NSDI'22) and its
+# simulator (alibaba/clusterdata) do: no preemption, a task that does not fit is passed over.
+UNITS_PER_GPU = 10
+SCHEDULER = {"policy": "fifo", "backfill": "greedy", "placement": "consolidate"}
 
 # plan_gpu (% of one GPU per instance) for GPU roles: buckets <25 / [25,50) / [50,100) / =100 / >100
-# = 14.3 / 26.0 / 12.8 / 42.3 / 2.4 % (A3, sums to 97.8 %; normalized), modes of §6.3.
+# = 14.3 / 26.0 / 12.8 / 42.3 / 2.4 % (A3, sums to 97.8 %; normalized), at the usual request sizes.
 PLAN_GPU_VALUES = np.array(
     [5.0, 10.0, 20.0, 25.0, 30.0, 50.0, 60.0, 80.0, 100.0, 200.0, 400.0, 800.0]
 )
@@ -139,10 +148,10 @@ MULTI_LAYOUTS = {
 }  # fmt: skip
 
 # Instances per task: 1 with p=0.6, else 2 + floor(lognormal(1.75, 1.28)) -> mean ~6, tasks with
-# >=100 instances hold ~13 % of instances (§6.3). CPU roles get 1 + Poisson(0.7).
+# >=100 instances hold ~13 % of instances (the notebook's CCDF). CPU roles get 1 + Poisson(0.7).
 INST_P1, INST_MU, INST_SIGMA, INST_MAX = 0.6, 1.82, 1.3, 2000
 
-# Task runtime: 3-component lognormal mixture on ln seconds (calibration.json k3).
+# Task runtime: 3-component lognormal mixture on ln seconds (fitted to the notebook's CDF).
 RUNTIME_MIX = np.array([[0.08, 3.48, 0.37], [0.81, 6.16, 2.10], [0.11, 9.10, 0.92]])
 MAX_RUNTIME_S = 30 * 86_400
 # Recurring groups: ln-duration noise around the group's duration. sigma 0.2 puts ~79 % of runs
@@ -154,6 +163,11 @@ WORKLOAD_SHARE = 0.095  # 3P: 9.78 % of tag rows
 GPU_TYPE_SPEC_SHARE = 0.2  # share of jobs that requested a type explicitly (assumption)
 
 N_USERS_FULL = 1_350
+# Whole-GPU demand of the sample / GPUs of its machine pool: the pool is sized to the sampled
+# load so a scheduling study has contention (a calibration choice, see docs/sample_pai.md).
+TARGET_LOAD = 0.75
+MAX_TASK_SHARE = 0.5  # largest GPU job of a scaled sample: this share of its type's GPUs
+CAP_ROUNDS = 4  # rounds settling the largest jobs and the pool sized by them
 USER_SIGMA = 1.9  # tasks/user lognormal sigma (A13: p90/p50 ~ 11)
 
 # Sensor coverage: 3.03 M sensor rows / 7.52 M instance rows; machine metric 2.01 M rows.
@@ -162,7 +176,7 @@ METRIC_SHARE_OF_SENSOR = 0.66
 GPU_ZERO_UTIL = 0.35  # A6c: 34.5 % of instances exactly 0
 GPU_UTIL_FRAC_MU, GPU_UTIL_FRAC_SIGMA = np.log(0.09), 1.2  # usage / plan per task, when > 0
 
-# Quirks at low rates (formats.md §5 traps 26-31).
+# Quirks at low rates (the real files' traps, docs/pai.md).
 DUP_WORKER_RATE = 0.005  # a Failed try row before the retry, same worker_name
 EMPTY_WORKER_RATE = 0.001
 ZERO_START_FAILED_RATE = 0.002  # Failed instance rows with start_time 0 (never started)
@@ -244,7 +258,7 @@ def _times(t: np.ndarray) -> pl.Series:
 # --------------------------------------------------------------------------------------------
 # machines
 # --------------------------------------------------------------------------------------------
-# Exact configurations of the real spec in file order (formats.md §3.9), for the fallback.
+# Exact configurations of the real spec in file order, for the fallback.
 _SPEC_CONFIGS = (("CPU", 96, 512, 0, 83), ("T4", 96, 512, 2, 497), ("MISC", 96, 512, 8, 280),
                  ("P100", 64, 512, 2, 798), ("V100", 96, 384, 8, 45), ("V100", 96, 512, 8, 59),
                  ("V100M32", 96, 384, 8, 135))  # fmt: skip
@@ -264,6 +278,32 @@ def _bundled_machine_spec() -> Path | None:
         if path.is_file():
             return path
     return None
+
+
+def _keep_machines(
+    out: Path, machines: pl.DataFrame, pool_gpus: dict[str, float], biggest: dict[str, float]
+) -> pl.DataFrame:
+    """Rewrite the spec with the first machines of each type, in file order: each GPU type keeps
+    the GPUs ``pool_gpus`` gives it (at least one machine, and enough for its largest job in
+    ``biggest``); CPU-only machines are kept in the proportion the GPUs are, so a scheduling
+    study on the sample has contention."""
+    target = out / f"{MACHINE_SPEC}{CSV_SUFFIX}"
+    lines = target.read_bytes().splitlines(keepends=True)
+    share = sum(pool_gpus.values()) / max(float(machines["cap_gpu"].sum()), 1.0)
+    gpus = pl.col("gpu_type").replace_strict(pool_gpus, default=0.0, return_dtype=pl.Float64)
+    need = pl.col("gpu_type").replace_strict(biggest, default=0.0, return_dtype=pl.Float64)
+    per_machine = pl.col("cap_gpu").clip(1)
+    wanted = pl.when(pl.col("cap_gpu") > 0).then((gpus / per_machine).ceil().cast(pl.Int64))
+    wanted = wanted.otherwise((pl.col("_n") * share).round().cast(pl.Int64))
+    rank = machines.with_row_index("_i").with_columns(
+        pl.int_range(pl.len()).over("gpu_type").alias("_k"),
+        pl.len().over("gpu_type").alias("_n"),
+    )
+    keep = rank.filter(
+        pl.col("_k") < pl.max_horizontal(pl.lit(1), wanted, (need / per_machine).ceil())
+    )["_i"].to_list()
+    target.write_bytes(b"".join(lines[i] for i in keep))
+    return machines[keep]
 
 
 def _write_machine_spec(out: Path, source: Path | None, seed: int) -> pl.DataFrame:
@@ -297,7 +337,7 @@ def _arrivals(rng: np.random.Generator, n: int) -> np.ndarray:
     """``n`` submission times: hour/weekday shape times gamma noise per day and per hour.
 
     The gamma multipliers make arrivals over-dispersed (a plain Poisson process underestimates
-    burstiness by an order of magnitude, findings §6).
+    burstiness by an order of magnitude).
     """
     first_hour = TIME_ORIGIN_S // 3600
     hours = np.arange(first_hour, (TIME_ORIGIN_S + SPAN_S) // 3600 + 1, dtype=np.int64)
@@ -437,6 +477,53 @@ def _segment_max(values: np.ndarray, owner: np.ndarray, n_owners: int) -> np.nda
     return out
 
 
+def _type_demand(
+    task_gpus: np.ndarray,
+    runtime_s: np.ndarray,
+    t_job: np.ndarray,
+    idle: np.ndarray,
+    job_type: np.ndarray,
+) -> np.ndarray:
+    """Mean whole-GPU demand per GPU type, as a replay sees the jobs: a job holds the ceiling of
+    its tasks' summed GPUs while its longest task runs (``idle`` tasks hold nothing)."""
+    n_jobs = job_type.size
+    job_gpus = np.bincount(t_job, np.where(idle, 0.0, task_gpus), n_jobs)
+    job_s = _segment_max(np.where(idle, 0.0, runtime_s), t_job, n_jobs).clip(0)
+    return np.bincount(job_type, np.ceil(job_gpus) * job_s, len(GPU_TYPES)) / SPAN_S
+
+
+def _launch_latency(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Start-up latency (s) of ``n`` tasks or instances: lognormal through T4's published median
+    and p90 wait, the type that hardly queues (A5b)."""
+    sigma = np.log(LAUNCH_P90_S / LAUNCH_P50_S) / 1.2816
+    return np.exp(rng.normal(np.log(LAUNCH_P50_S), sigma, n))
+
+
+def _schedule_tasks(
+    ready_s: np.ndarray,
+    units: np.ndarray,
+    runtime_s: np.ndarray,
+    gpu_type: np.ndarray,
+    machines: pl.DataFrame,
+    seed: int,
+) -> np.ndarray:
+    """Start times of GPU tasks scheduled by the replay engine on the machines of their GPU type
+    (one partition per type, :data:`UNITS_PER_GPU` units per GPU, :data:`SCHEDULER`)."""
+    counts = machines.filter(pl.col("cap_gpu") > 0).group_by("gpu_type").agg(
+        pl.len().alias("n"), pl.col("cap_gpu").max().alias("gpus")
+    )  # fmt: skip
+    cluster = {
+        t: (int(n), int(g) * UNITS_PER_GPU)
+        for t, n, g in counts.select("gpu_type", "n", "gpus").iter_rows()
+    }
+    names = np.asarray(GPU_TYPES)[gpu_type]
+    # A task larger than its type's machines (the full trace has gangs of 2,000 instances, not
+    # all started together) holds them all while it runs.
+    whole = np.array([cluster.get(t, (0, 0))[0] * cluster.get(t, (0, 0))[1] for t in GPU_TYPES])
+    units = np.minimum(units, whole[gpu_type])
+    return schedule(ready_s, units, runtime_s, names, cluster, seed=seed, **SCHEDULER).start
+
+
 def _draw_status(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
     u = rng.random(probs.shape[0])
     return (u[:, None] >= np.cumsum(probs, axis=1)[:, :-1]).sum(axis=1).astype(np.int8)
@@ -498,7 +585,6 @@ def generate_pai(
     _write_headers(out)
     spec_src = machine_spec if machine_spec is not None else _bundled_machine_spec()
     machines = _write_machine_spec(out, spec_src, int(seed))
-    rows: dict[str, int] = {MACHINE_SPEC: machines.height}
 
     n_jobs = max(20, int(round(FULL_JOBS * scale)))
     n_users = max(20, int(round(N_USERS_FULL * min(scale, 1.0) ** 0.5)))
@@ -532,24 +618,73 @@ def generate_pai(
     runtime = np.clip(np.round(np.exp(t_log)), 1, MAX_RUNTIME_S)
     early = np.maximum(1, np.round(runtime * rng.uniform(0.02, 0.8, n_t)))
     runtime = np.where(t_status == 1, early, runtime)  # failures end early
-    sig = np.log(WAIT_P90 / WAIT_P50) / 1.2816
-    wait = np.round(np.exp(rng.normal(np.log(WAIT_P50[t_type]), sig[t_type])))
-    wait = np.minimum(wait, MAX_WAIT_S)
     t_start = np.where(waiting, 0.0, submit[t_job])
 
-    # ---- instances (numeric), before quirks
+    # ---- instances per task
     inst_num = grp.inst_num[t_slot]
+    # GPUs an instance holds in the scheduler: its request rounded up to whole units.
+    plan = np.ceil(np.nan_to_num(grp.plan_gpu[t_slot]) / 100.0 * UNITS_PER_GPU) / UNITS_PER_GPU
+    if scale < 1:
+        # A scaled machine pool cannot run the largest gangs: a job's GPU tasks keep at most
+        # the instances that fit MAX_TASK_SHARE of its type's pool (the type's demand at
+        # TARGET_LOAD, as sized below), each task shrinking by the same factor. The pool
+        # depends on the shrunk jobs, so a few rounds settle both.
+        per_machine = machines.group_by("gpu_type").agg(pl.col("cap_gpu").max())
+        per_machine = dict(zip(per_machine["gpu_type"], per_machine["cap_gpu"], strict=True))
+        machine_gpus = np.array([float(per_machine.get(t, 1)) for t in GPU_TYPES])
+        job_type = grp.gpu_type[job_group]
+        job_req = np.bincount(t_job, np.where(t_cpu, 0.0, plan * inst_num), n_jobs)
+        full = inst_num
+        for _ in range(CAP_ROUNDS):
+            pool_est = _type_demand(plan * inst_num, runtime, t_job, t_cpu | waiting, job_type)
+            job_cap = MAX_TASK_SHARE * np.maximum(pool_est / TARGET_LOAD, machine_gpus)[job_type]
+            factor = np.minimum(1.0, job_cap / np.maximum(job_req, 1e-9))[t_job]
+            shrunk = np.maximum(np.floor(full * factor), 1)
+            inst_num = np.where(plan > 0, shrunk, full).astype(grp.inst_num.dtype)
+    t_units = np.round(plan * UNITS_PER_GPU).astype(np.int64) * inst_num.astype(np.int64)
+
+    # The machine pool follows the sampled load: a subset of the spec, in its proportions.
+    if scale < 1:
+        # Whole-GPU demand of the jobs per GPU type, as a replay sees them: a job holds the
+        # ceiling of its summed request while its longest task runs. Each type gets its own
+        # demand / TARGET_LOAD (the sample's mix of types is calibrated by task counts, not by
+        # GPU time, so the real spec's proportions would leave one type overloaded and the
+        # others idle), and enough machines for its largest job (its tasks share a type).
+        job_type = grp.gpu_type[job_group]
+        demand = _type_demand(t_units / UNITS_PER_GPU, runtime, t_job, t_cpu | waiting, job_type)
+        pool = {t: float(demand[k]) / TARGET_LOAD for k, t in enumerate(GPU_TYPES)}
+        job_gpus = np.bincount(t_job, t_units / UNITS_PER_GPU, n_jobs)
+        biggest = {
+            GPU_TYPES[k]: float(np.ceil(job_gpus[job_type == k]).max(initial=0.0))
+            for k in range(len(GPU_TYPES))
+        }
+        machines = _keep_machines(out, machines, pool, biggest)
+
+    # Task waits emerge: every GPU task reaches the scheduler after its start-up latency and
+    # waits for room on its type's machines; a CPU task (ps) starts with its job's GPU tasks.
+    launch = _launch_latency(rng, n_t)
+    gpu_task = ~t_cpu & ~waiting & (t_units > 0)
+    wait = launch.copy()
+    if gpu_task.any():
+        wait[gpu_task] = _schedule_tasks(
+            submit[t_job][gpu_task] + launch[gpu_task], t_units[gpu_task], runtime[gpu_task],
+            t_type[gpu_task], machines, seed,
+        ) - submit[t_job][gpu_task]  # fmt: skip
+        first_gpu_wait = np.full(n_jobs, np.inf)
+        np.minimum.at(first_gpu_wait, t_job[gpu_task], wait[gpu_task])
+        ps = t_cpu & np.isfinite(first_gpu_wait[t_job])
+        wait[ps] = first_gpu_wait[t_job][ps]
+    wait = np.round(wait)
+
+    # ---- instances (numeric), before quirks
     no_inst = (rng.random(n_t) < TASK_NO_INSTANCE_RATE) & ~waiting
     i_task = np.repeat(np.arange(n_t), np.where(no_inst, 0, inst_num))
     n_i = i_task.size
     first = np.ones(n_i, dtype=bool)
     first[1:] = i_task[1:] != i_task[:-1]
     gang = rng.random(n_t) < 0.85  # 85 % of instances gang-scheduled (SEC)
-    extra = np.where(
-        gang[i_task],
-        rng.integers(0, 3, n_i),
-        np.round(np.exp(rng.normal(np.log(WAIT_P50[t_type[i_task]]), 1.0, n_i))),
-    )
+    # Instances launched on their own (not gang-scheduled) each take a start-up latency.
+    extra = np.where(gang[i_task], rng.integers(0, 3, n_i), np.round(_launch_latency(rng, n_i)))
     extra[first] = 0  # the earliest instance defines the task wait
     i_start = t_start[i_task] + wait[i_task] + extra
     i_run = np.maximum(1.0, np.round(runtime[i_task] * np.exp(rng.normal(0, 0.03, n_i))))
@@ -581,6 +716,8 @@ def generate_pai(
         | ((status == 1) & (u < EMPTY_END_FAILED))
         | ((status == 0) & (u < EMPTY_END_TERMINATED))
     ] = np.nan
+
+    rows: dict[str, int] = {MACHINE_SPEC: machines.height}
 
     # machines: instances of a task go to machines of its gpu_type; CPU roles share the job's
     # GPU machines (co-located ps) or go to CPU machines when the job has no GPU task
@@ -650,7 +787,7 @@ def generate_pai(
     _write(tasks_df, out, TASK_TABLE)
     rows[TASK_TABLE] = n_t
 
-    # ---- group tags: one row per job except a few, plus a few orphan rows (§3.8)
+    # ---- group tags: one row per job except a few, plus a few orphan rows (as in the real table)
     has_tag = rng.random(n_jobs) >= JOB_NO_TAG_RATE
     n_orphan = int(rng.binomial(n_jobs, ORPHAN_TAG_RATE))
     tag_job = np.flatnonzero(has_tag)

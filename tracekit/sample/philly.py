@@ -19,9 +19,7 @@ machine list calls 2-GPU (issue #8), ``mem_total`` 0 rows.
 
 from __future__ import annotations
 
-import heapq
 import json
-from collections import deque
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -29,16 +27,20 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from tracekit.analysis.findings import published_value
 from tracekit.sample import _arrivals, _targets
 from tracekit.sample._common import (
+    assign_vcs,
     calibrate_tail,
     group_noise_ceiling,
     random_ids,
     rank_uniform,
     rng_for,
+    round_to_total,
     write_marker,
 )
-from tracekit.sources.philly import (
+from tracekit.sample._scheduler import schedule
+from tracekit.sources.philly.formats import (
     ARCHIVE_DIR,
     CPU_UTIL,
     CPU_UTIL_HEADER,
@@ -65,13 +67,19 @@ UTIL_END = "2017-12-15 18:43:00"
 # week, always including the DST fall-back night.
 UTIL_SHORT_FIRST = "2017-11-01 00:00:00"
 UTIL_MIN_DAYS = 7
-UTIL_GAP = ("2017-10-25 14:00:00", "2017-10-26 00:00:00")  # no util rows (formats.md §1.3)
+UTIL_GAP = ("2017-10-25 14:00:00", "2017-10-26 00:00:00")  # no util rows (as in the real files)
 DST_DAY = "2017-11-05"
-VCS: dict[str, int] = {  # nodes per VC (Helios' philly_vc.csv) + 4 tiny VCs
-    "6214e9": 64, "7f04ca": 32, "11cb48": 16, "b436b2": 64, "ee9e8c": 64, "e13805": 16,
-    "6c71a0": 32, "2869ce": 16, "ed69ec": 8, "103959": 8, "0e4a51": 32,
-    "795a4c": 1, "51b7ef": 1, "925e2b": 1, "23dbec": 1,
-}  # fmt: skip
+# The four small VCs of the notebook's figure that the Helios artifact's replay leaves out.
+SMALL_VCS: tuple[str, ...] = ("795a4c", "51b7ef", "925e2b", "23dbec")
+# Steady state of the trace (ramp-up before, tail-off after) [3P HU-PHILLY]; the machine pool is
+# sized to the GPU demand of this period.
+STEADY: tuple[str, str] = ("2017-10-01 00:00:00", "2017-11-22 00:00:00")
+# Steady-state GPU demand / GPUs of the sample's pool: a calibration knob, set so the mean
+# GPU-job queue is the published 3,760 s (docs/sample.md, "Queueing").
+TARGET_LOAD = 0.8
+MIN_LARGEST_NODES = 4  # so a 32-GPU job fits one VC
+LAUNCH_SIGMA = 0.8  # spread of the start-up latency (lognormal sigma; see launch_latency)
+RETRY_P = 0.55  # share of failed jobs retried (not published; failures are the retry source)
 N_USERS = 320  # not published; a few hundred (6-hex hashes)
 # Arrival-rate trend by period (ramp-up, steady state, tail-off) [3P HU-PHILLY].
 TREND = (("2017-08-07", 0.35), ("2017-09-01", 0.65), ("2017-10-01", 1.0), ("2017-11-22", 0.4))
@@ -80,7 +88,6 @@ BUCKET_OF_SIZE = {1: "1", 2: "2-4", 4: "2-4", 8: "5-8", 16: ">8", 32: ">8"}
 GROUP_RHO = 0.8
 STATUS_SHIFT = (0.0, 0.55, 0.15)  # Pass, Killed, Failed
 SIZE_SHIFT = {"1": 0.0, "2-4": 0.3, "5-8": 1.2, ">8": 1.0}
-RETRY_P = (0.03, 0.08, 0.55)  # P(at least one retry) by status; failures are retried most
 NULL_TIME_RATE = 0.002  # attempt start times written as None/null/"" (quirk)
 EMPTY_ATTEMPTS_RATE = 0.004  # jobs killed before they ever ran
 RAW_STATUS = ("Pass", "Killed", "Failed")
@@ -170,122 +177,88 @@ def job_attributes(
     return {"gpus": gpus, "status": status, "duration": dur, "group": group}
 
 
-# ---- machines and scheduling ---------------------------------------------------------------------
-def machines_for(scale: float, rng: np.random.Generator) -> tuple[list[str], np.ndarray]:
-    """Machine ids and GPU counts: the official list's 2-/8-GPU mix, scaled.
+# ---- cluster, scheduling and attempts -----------------------------------------------------------
+def vc_cluster(demand_gpus: float) -> dict[str, tuple[int, int]]:
+    """The sample's VCs: ``{vc: (nodes, gpus_per_node)}``.
 
-    At least 16 + 8 machines, so a 32-GPU job never needs more than half the cluster (a FIFO
-    queue on a handful of servers would otherwise block for days behind such jobs).
+    The eleven VCs of the Helios artifact's Philly replay are 8-GPU nodes in the published
+    proportions, together sized so the steady-state GPU demand (``demand_gpus``, Oct 1 - Nov 21)
+    is :data:`TARGET_LOAD` of them (the machine pool follows the sampled load). Every VC has at
+    least one node and the largest at least :data:`MIN_LARGEST_NODES`, so a 32-GPU job fits. The
+    four small VCs the artifact leaves out share nothing: one 2-GPU server each.
     """
-    n8 = max(16, round(_targets.PHILLY_MACHINES_8GPU * scale))
-    n2 = max(8, round(_targets.PHILLY_MACHINES_2GPU * scale))
-    n = n8 + n2
-    numbers = np.sort(rng.choice(np.arange(1, max(600, 2 * n)), size=n, replace=False))
-    kinds = np.array([8] * n8 + [2] * n2)[rng.permutation(n)]
-    return [f"m{k}" for k in numbers], kinds.astype(np.int64)
+    nodes_pub = np.asarray(list(_targets.PHILLY_VC_NODES.values()), dtype=float)
+    total = max(len(nodes_pub), round(demand_gpus / (TARGET_LOAD * 8)))
+    nodes = np.maximum(1, round_to_total(nodes_pub, total))
+    big = int(np.argmax(nodes_pub))
+    nodes[big] = max(nodes[big], MIN_LARGEST_NODES)
+    out = {vc: (int(n), 8) for vc, n in zip(_targets.PHILLY_VC_NODES, nodes, strict=True)}
+    out.update({vc: (1, 2) for vc in SMALL_VCS})
+    return out
 
 
-class _Cluster:
-    """Free GPU slots per machine, with Philly-like placement (consolidate, else spread)."""
+def launch_latency(rng: np.random.Generator, gpus: np.ndarray) -> np.ndarray:
+    """Seconds before Philly's scheduler can start a job: a lognormal per size bucket around
+    the published median per-attempt wait (median over VCs, P4).
 
-    def __init__(self, slots: np.ndarray) -> None:
-        self.slots = slots
-        self.free = slots.copy()
-        self.slot_free = [list(range(int(k))) for k in slots]
-        self.big = slots == 8
-
-    def place(self, g: int) -> list[tuple[int, list[int]]] | None:
-        free = self.free
-        if g <= 2:
-            cand = np.flatnonzero(free >= g)
-            if cand.size == 0:
-                return None
-            m = int(cand[np.argmin(free[cand])])  # best fit
-            return [(m, self._take(m, g))]
-        if g <= 8:
-            cand = np.flatnonzero(self.big & (free >= g))
-            if cand.size:
-                m = int(cand[np.argmin(free[cand])])
-                return [(m, self._take(m, g))]
-        else:
-            whole = np.flatnonzero(self.big & (free == 8))
-            if whole.size >= g // 8:
-                return [(int(m), self._take(int(m), 8)) for m in whole[: g // 8]]
-        # Spread over the 8-GPU servers with most free GPUs (locality relaxed).
-        cand = np.flatnonzero(self.big & (free > 0))
-        if free[cand].sum() < g:
-            return None
-        out = []
-        for m in cand[np.argsort(-free[cand], kind="stable")]:
-            take = min(int(free[m]), g)
-            out.append((int(m), self._take(int(m), take)))
-            g -= take
-            if g == 0:
-                break
-        return out
-
-    def _take(self, m: int, k: int) -> list[int]:
-        ids = self.slot_free[m][:k]
-        del self.slot_free[m][:k]
-        self.free[m] -= k
-        return ids
-
-    def release(self, placement: list[tuple[int, list[int]]]) -> None:
-        for m, ids in placement:
-            self.slot_free[m].extend(ids)
-            self.slot_free[m].sort()
-            self.free[m] += len(ids)
+    Philly starts no job at once: YARN launches the job's application master and containers, and
+    for multi-GPU jobs the scheduler first waits for locality (the per-attempt waits of most VCs
+    step at about 3 minutes). This start-up time is the one drawn part of the sample's Philly
+    queueing; waiting behind other jobs comes from the scheduler.
+    """
+    median_s = np.zeros(len(gpus))
+    for bucket, sizes in (("1", (1,)), ("2-4", (2, 4)), ("5-8", (8,)), (">8", (16, 32))):
+        m = published_value(
+            "philly", "P4", "philly", "attempt_wait_min", size=bucket, q="0.5",
+            vc="median-over-vcs",
+        )  # fmt: skip
+        median_s[np.isin(gpus, sizes)] = 60.0 * m
+    return np.round(median_s * rng.lognormal(0.0, LAUNCH_SIGMA, size=len(gpus))).astype(np.int64)
 
 
-def simulate(
-    submit: np.ndarray,
-    gpus: np.ndarray,
-    dur: np.ndarray,
+def runs_from_intervals(
+    intervals: list[tuple[int, str, float, float, tuple[tuple[int, int], ...]]],
+    first_machine: dict[str, int],
     slots: np.ndarray,
-    lookahead: int = 16,
-    drain_after_s: int = 6 * 3600,
-) -> tuple[np.ndarray, list[list[tuple[int, list[int]]]]]:
-    """FIFO with greedy backfill on the machines; a head waiting over ``drain_after_s`` stops
-    backfill (so big jobs are not starved). Returns start times and placements."""
-    n = len(submit)
-    order = np.argsort(submit, kind="stable")
-    cl = _Cluster(slots)
-    start = np.zeros(n, dtype=np.int64)
-    place: list[list[tuple[int, list[int]]]] = [[] for _ in range(n)]
-    running: list[tuple[int, int]] = []
-    pending: deque[int] = deque()
-    i = 0
-    sub = submit.tolist()
-    g = gpus.tolist()
-    d = dur.tolist()
-    while i < n or pending:
-        t = min(sub[order[i]] if i < n else np.inf, running[0][0] if running else np.inf)
-        if t == np.inf:  # cannot happen with enough machines; keep every job anyway
-            for j in pending:
-                start[j] = sub[j]
-            break
-        t = int(t)
-        while running and running[0][0] <= t:
-            cl.release(place[heapq.heappop(running)[1]])
-        while i < n and sub[order[i]] <= t:
-            pending.append(int(order[i]))
-            i += 1
-        while pending:
-            p = cl.place(g[pending[0]])
-            if p is None:
-                break
-            j = pending.popleft()
-            start[j], place[j] = t, p
-            heapq.heappush(running, (t + d[j], j))
-        if pending and t - sub[pending[0]] < drain_after_s:
-            for j in list(pending)[1 : lookahead + 1]:
-                if g[j] <= g[pending[0]]:
-                    p = cl.place(g[j])
-                    if p is not None:
-                        pending.remove(j)
-                        start[j], place[j] = t, p
-                        heapq.heappush(running, (t + d[j], j))
-    return start, place
+    n_jobs: int,
+) -> list[list[tuple[int, int, list[tuple[int, list[int]]]]]]:
+    """Runs of every job from the scheduler's run intervals (a preempted job has several):
+    ``[(start, end, [(machine, [gpu ids])])]`` per job, in time order.
+
+    The scheduler allocates GPU counts per node; the ids come from a sweep over the intervals
+    in time order that hands out each machine's lowest free GPU ids (ends before starts at the
+    same instant, so a GPU is never given twice).
+    """
+    events = sorted(
+        [(iv[3], 0, k) for k, iv in enumerate(intervals)]
+        + [(iv[2], 1, k) for k, iv in enumerate(intervals)]
+    )
+    free = [list(range(int(n))) for n in slots]
+    held: dict[int, list[tuple[int, list[int]]]] = {}
+    out: list[list[tuple[int, int, list[tuple[int, list[int]]]]]] = [[] for _ in range(n_jobs)]
+
+    def give_back(k: int) -> None:
+        for mach, ids in held.pop(k, []):
+            free[mach].extend(ids)
+            free[mach].sort()
+
+    for _, kind, k in events:
+        job, vc, s0, s1, alloc = intervals[k]
+        if kind == 0:
+            give_back(k)
+            continue
+        taken = []
+        for node, g in alloc:
+            mach = first_machine[vc] + int(node)
+            ids, free[mach] = free[mach][:g], free[mach][g:]
+            taken.append((mach, ids))
+        held[k] = taken
+        out[job].append((int(round(s0)), int(round(s1)), taken))
+        if s1 <= s0:  # a zero-length run gives its GPUs back at once
+            give_back(k)
+    for attempts in out:
+        attempts.sort(key=lambda a: a[0])
+    return out
 
 
 # ---- utilization ---------------------------------------------------------------------------------
@@ -341,7 +314,7 @@ def util_window(scale: float) -> tuple[int, int]:
     """UTC seconds [first, end) of the utilization files for a sample of ``scale``."""
     full_first, full_end = _naive_s(UTIL_FIRST), _naive_s(UTIL_END)
     days = (full_end - full_first) / 86_400
-    want = max(UTIL_MIN_DAYS, round(days * min(1.0, 2.5 * scale)))
+    want = max(UTIL_MIN_DAYS, round(days * min(1.0, scale)))
     if want >= days:
         first, end = full_first, full_end
     else:
@@ -515,7 +488,7 @@ def _write_day(
 
 def _glue_dst(frame: pl.DataFrame, counts: dict[str, int]) -> pl.DataFrame:
     """In the repeated hour of 2017-11-05, glue the PDT and PST samples of half of the 8-GPU
-    machines into one 16-value row (formats.md trap 11)."""
+    machines into one 16-value row (a trap of the real file, docs/philly.md)."""
     is_dst_day = pl.col("t").str.starts_with(DST_DAY + " 01:")
     if frame.select(is_dst_day.sum()).item() == 0:
         return frame
@@ -540,33 +513,12 @@ def _glue_dst(frame: pl.DataFrame, counts: dict[str, int]) -> pl.DataFrame:
 
 
 # ---- job log -------------------------------------------------------------------------------------
-def _attempts_of(
-    rng: np.random.Generator, status: int, start: int, end: int
-) -> list[tuple[int, int]]:
-    """Split a job's [start, end] into attempts (retries after short gaps)."""
-    n = 1
-    if rng.random() < RETRY_P[status]:
-        n += int(min(rng.geometric(0.5), 5))
-    if n == 1 or end - start < 120 * n:
-        return [(start, end)]
-    cuts = np.sort(rng.uniform(start, end, size=n - 1)).astype(np.int64)
-    gaps = rng.integers(5, 60, size=n - 1)
-    bounds = []
-    s = start
-    for c, gap in zip(cuts, gaps, strict=True):
-        bounds.append((s, int(c)))
-        s = int(c) + int(gap)
-    bounds.append((min(s, end), end))
-    return bounds
-
-
 def generate_philly(out_dir: Path, scale: float, seed: int) -> dict[str, Any]:
     """Write the Philly sample under ``out_dir/trace-data``; return a summary."""
     rng = rng_for(seed, TRACE_INDEX, 0)
     folder = Path(out_dir) / ARCHIVE_DIR
     folder.mkdir(parents=True, exist_ok=True)
     n = max(20, round(_targets.PHILLY_JOBS * scale))
-    machine_ids, slots = machines_for(scale, rng)
 
     # Arrivals (naive Pacific seconds), then UTC for the simulation.
     t0, t1 = _naive_s(SUBMIT_FIRST), _naive_s(SUBMIT_END)
@@ -588,23 +540,77 @@ def generate_philly(out_dir: Path, scale: float, seed: int) -> dict[str, Any]:
     activity = rng.lognormal(0.0, 1.8, size=n_users)
     user_s = rng.choice(n_users, size=len(sizes), p=activity / activity.sum())
     user = user_s[session]
-    vc_names = list(VCS)
-    vc_w = np.asarray(list(VCS.values()), dtype=float)
-    home_vc = rng.choice(len(vc_names), size=n_users, p=vc_w / vc_w.sum())
     attrs = job_attributes(rng, n, user_s, session)
     gpus, status, dur = attrs["gpus"], attrs["status"], attrs["duration"]
 
-    start, place = simulate(submit, gpus, dur, slots)
+    # The machine pool follows the sampled load (steady-state GPU demand), split into the VCs.
+    steady = (local_submit >= _naive_s(STEADY[0])) & (local_submit < _naive_s(STEADY[1]))
+    steady_s = _naive_s(STEADY[1]) - _naive_s(STEADY[0])
+    cluster = vc_cluster(float((gpus * dur)[steady].sum()) / steady_s)
+    vc_names = list(cluster)
+    vc_gpus = np.array([nodes * gpn for nodes, gpn in cluster.values()], dtype=float)
+    vc_max = np.array([gpn * (nodes if gpn == 8 else 1) for nodes, gpn in cluster.values()])
+    home, spread = assign_vcs(activity, vc_gpus)
+    job_vc = home[user]
+    # Heavy users and jobs too big for their VC go to a VC that can hold them, by size.
+    move = spread[user] | (gpus > vc_max[job_vc])
+    for size in np.unique(gpus[move]):
+        sel = move & (gpus == size)
+        ok = vc_max >= size
+        p = np.where(ok, vc_gpus, 0.0)
+        job_vc[sel] = rng.choice(len(vc_names), size=int(sel.sum()), p=p / p.sum())
+
+    # Machines: each VC's nodes in order, ids drawn like the real ``m<number>`` names.
+    slots = np.concatenate([np.full(nodes, gpn) for nodes, gpn in cluster.values()])
+    first_machine = dict(zip(vc_names, np.cumsum([0, *[c[0] for c in cluster.values()]]).tolist(),
+                             strict=False))  # fmt: skip
+    numbers = np.sort(rng.choice(np.arange(1, max(600, 2 * len(slots))), len(slots), False))
+    machine_ids = [f"m{k}" for k in numbers]
+
+    # Queueing emerges: the replay engine schedules the jobs on their VC's machines. Jobs
+    # killed before they ever ran (empty attempts) are not scheduled.
     snapshot = int(_local_to_utc_s(np.array([t1]))[0])
+    p_empty = EMPTY_ATTEMPTS_RATE / _targets.PHILLY_STATUS_COUNT[1]
+    never_ran = (status == 1) & (rng.random(n) < p_empty)
+    run_idx = np.flatnonzero(~never_ran)
+    launch = launch_latency(rng, gpus)
+    sched = schedule(
+        (submit + launch)[run_idx], gpus[run_idx], dur[run_idx],
+        np.asarray(vc_names)[job_vc[run_idx]], cluster, seed=seed, record=True,
+    )  # fmt: skip
+    assert sched.intervals is not None
+    per_run = runs_from_intervals(sched.intervals, first_machine, slots, len(run_idx))
+    # A preempted job's runs become one attempt in the log, from its first start to its last end
+    # on the machines of its first run (its run time then spans the gaps, as Philly's run time
+    # spans an attempt's pauses); the utilization files follow the runs themselves.
+    runs_of: list[list[tuple[int, int, list[tuple[int, list[int]]]]]] = [[] for _ in range(n)]
+    attempts_of: list[list[tuple[int, int, list[tuple[int, list[int]]]]]] = [[] for _ in range(n)]
+    for k, j in enumerate(run_idx.tolist()):
+        runs_of[j] = [a for a in per_run[k] if a[0] < snapshot]
+        if runs_of[j]:
+            attempts_of[j] = [(runs_of[j][0][0], runs_of[j][-1][1], runs_of[j][0][2])]
+    # Failed jobs are retried: their attempt splits into consecutive attempts on the same
+    # machines (restarted at once, so the notebook's per-attempt waits, which drop zeros, keep
+    # coming from the scheduler).
+    for j in np.flatnonzero((status == 2) & (rng.random(n) < RETRY_P)).tolist():
+        if len(attempts_of[j]) != 1:
+            continue
+        s0, s1, taken = attempts_of[j][0]
+        k = 1 + int(min(rng.geometric(0.5), 5))
+        if s1 - s0 < 120 * k:
+            continue
+        cuts = [s0, *np.sort(rng.integers(s0 + 1, s1, size=k - 1)).tolist(), s1]
+        attempts_of[j] = [(a, b, taken) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
     # At least one job still runs at the snapshot (censored): small samples may have none.
-    if not ((start < snapshot) & (start + dur > snapshot)).any():
-        last = int(np.argmax(np.where(start < snapshot, start, -1)))
-        dur[last] = snapshot - start[last] + 3600
-    end = start + dur
+    if not any(a and a[-1][1] > snapshot for a in attempts_of):
+        j = max((j for j in range(n) if attempts_of[j]), key=lambda j: runs_of[j][-1][0])
+        s0, _, taken = runs_of[j][-1]
+        runs_of[j][-1] = (s0, snapshot + 3600, taken)
+        attempts_of[j] = [(attempts_of[j][0][0], snapshot + 3600, attempts_of[j][0][2])]
 
     # Issue #8: an 8-GPU machine that the machine list calls a 2-GPU one.
     listed = slots.copy()
-    used8 = sorted({p[0][0] for p in place if p and len(p[0][1]) == 8})
+    used8 = sorted({a[2][0][0] for att in attempts_of for a in att if len(a[2][0][1]) == 8})
     if used8:
         listed[used8[int(rng.integers(len(used8)))]] = 2
 
@@ -615,19 +621,13 @@ def generate_philly(out_dir: Path, scale: float, seed: int) -> dict[str, Any]:
     rm_starts = np.asarray([*rm_epochs, *restarts], dtype=np.int64)
     order = np.lexsort((np.arange(n), submit))
     sub_str = _utc_s_to_local_str(submit)
-    # Attempt boundaries first (vectorized time formatting afterwards).
-    p_empty = EMPTY_ATTEMPTS_RATE / _targets.PHILLY_STATUS_COUNT[1]
-    never_ran = (start >= snapshot) | ((status == 1) & (rng.random(n) < p_empty))
-    bounds: list[list[tuple[int, int]]] = [
-        [] if never_ran[j] else _attempts_of(rng, int(status[j]), int(start[j]), int(end[j]))
-        for j in range(n)
-    ]
-    flat = np.array([b for bs in bounds for b in bs], dtype=np.int64).reshape(-1, 2)
+    flat = np.array([(s0, s1) for att in attempts_of for s0, s1, _ in att], dtype=np.int64).reshape(
+        -1, 2
+    )
     flat_start = _utc_s_to_local_str(flat[:, 0])
     flat_end = _utc_s_to_local_str(flat[:, 1])
-    first_attempt = np.cumsum([0] + [len(bs) for bs in bounds])
-    rm_of = np.searchsorted(rm_starts, local_submit, side="right") - 1
-    rm_of = np.maximum(rm_of, 0)
+    first_attempt = np.cumsum([0] + [len(att) for att in attempts_of])
+    rm_of = np.maximum(np.searchsorted(rm_starts, local_submit, side="right") - 1, 0)
     rm_ms = rm_starts * 1000 + rng.integers(0, 1000, size=len(rm_starts))
     seq = np.zeros(len(rm_starts), dtype=np.int64)
     null_markers = [None, "None", ""]
@@ -636,11 +636,7 @@ def generate_philly(out_dir: Path, scale: float, seed: int) -> dict[str, Any]:
         seq[rm_of[j]] += 1
         jobid = f"application_{rm_ms[rm_of[j]]}_{seq[rm_of[j]]:04d}"
         attempts: list[dict[str, Any]] = []
-        detail = [
-            {"ip": machine_ids[mach], "gpus": [f"{GPU_ID_PREFIX}{k}" for k in ids]}
-            for mach, ids in place[j]
-        ]
-        for k, (s0, s1) in enumerate(bounds[j]):
+        for k, (_s0, s1, taken) in enumerate(attempts_of[j]):
             end_s: Any = flat_end[first_attempt[j] + k]
             if s1 > snapshot:
                 end_s = None  # still running at the snapshot: censored
@@ -648,23 +644,25 @@ def generate_philly(out_dir: Path, scale: float, seed: int) -> dict[str, Any]:
             start_s: Any = flat_start[first_attempt[j] + k]
             if rng.random() < NULL_TIME_RATE:
                 start_s = null_markers[int(rng.integers(3))]
+            detail = [
+                {"ip": machine_ids[mach], "gpus": [f"{GPU_ID_PREFIX}{g}" for g in ids]}
+                for mach, ids in taken
+            ]
             attempts.append({"start_time": start_s, "end_time": end_s, "detail": detail})
-            for mach, ids in place[j]:
+        for s0, s1, taken in runs_of[j]:
+            for mach, ids in taken:
                 for gid in ids:
                     spans.append((j, mach, gid, s0, min(s1, snapshot)))
-            if s1 > snapshot:
-                break
         jobs_json.append(
             {
                 "status": RAW_STATUS[int(status[j])],
-                "vc": vc_names[int(home_vc[user[j]])],
+                "vc": vc_names[int(job_vc[j])],
                 "jobid": jobid,
                 "attempts": attempts,
                 "submitted_time": sub_str[j],
                 "user": users[int(user[j])],
             }
         )
-    empty = int(never_ran.sum())
     with open(folder / JOB_LOG, "w") as fh:
         json.dump(jobs_json, fh)
 
@@ -684,11 +682,11 @@ def generate_philly(out_dir: Path, scale: float, seed: int) -> dict[str, Any]:
         scale,
         {
             "machines": len(machine_ids),
-            "noise_ceiling_median_abs_log_error": {
-                "all": round(noise["median_abs_log_error"], 4)
-            },
+            "vcs": {vc: list(spec) for vc, spec in cluster.items()},  # (nodes, GPUs per node)
+            "noise_ceiling_median_abs_log_error": {"all": round(noise["median_abs_log_error"], 4)},
         },
     )
+    first_wait = sched.start - submit[run_idx]
     return {
         "trace": "philly",
         "jobs": n,
@@ -696,67 +694,10 @@ def generate_philly(out_dir: Path, scale: float, seed: int) -> dict[str, Any]:
         "gpus": int(slots.sum()),
         "users": n_users,
         "censored_jobs": censored,
-        "empty_attempt_jobs": empty,
+        "empty_attempt_jobs": int(never_ran.sum()),
+        "preempted_jobs": int((sched.preemptions > 0).sum()),
+        "mean_first_wait_s": float(first_wait.mean()) if first_wait.size else 0.0,
         **counts,
         "noise_ceiling_median_abs_log_error": noise["median_abs_log_error"],
         "recurring_share": noise["recurring_share"],
     }
-
-
-# ---- self-check ----------------------------------------------------------------------------------
-def check_philly(store: Path, rows: Any) -> None:
-    """Philly targets from the store: status shares by count and GPU time, median run time,
-    mean per-GPU-minute utilization of passed jobs."""
-    import math
-
-    from tracekit.sample.check import _share_tol
-    from tracekit.store import open_store
-
-    st = open_store(store)
-    if "philly" not in st.traces:
-        return
-    jobs = st.scan("jobs", trace="philly").collect()
-    fin = jobs.filter(pl.col("status") != "censored")
-    n = jobs.height
-    gt = fin["gpu_time_s"].sum()
-    names = ("completed", "canceled", "failed")
-    for k, s in enumerate(names):
-        p = _targets.PHILLY_STATUS_COUNT[k]
-        share = (jobs["raw_status"] == RAW_STATUS[k]).mean()
-        rows.add("philly", "philly", f"status_share.{s}", p, share, _share_tol(p, n, 0.03), n=n)
-        g = _targets.PHILLY_STATUS_GPU_TIME[k]
-        rows.add(
-            "philly",
-            "philly",
-            f"gpu_time_share.{s}",
-            g,
-            fin.filter(pl.col("status") == s)["gpu_time_s"].sum() / gt if gt else float("nan"),
-            0.12,
-            n=n,
-        )
-    med = fin["duration_s"].drop_nulls().median()
-    rows.add(
-        "philly",
-        "philly",
-        "median_duration_s",
-        _targets.PHILLY_MEDIAN_RUNTIME_S,
-        float(med) if med is not None else float("nan"),
-        0.5,
-        "log",
-        n,
-    )
-    if "gpu_util_mean" in jobs.columns:
-        passed = fin.filter(
-            (pl.col("raw_status") == "Pass") & pl.col("gpu_util_mean").is_not_null()
-        )
-        if passed.height:
-            val = float(passed["gpu_util_mean"].mean())
-            rows.add(
-                "philly",
-                "philly",
-                "pass_mean_gpu_util_pct",
-                48.0,
-                val,
-                max(8.0, 300 / math.sqrt(passed.height)),
-                n=passed.height,
-            )

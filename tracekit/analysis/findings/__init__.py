@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -98,6 +99,7 @@ def findings_table(
     traces: str | Sequence[str] | None = None,
     ids: Sequence[str] | None = None,
     detail: bool = False,
+    saved: str | Path | None = None,
 ) -> pl.DataFrame:
     """Published vs measured for every finding of the traces in the store.
 
@@ -111,6 +113,10 @@ def findings_table(
         Restrict to these finding ids (e.g. ``["H7", "H8"]``).
     detail : bool
         Also the detail rows (every point of a published CDF, per-VC cells, hourly shapes).
+    saved : path, optional
+        A ``findings.csv`` this function wrote for the same store (or the folder holding it, as
+        ``tracekit reports`` does): its rows are read instead of measured again. Ignored when
+        the file does not exist or ``detail`` is asked (the file holds headline rows only).
 
     Returns
     -------
@@ -127,6 +133,12 @@ def findings_table(
         wanted = [t for t in wanted if t in chosen]
     if not wanted:
         return pl.DataFrame(schema=COLUMNS)
+    path = Path(saved) if saved is not None else None
+    if path is not None and path.is_dir():
+        path = path / "findings.csv"
+    if path is not None and path.is_file() and not detail:
+        table = pl.read_csv(path, schema=COLUMNS).filter(pl.col("trace").is_in(wanted))
+        return table if ids is None else table.filter(pl.col("finding_id").is_in(list(ids)))
     levels = ("headline", "detail") if detail else ("headline",)
     rows_in = published_table(wanted).filter(pl.col("level").is_in(levels))
     if ids is not None:

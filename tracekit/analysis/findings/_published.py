@@ -92,7 +92,8 @@ def published_table(traces: str | list[str] | tuple[str, ...] | None = None) -> 
 def published_value(
     trace: str, finding_id: str, cluster: str, measure: str, **params: object
 ) -> float:
-    """The single published number of a row, found by finding id, cluster, measure and params.
+    """The single published number of a row, found by finding id, cluster, measure and params
+    (a headline row wins over detail rows measuring the same thing from another source).
 
     Used by the synthetic sample to read its calibration targets.
 
@@ -108,6 +109,8 @@ def published_value(
         & (pl.col("measure") == measure)
         & (pl.col("params") == want)
     )
+    if rows.height > 1:
+        rows = rows.filter(pl.col("level") == "headline")
     if rows.height != 1 or rows["published"][0] is None:
         raise KeyError(
             f"expected one published {trace} {finding_id} {cluster} {measure} [{want}], "

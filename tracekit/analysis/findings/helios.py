@@ -60,7 +60,7 @@ def allocation_min_hour(ctx: Context, trace: str, cluster: str) -> float | None:
     prof = utilization.allocation_profile(s.filter(pl.col("cluster") == cluster), "hour")
     if prof.height == 0:
         return None
-    return float(prof.sort("util")["local_hour"][0])
+    return float(prof.sort("util", "local_hour")["local_hour"][0])
 
 
 @measure("offered_load_pct")
@@ -130,9 +130,14 @@ def vc_queue_rank(ctx: Context, trace: str, cluster: str, month: str) -> float |
     df = _vc_month(ctx, trace, cluster, int(month))
     if df is None:
         return None
-    top = df.filter(pl.col("n_jobs").is_not_null()).sort("n_jobs", descending=True).head(10)
+    # Ties are broken by VC name (and by rank), so equal counts always pick the same VCs.
+    top = (
+        df.filter(pl.col("n_jobs").is_not_null())
+        .sort(["n_jobs", "vc"], descending=[True, False])
+        .head(10)
+    )
     if top.height < 2 or top["queue_mean_s"].max() in (None, 0):
         return None
-    ranked = top.sort("util", descending=True).with_row_index("rank", offset=1)
-    worst = ranked.sort("queue_mean_s", descending=True)["rank"][0]
+    ranked = top.sort(["util", "vc"], descending=[True, False]).with_row_index("rank", offset=1)
+    worst = ranked.sort(["queue_mean_s", "rank"], descending=[True, False])["rank"][0]
     return float(worst)

@@ -1,12 +1,14 @@
 """openb measures: trace size (OB0), GPU-sharing pods (OB1), GPU-model constraints (OB2) and the
-placement study's FGD-versus-best-fit reduction of unallocated GPUs (OB3)."""
+placement study's FGD-versus-best-fit reduction of unallocated GPUs (OB3, a replay study:
+:mod:`tracekit.replay.studies.openb`)."""
 
 from __future__ import annotations
 
 import polars as pl
 
-from tracekit.analysis import openb, openb_placement
+from tracekit.analysis import openb
 from tracekit.analysis.findings._core import Context, measure, pct, pick
+from tracekit.replay.studies import openb as placement_study
 
 __all__: list[str] = []  # measures are reached through the registry, not imported
 
@@ -48,17 +50,18 @@ def gpu_constraint_share(ctx: Context, trace: str, cluster: str) -> float | None
 
 @measure("fgd_reduction_pct")
 def fgd_reduction(ctx: Context, trace: str, cluster: str, load: str, seed: str) -> float | None:
-    """How much (%) fewer GPUs FGD leaves unallocated than best-fit at ``load`` (one seed)."""
-    specs = ctx.table("pod_specs", trace, ("trace", "cluster", *openb_placement.POD_COLUMNS))
+    """How much (%) fewer GPUs FGD leaves unallocated than best-fit at ``load`` (one seed), in
+    the replay of the workload-inflation experiment on the trace's nodes."""
+    specs = ctx.table("pod_specs", trace, ("trace", "cluster", *placement_study.POD_COLUMNS))
     if specs is None:
         return None
     machines = _of(ctx.scan("machines", trace), cluster)
-    curve = openb_placement.compare_policies(
+    curve = placement_study.compare_placements(
         machines, _of(specs, cluster), ("best-fit", "fgd"), seeds=(int(seed),),
         max_load=float(load), step=float(load),
     )  # fmt: skip
-    at = openb_placement.unallocated_at(curve, float(load))
-    share = dict(zip(at["policy"], at["unallocated_share"], strict=True))
+    at = placement_study.unallocated_at(curve, float(load))
+    share = dict(zip(at["placement"], at["unallocated_share"], strict=True))
     if not share.get("best-fit"):
         return None
     return pct((share["best-fit"] - share["fgd"]) / share["best-fit"])

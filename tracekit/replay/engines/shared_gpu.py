@@ -13,15 +13,23 @@ types) and Lucid-style packing need. In short:
 * **Share.** ``share_by="request"``: a slot counts its requested fraction against the GPU
   (PAI's scheduler). ``share_by="usage"``: it counts its measured utilisation (non-intrusive
   packing as in Lucid: jobs are admitted by what they use, not by what they ask for).
-* **Placement.** ``"pack"`` (reserving-and-packing, from the PAI paper, NSDI'22): best fit on the
-  fullest GPU that still fits, and, with ``type_affinity="any"``, the lowest GPU tier first so
-  that high-end GPUs stay free for jobs that need them. ``"balance"`` (load-balancing): the
-  emptiest GPUs first, over every allowed group. ``type_affinity="strict"`` keeps a job on its
-  own group.
+* **Placement** (:mod:`tracekit.replay.placements`, one registry). *Group placements*:
+  ``"pack"`` (reserving-and-packing, from the PAI paper, NSDI'22): best fit on the fullest GPU
+  that still fits, and, with ``type_affinity="any"``, the lowest GPU tier first so that high-end
+  GPUs stay free for jobs that need them; ``"balance"`` (load-balancing): the emptiest GPUs
+  first, over every allowed group. *Node placements* (``"best-fit"``, ``"packing"``,
+  ``"load-balancing"``, ``"fgd"``): every job on one node, within the node's CPU and memory
+  (a job's ``k`` slots on ``k`` distinct GPUs of that node; a job with no GPU takes CPU and
+  memory only). ``type_affinity="strict"`` keeps a job on its own group(s) (a job's group may
+  name several, ``"V100M16|V100M32"``: the GPU models it may use).
 * **Queue.** The policy's static key (:meth:`~tracekit.replay.policies.base.Policy.keys`) orders
   pending jobs; a :class:`~tracekit.replay.policies.base.PackingPolicy` may also put a job on a
   running job's GPUs. With ``backfill`` every pending job is tried in order; without it the
-  first that does not fit blocks the rest.
+  first that does not fit blocks the rest. A job that did not fit is not tried again until
+  something is released (taking resources never makes room), except under a packing policy,
+  whose partners appear when jobs start.
+* **Horizon.** ``until``: the replay stops at that time; jobs still running have no end and
+  jobs still pending no start (the openb placement study: arrivals without departures).
 * **Slowdown.** Colocated jobs progress at a rate <= 1 given by :class:`SlowdownModel`; a gang
   job progresses at the rate of its slowest GPU. Work is conserved: for every job the integral
   of its rate over its run equals its duration.
@@ -36,13 +44,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tracekit.replay.placements import (
+    PLACEMENTS as _REGISTRY,
+)
+from tracekit.replay.placements import (
+    UNITS,
+    GroupPlacement,
+    NodePlacement,
+    NodeState,
+    Placement,
+    Request,
+    Requests,
+    make_placement,
+)
 from tracekit.replay.policies.base import JobView, PackingPolicy, Policy
-from tracekit.replay.resources import GPUPool
+from tracekit.replay.resources import GROUP_SEPARATOR, GPUPool
 
-UNITS = 1000
-"""Capacity units per GPU: shares are whole units, so sums never drift past one GPU."""
-
-PLACEMENTS: tuple[str, ...] = ("pack", "balance")
+PLACEMENTS: tuple[str, ...] = tuple(_REGISTRY)
+"""Names of the shared-GPU placements (registry: :data:`tracekit.replay.placements.PLACEMENTS`)."""
 AFFINITIES: tuple[str, ...] = ("strict", "any")
 SHARE_MODES: tuple[str, ...] = ("request", "usage")
 DEFAULT_UTIL = 0.48
@@ -88,8 +107,38 @@ class SharedEngine:
     """Mutable state of one shared-GPU replay (struct of arrays; see the module docstring).
 
     Call :meth:`run`, then read ``start``, ``end``, ``k`` (slots), ``units``, ``served``,
-    ``min_rate``, ``max_co`` and :meth:`placed_groups`; ``gpu_log`` holds
-    ``(time, gpu, jobs, allocated units)`` after every change when ``record`` is set.
+    ``min_rate``, ``max_co``, :meth:`placed_groups` and, under a node placement,
+    :meth:`placed_nodes` and :meth:`placed_columns`; ``gpu_log`` holds ``(time, gpu, jobs,
+    allocated units)`` after every change when ``record`` is set.
+
+    Parameters
+    ----------
+    view : JobView
+        The jobs' static arrays.
+    group_of_job : list of str or None
+        Each job's group (GPU type or VC; several joined by ``|``; None = any).
+    pool : GPUPool
+        The GPUs (and, for node placements, the nodes).
+    policy : Policy
+        Orders the pending jobs (a packing policy may also pair them).
+    placement : Placement or str
+        A placement of :mod:`tracekit.replay.placements` (or its registry name).
+    affinity : {"strict", "any"}
+        Jobs stay on their own groups, or may use any.
+    max_jobs : int
+        Most jobs on one GPU.
+    share_by : {"request", "usage"}
+        What a slot counts against its GPU.
+    model : SlowdownModel
+        Colocation slowdown.
+    backfill : bool
+        Try every pending job (True) or stop at the first that does not fit.
+    record : bool
+        Keep ``gpu_log``.
+    cpu_milli, memory_mib : numpy.ndarray, optional
+        Per job: CPU (thousandths of a core) and memory (MiB) a node placement reserves.
+    until : float, optional
+        Stop the replay at this time.
     """
 
     def __init__(
@@ -98,67 +147,50 @@ class SharedEngine:
         group_of_job: list[str | None],
         pool: GPUPool,
         policy: Policy,
-        placement: str,
+        placement: Placement | str,
         affinity: str,
         max_jobs: int,
         share_by: str,
         model: SlowdownModel,
         backfill: bool,
         record: bool,
+        *,
+        cpu_milli: np.ndarray | None = None,
+        memory_mib: np.ndarray | None = None,
+        until: float | None = None,
     ) -> None:
         n = len(view.submit)
         self.n = n
         self.pol = policy if isinstance(policy, PackingPolicy) else None
-        self.placement = placement
+        self.placer = make_placement(placement)
+        self.on_nodes = isinstance(self.placer, NodePlacement)
+        if self.on_nodes and self.pol is not None:
+            raise ValueError(
+                f"policy {policy.name!r} pairs jobs on a partner's GPUs; it runs with the group "
+                "placements (pack, balance), not on nodes"
+            )
         self.max_jobs = max_jobs
         self.model = model
         self.backfill = backfill
         self.record = record
+        self.until = math.inf if until is None else float(until)
         self.submit = np.asarray(view.submit, dtype=np.float64)
         self.dur = np.asarray(view.duration, dtype=np.float64)
         gpus = np.asarray(view.gpus, dtype=np.float64)
-        self.k = np.maximum(1, np.ceil(gpus - 1e-9)).astype(np.int64)
+        # A job with no GPU (a CPU task on a node) has no slot.
+        self.k = np.where(gpus > 0, np.maximum(1, np.ceil(gpus - 1e-9)), 0).astype(np.int64)
         util = view.util if view.util is not None else np.full(n, DEFAULT_UTIL)
         self.util = np.nan_to_num(np.asarray(util, dtype=np.float64), nan=DEFAULT_UTIL).clip(0, 1)
-        request = gpus / self.k
+        request = gpus / np.maximum(self.k, 1)
         frac = request if share_by == "request" else np.maximum(self.util, 0.01)
-        self.units = np.clip(np.ceil(frac * UNITS - 1e-6), 1, UNITS).astype(np.int64)
+        units = np.clip(np.ceil(frac * UNITS - 1e-6), 1, UNITS).astype(np.int64)
+        self.units = np.where(self.k > 0, units, 0)
         # Missing keys (e.g. no prediction) sort last.
         key = policy.keys(view)
         key = key[0] if isinstance(key, tuple) else key  # the primary key orders the queue
         self.key = np.nan_to_num(np.asarray(key, dtype=np.float64), nan=np.inf)
-        # GPU arrays, grouped contiguously, low tier first.
-        self.group_names = pool.groups
-        self.gidx = {g: i for i, g in enumerate(self.group_names)}
-        machine_of, group_of, lo, hi = [], [], [], []
-        m = 0
-        for gi, g in enumerate(self.group_names):
-            lo.append(len(group_of))
-            for size in pool.machines[g]:
-                machine_of += [m] * size
-                group_of += [gi] * size
-                m += 1
-            hi.append(len(group_of))
-        self.glo, self.ghi = lo, hi
-        self.machine_of = np.array(machine_of, dtype=np.int64)
-        self.group_of = np.array(group_of, dtype=np.int64)
-        ng = len(group_of)
-        self.free = np.full(ng, UNITS, dtype=np.int64)
-        self.nj = np.zeros(ng, dtype=np.int64)
-        self.usum = np.zeros(ng, dtype=np.float64)
-        self.on_gpu: list[list[int]] = [[] for _ in range(ng)]
-        self.machine_used = np.zeros(m, dtype=np.int64)
-        # Allowed groups per job, in search order.
-        all_groups = list(range(len(self.group_names)))
-        self.allowed: list[list[int]] = []
-        for g in group_of_job:
-            gi = self.gidx.get(g, -1) if g is not None else -1
-            if gi < 0:
-                self.allowed.append(all_groups)
-            elif affinity == "strict":
-                self.allowed.append([gi])
-            else:  # own group first, then the others from the lowest tier up
-                self.allowed.append([gi] + [x for x in all_groups if x != gi])
+        self._build_gpus(pool)
+        self._build_allowed(group_of_job, affinity)
         # Per-group cache of the sorted free units of open GPUs (nj < max_jobs).
         self.cache: list[list[int] | None] = [None] * len(self.group_names)
         # A placement attempt depends only on the state of the job's allowed groups: a job that
@@ -166,6 +198,12 @@ class SharedEngine:
         self.epoch = [0] * len(self.group_names)
         self.tried = [-1] * n  # Python lists: scalar access in the hot loop
         self.single = [a[0] if len(a) == 1 else -1 for a in self.allowed]
+        # Jobs that did not fit wait here until something is released: taking resources never
+        # makes room, so retrying them before is wasted work (not so under a packing policy,
+        # whose partners appear when jobs start; nor without backfill, where the first job that
+        # does not fit blocks the queue).
+        self.park = backfill and self.pol is None
+        self.parked: list[tuple[float, float, int]] = []
         # Job state.
         self.start = np.full(n, np.nan)
         self.end = np.full(n, np.nan)
@@ -181,8 +219,90 @@ class SharedEngine:
         self.events: list[tuple[float, int, int, int]] = []
         self.gpu_log: list[tuple[float, int, int, int]] = []
         self.seq = 0
+        if self.on_nodes:
+            self._build_nodes(pool, cpu_milli, memory_mib)
 
-    # -- capacity index ---------------------------------------------------------------------
+    # -- set-up ---------------------------------------------------------------------------------
+    def _build_gpus(self, pool: GPUPool) -> None:
+        """GPU arrays, grouped contiguously, low tier first (machines in pool order)."""
+        self.group_names = pool.groups
+        self.gidx = {g: i for i, g in enumerate(self.group_names)}
+        machine_of, group_of, lo, hi, base = [], [], [], [], []
+        m = 0
+        for gi, g in enumerate(self.group_names):
+            lo.append(len(group_of))
+            for size in pool.machines[g]:
+                base.append(len(group_of))
+                machine_of += [m] * size
+                group_of += [gi] * size
+                m += 1
+            hi.append(len(group_of))
+        self.glo, self.ghi = lo, hi
+        self.machine_base = base  # first GPU of each machine
+        self.machine_of = np.array(machine_of, dtype=np.int64)
+        self.group_of = np.array(group_of, dtype=np.int64)
+        ng = len(group_of)
+        self.free = np.full(ng, UNITS, dtype=np.int64)
+        self.nj = np.zeros(ng, dtype=np.int64)
+        self.usum = np.zeros(ng, dtype=np.float64)
+        self.on_gpu: list[list[int]] = [[] for _ in range(ng)]
+        self.machine_used = np.zeros(m, dtype=np.int64)
+
+    def _build_allowed(self, group_of_job: list[str | None], affinity: str) -> None:
+        """Allowed groups per job, in search order (own groups first)."""
+        all_groups = list(range(len(self.group_names)))
+        self.allowed: list[list[int]] = []
+        memo: dict[str | None, list[int]] = {}
+        for g in group_of_job:
+            if g not in memo:
+                own = [] if g is None else [
+                    self.gidx[x] for x in g.split(GROUP_SEPARATOR) if x in self.gidx
+                ]  # fmt: skip
+                if not own:
+                    # No group, or "any" affinity with unknown names: anywhere. Only unknown
+                    # names under "strict" (validation rejects them first): nowhere.
+                    memo[g] = [] if g is not None and affinity == "strict" else all_groups
+                elif affinity == "strict":
+                    memo[g] = own
+                else:  # own groups first, then the others from the lowest tier up
+                    memo[g] = own + [x for x in all_groups if x not in own]
+            self.allowed.append(memo[g])
+
+    def _build_nodes(
+        self, pool: GPUPool, cpu_milli: np.ndarray | None, memory_mib: np.ndarray | None
+    ) -> None:
+        """The node ledger, each job's request and the flat index of every node's GPUs."""
+        self.nodes = NodeState(pool, self.max_jobs)
+        index = {name: i for i, name in enumerate(self.nodes.names)}
+        # Machines are numbered group by group; nodes in the pool's node order.
+        self.node_of_machine = np.empty(len(self.machine_base), dtype=np.int64)
+        m = 0
+        for g in self.group_names:
+            for node in (x for x in pool.node_list() if x.group == g):
+                self.node_of_machine[m] = index[node.machine_id]
+                m += 1
+        self.node_base = np.zeros(len(self.nodes), dtype=np.int64)
+        self.node_base[self.node_of_machine] = self.machine_base
+        zeros = np.zeros(self.n, dtype=np.int64)
+        cpu = zeros if cpu_milli is None else np.asarray(cpu_milli, dtype=np.int64)
+        mem = zeros if memory_mib is None else np.asarray(memory_mib, dtype=np.int64)
+        self.requests = [
+            Request(u, k, c, m)
+            for u, k, c, m in zip(
+                self.units.tolist(), self.k.tolist(), cpu.tolist(), mem.tolist(), strict=True
+            )
+        ]
+        n_groups = len(self.group_names)
+        allowed = np.zeros((self.n, n_groups), dtype=bool)
+        self.allowed_mask: list[np.ndarray | None] = []
+        for j, groups in enumerate(self.allowed):
+            allowed[j, groups] = True
+            self.allowed_mask.append(None if len(groups) == n_groups else allowed[j])
+        self.placed_node = [-1] * self.n
+        self.placed_cols: list[np.ndarray | None] = [None] * self.n
+        self.placer.bind(self.nodes, Requests(self.units, self.k, cpu, mem, allowed))
+
+    # -- capacity index (group placements) ------------------------------------------------------
     def _open_sorted(self, g: int) -> list[int]:
         c = self.cache[g]
         if c is None:
@@ -192,60 +312,30 @@ class SharedEngine:
             self.cache[g] = c
         return c
 
-    def _fits(self, g: int, units: int, k: int, empty: bool) -> bool:
+    def fits(self, g: int, units: int, k: int, empty: bool) -> bool:
+        """Group ``g`` has ``k`` open GPUs with ``units`` free (entirely free if ``empty``)."""
         c = self._open_sorted(g)
         return len(c) - bisect_left(c, UNITS if empty else units) >= k
 
-    def _choose(self, j: int, empty: bool) -> np.ndarray | None:
-        units, k = int(self.units[j]), int(self.k[j])
-        groups = [g for g in self.allowed[j] if self._fits(g, units, k, empty)]
-        if not groups:
+    def _on_node(self, j: int) -> tuple[np.ndarray, int] | None:
+        """GPUs (engine indices) and node the node placement gives job ``j``, or None."""
+        st, req = self.nodes, self.requests[j]
+        feasible = st.feasible(req, self.allowed_mask[j])
+        if not feasible.any():
             return None
-        if self.placement == "pack":
-            # Reserving-and-packing: lowest tier first, fullest GPU that fits (best fit),
-            # then the fullest machine, then GPU index.
-            for g in groups:
-                lo, hi = self.glo[g], self.ghi[g]
-                pick = self._best(lo, hi, units, k, empty, fullest=True)
-                if pick is not None:
-                    return pick
-            return None
-        # Load-balancing: the least-allocated group (a gang never spans groups), then the
-        # emptiest GPUs on the least-used machines.
-        loads = [
-            (
-                1.0
-                - self.free[self.glo[g] : self.ghi[g]].sum()
-                / (UNITS * (self.ghi[g] - self.glo[g])),
-                g,
-            )
-            for g in groups
-        ]
-        for _, g in sorted(loads):
-            pick = self._best(self.glo[g], self.ghi[g], units, k, empty, fullest=False)
-            if pick is not None:
-                return pick
-        return None
-
-    def _best(
-        self, lo: int, hi: int, units: int, k: int, empty: bool, fullest: bool
-    ) -> np.ndarray | None:
-        free = self.free[lo:hi]
-        ok = (free >= (UNITS if empty else units)) & (self.nj[lo:hi] < self.max_jobs)
-        idx = np.flatnonzero(ok)
-        if len(idx) < k:
-            return None
-        gpu = idx + lo
-        mload = self.machine_used[self.machine_of[gpu]]
-        if fullest:
-            order = np.lexsort((gpu, -mload, free[idx]))
-        else:
-            order = np.lexsort((gpu, mload, -free[idx]))
-        return gpu[order[:k]]
+        node_c, gpu_c = st.candidates(req, feasible)
+        i = self.placer.choose(st, req, node_c, gpu_c)  # type: ignore[union-attr]
+        node = int(node_c[i])
+        cols = st.slots(req, node, int(gpu_c[i]))
+        self.placed_cols[j] = cols
+        return cols + self.node_base[node], node
 
     # -- state changes ----------------------------------------------------------------------
-    def _touch(self, gpus: np.ndarray, t: float) -> None:
-        for g in {int(self.group_of[x]) for x in gpus}:
+    def _touch(self, gpus: np.ndarray, t: float, node: int = -1) -> None:
+        groups = {int(self.group_of[x]) for x in gpus}
+        if node >= 0:
+            groups.add(int(self.nodes.group[node]))
+        for g in groups:
             self.cache[g] = None
             self.epoch[g] += 1
         if self.record:
@@ -259,15 +349,18 @@ class SharedEngine:
             self.last[j] = t
             gpus = self.placed_on[j]
             assert gpus is not None
-            r = min(self.model.gpu_rate(int(self.nj[x]), float(self.usum[x])) for x in gpus)
+            if len(gpus):
+                r = min(self.model.gpu_rate(int(self.nj[x]), float(self.usum[x])) for x in gpus)
+                self.max_co[j] = max(self.max_co[j], int(self.nj[gpus].max()))
+            else:
+                r = 1.0  # a job without GPUs shares nothing the model slows down
             self.rate[j] = r
             self.min_rate[j] = min(self.min_rate[j], r)
-            self.max_co[j] = max(self.max_co[j], int(self.nj[gpus].max()))
             self.version[j] += 1
             self.seq += 1
             heapq.heappush(self.events, (t + self.rem[j] / r, self.seq, j, int(self.version[j])))
 
-    def _start(self, j: int, gpus: np.ndarray, t: float) -> None:
+    def _start(self, j: int, gpus: np.ndarray, t: float, node: int = -1) -> None:
         u = int(self.units[j])
         affected: set[int] = {j}
         for x in gpus:
@@ -281,12 +374,16 @@ class SharedEngine:
         self.placed_on[j] = gpus
         self.start[j] = t
         self.last[j] = t
+        if node >= 0:
+            self.placed_node[j] = node
+            self.nodes.take(node, self.placed_cols[j], self.requests[j])  # type: ignore[arg-type]
+            self.placer.update(self.nodes, [node])  # type: ignore[union-attr]
         if self.pol is not None:
             for p in affected - {j}:
                 self.exclusive.get(int(self.k[p]), {}).pop(p, None)
             if all(self.nj[x] == 1 for x in gpus):
                 self.exclusive.setdefault(int(self.k[j]), {})[j] = None
-        self._touch(gpus, t)
+        self._touch(gpus, t, node)
         self._reschedule(affected, t)
 
     def _finish(self, j: int, t: float) -> None:
@@ -306,13 +403,17 @@ class SharedEngine:
             self.on_gpu[x].remove(j)
             affected.update(self.on_gpu[x])
         self.machine_used[self.machine_of[gpus]] -= u
+        node = self.placed_node[j] if self.on_nodes else -1
+        if node >= 0:
+            self.nodes.give(node, self.placed_cols[j], self.requests[j])  # type: ignore[arg-type]
+            self.placer.update(self.nodes, [node])  # type: ignore[union-attr]
         if self.pol is not None:
             self.exclusive.get(int(self.k[j]), {}).pop(j, None)
             for p in sorted(affected):
                 pg = self.placed_on[p]
                 if pg is not None and all(self.nj[x] == 1 for x in pg):
                     self.exclusive.setdefault(int(self.k[p]), {})[p] = None
-        self._touch(gpus, t)
+        self._touch(gpus, t, node)
         self._reschedule(affected, t)
 
     # -- scheduling -------------------------------------------------------------------------
@@ -336,19 +437,27 @@ class SharedEngine:
                 return gpus
         return None
 
-    def _try_place(self, j: int) -> np.ndarray | None:
+    def _try_place(self, j: int) -> tuple[np.ndarray, int] | None:
+        if self.on_nodes:
+            return self._on_node(j)
+        placer: GroupPlacement = self.placer  # type: ignore[assignment]
         if self.pol is None:
-            return self._choose(j, empty=False)
-        if self.pol.prefer_exclusive:
-            gpus = self._choose(j, empty=True)
-            return gpus if gpus is not None else self._partner(j)
-        gpus = self._partner(j)
-        return gpus if gpus is not None else self._choose(j, empty=True)
+            gpus = placer.choose(self, j, False)
+        elif self.pol.prefer_exclusive:
+            gpus = placer.choose(self, j, True)
+            gpus = gpus if gpus is not None else self._partner(j)
+        else:
+            gpus = self._partner(j)
+            gpus = gpus if gpus is not None else placer.choose(self, j, True)
+        return None if gpus is None else (gpus, -1)
 
     def _any_open(self) -> bool:
+        if self.on_nodes:
+            return True  # a job without GPUs may still fit CPU and memory
         return any(len(self._open_sorted(g)) for g in range(len(self.group_names)))
 
     def run(self) -> None:
+        """Replay every job (or up to ``until``)."""
         order = np.lexsort((np.arange(self.n), self.submit))
         nxt = 0
         pending: list[tuple[float, float, int]] = []
@@ -356,11 +465,18 @@ class SharedEngine:
             t_arr = self.submit[order[nxt]] if nxt < self.n else math.inf
             t_fin = self.events[0][0] if self.events else math.inf
             t = min(t_arr, t_fin)
+            if t > self.until:
+                break
             # Phase order at one instant: finishes, then arrivals, then one scheduling pass.
+            released = False
             while self.events and self.events[0][0] <= t:
                 _, _, j, ver = heapq.heappop(self.events)
                 if ver == self.version[j] and np.isnan(self.end[j]):
                     self._finish(j, t)
+                    released = True
+            if released and self.parked:
+                pending = sorted(pending + self.parked)  # two sorted runs: a linear merge
+                self.parked = []
             while nxt < self.n and self.submit[order[nxt]] <= t:
                 j = int(order[nxt])
                 insort(pending, (float(self.key[j]), float(self.submit[j]), j))
@@ -375,15 +491,18 @@ class SharedEngine:
             j = item[2]
             g = single[j]
             sig = epoch[g] if g >= 0 else sum([epoch[x] for x in allowed[j]])
-            gpus = None if sig == tried[j] else self._try_place(j)
-            if gpus is None:
+            where = None if sig == tried[j] else self._try_place(j)
+            if where is None:
                 tried[j] = sig
-                keep.append(item)
+                if self.park:
+                    self.parked.append(item)
+                else:
+                    keep.append(item)
                 if not self.backfill:  # head-of-line: nothing behind a blocked job starts
                     keep.extend(pending[i + 1 :])
                     break
                 continue
-            self._start(j, gpus, t)
+            self._start(j, where[0], t, where[1])
             if self.backfill and not self._any_open():
                 keep.extend(pending[i + 1 :])
                 break
@@ -392,10 +511,22 @@ class SharedEngine:
     # -- output -----------------------------------------------------------------------------
     def placed_groups(self) -> list[str | None]:
         """Name of the group each job ran on (None if it never started)."""
+        if self.on_nodes:
+            names, group = self.group_names, self.nodes.group
+            return [names[int(group[x])] if x >= 0 else None for x in self.placed_node]
         return [
             self.group_names[int(self.group_of[g[0]])] if g is not None else None
             for g in self.placed_on
         ]
+
+    def placed_nodes(self) -> list[str | None]:
+        """Node placements: the machine each job ran on (None if it never started)."""
+        names = self.nodes.names
+        return [names[x] if x >= 0 else None for x in self.placed_node]
+
+    def placed_columns(self) -> list[list[int] | None]:
+        """Node placements: the GPUs (0 .. gpus - 1 of its node) each job took."""
+        return [None if c is None else c.tolist() for c in self.placed_cols]
 
 
 __all__ = [

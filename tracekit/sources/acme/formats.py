@@ -8,9 +8,11 @@ missing. See docs/acme.md for every column.
 
 from __future__ import annotations
 
+from tracekit.schema import TRACE_CLUSTERS
+
 TRACE = "acme"
 TIMEZONE = "Asia/Shanghai"
-CLUSTERS: tuple[str, ...] = ("Seren", "Kalos")
+CLUSTERS: tuple[str, ...] = TRACE_CLUSTERS[TRACE]  # Seren, Kalos
 FILES: dict[str, str] = {"Seren": "trace_seren.csv", "Kalos": "trace_kalos.csv"}
 JOB_TRACE_DIR = "data/job_trace"  # where the files sit in the AcmeTrace repository
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from tracekit.quality import QualityCounter
+from tracekit.sources._common import jobs_frame, read_text_csv, reject_rows, typed_columns
 from tracekit.sources.acme.formats import (
     COUNT_COLUMNS,
     FLOAT_COLUMNS,
@@ -19,22 +20,24 @@ from tracekit.sources.acme.formats import (
     TIME_COLUMNS,
     TIME_EXAMPLE,
     TIME_FORMAT,
+    TRACE,
     WORKLOAD_TYPES,
 )
 
-# The CSV helpers are the openb reader's: one implementation of "check the header, every row's
-# width and every field, and name the line".
-from tracekit.sources.openb.read import read_text_csv, reject_rows, typed_columns
-
-_RULE = "acme.unparseable_row"
+_RULE = f"{TRACE}.unparseable_row"
 # Differences below this many seconds between a published column and the times are rounding.
 _TOLERANCE_S = 1.0
 
 
+# Node, GPU and CPU counts beyond this are no counts of a real job (and overflow the store's
+# 32-bit node count).
+_MAX_COUNT = 2**31 - 1
+
+
 def _whole_number(text: pl.Series) -> pl.Series:
-    """Non-negative whole numbers written as ``8`` or ``8.0``; anything else becomes null."""
+    """Whole numbers from 0 to 2^31 - 1 written as ``8`` or ``8.0``; anything else becomes null."""
     value = text.cast(pl.Float64, strict=False)
-    ok = (value >= 0) & (value == value.floor())
+    ok = (value >= 0) & (value <= _MAX_COUNT) & (value == value.floor())
     return pl.select(pl.when(ok).then(value).cast(pl.Int64)).to_series().alias(text.name)
 
 
@@ -79,13 +82,13 @@ def read_jobs(
     """
     quality = quality or QualityCounter()
     header = HEADERS[cluster]
-    raw = read_text_csv(data, name, (header,))
+    raw = read_text_csv(data, name, (header,), quality, TRACE)
     kwargs = {"name": name, "quality": quality, "rule": _RULE}
     counts, bad_c = typed_columns(
         raw,
         COUNT_COLUMNS,
         parse=_whole_number,
-        what="a whole number",
+        what=f"a whole number from 0 to {_MAX_COUNT}",
         nullable=("node_num", "cpu_num"),
         **kwargs,
     )
@@ -106,13 +109,13 @@ def read_jobs(
         **kwargs,
     )
     text = raw.select(
-        pl.col(c).str.strip_chars().replace("", None) for c in ("job_id", "user", "type", "state")
-    )
-    frame = (
-        text.with_columns(pl.Series(k, v) for k, v in {**counts, **floats, **times}.items())
-        .with_row_index("_line", offset=2)
-        .filter(~(bad_c | bad_f | bad_t))
-    )
+        *(pl.col(c).str.strip_chars().replace("", None) for c in ("job_id", "user", "type",
+                                                                  "state")),
+        "_line",
+    )  # fmt: skip
+    frame = text.with_columns(
+        pl.Series(k, v) for k, v in {**counts, **floats, **times}.items()
+    ).filter(~(bad_c | bad_f | bad_t))
     for col in ("job_id", "state"):
         frame = reject_rows(frame, pl.col(col).is_null(), name, f"{col} is empty", quality, _RULE)
     for col in KALOS_ONLY:
@@ -122,23 +125,8 @@ def read_jobs(
     return frame
 
 
-def _unique_ids(frame: pl.DataFrame, quality: QualityCounter) -> pl.DataFrame:
-    """Keep every row: a repeated ``job_id`` gets a ``#k`` suffix on its later rows (counted)."""
-    if not frame["job_id"].is_duplicated().any():
-        quality.add("acme.duplicate_job_id_renamed", 0)
-        return frame
-    occurrence = pl.int_range(pl.len()).over("job_id")
-    quality.add("acme.duplicate_job_id_renamed", frame.select((occurrence > 0).sum()).item())
-    return frame.with_columns(
-        pl.when(occurrence > 0)
-        .then(pl.col("job_id") + "#" + occurrence.cast(pl.String))
-        .otherwise(pl.col("job_id"))
-        .alias("job_id")
-    )
-
-
 def jobs_from_raw(frame: pl.DataFrame, quality: QualityCounter) -> pl.DataFrame:
-    """The store's ``jobs`` table from parsed rows, counting every repair.
+    """The store's ``jobs`` table from parsed rows (job ids made unique), counting every repair.
 
     Status: COMPLETED -> completed, CANCELLED -> canceled, FAILED/TIMEOUT/NODE_FAIL -> failed
     (``raw_status`` keeps the word), any other word -> censored (end and duration null). A job
@@ -147,7 +135,7 @@ def jobs_from_raw(frame: pl.DataFrame, quality: QualityCounter) -> pl.DataFrame:
     times where a column is empty; ``workload`` is the ``type`` column.
     """
     q = quality
-    df = _unique_ids(frame, q)
+    df = frame
     known = pl.col("state").is_in(list(STATUS_MAP))
     status = pl.col("state").replace_strict(STATUS_MAP, default="censored", return_dtype=pl.String)
     df = df.with_columns(status.alias("status"))
@@ -169,8 +157,6 @@ def jobs_from_raw(frame: pl.DataFrame, quality: QualityCounter) -> pl.DataFrame:
         ((pl.col("gpu_num") * pl.col("duration") - pl.col("gpu_time")).abs() > _TOLERANCE_S)
         .sum()
         .alias("gpu_time_mismatch"),
-        (pl.col("end_time") < pl.col("start_time")).sum().alias("end_before_start"),
-        (pl.col("start_time") < pl.col("submit_time")).sum().alias("start_before_submit"),
     ).row(0, named=True)
     q.add("acme.unknown_state", c["unknown_state"])
     q.add("acme.censored_end_cleared", c["cleared"])
@@ -181,42 +167,34 @@ def jobs_from_raw(frame: pl.DataFrame, quality: QualityCounter) -> pl.DataFrame:
     q.add("acme.duration_column_mismatch", c["dur_mismatch"])
     q.add("acme.queue_column_mismatch", c["queue_mismatch"])
     q.add("acme.gpu_time_column_mismatch", c["gpu_time_mismatch"])
-    q.add("acme.end_before_start_kept", c["end_before_start"])
-    q.add("acme.start_before_submit_kept", c["start_before_submit"])
 
     num_gpus = pl.col("gpu_num").cast(pl.Float64)
     duration = (
         pl.when(censored | ~started).then(None).otherwise(pl.coalesce(pl.col("duration"), span_s))
     )
-    return df.select(
-        pl.col("job_id"),
-        pl.col("user"),
-        pl.lit(None, pl.String).alias("vc"),
-        pl.lit(None, pl.String).alias("job_name"),
-        pl.lit(None, pl.String).alias("group_tag"),
-        pl.col("type").alias("workload"),
-        pl.col("submit_time"),
-        pl.col("start_time"),
-        pl.when(censored).then(None).otherwise(pl.col("end_time")).alias("end_time"),
-        pl.when(started).then(pl.coalesce(pl.col("queue"), wait_s)).alias("queue_s"),
-        duration.alias("duration_s"),
-        num_gpus.alias("num_gpus"),
-        pl.col("cpu_num").cast(pl.Float64).alias("num_cpus"),
-        pl.lit(None, pl.Float64).alias("mem_gb"),
-        pl.col("node_num").cast(pl.Int32).alias("num_nodes"),
-        pl.lit(None, pl.String).alias("gpu_type"),
-        pl.col("status"),
-        pl.col("state").alias("raw_status"),
-        pl.lit(None, pl.Int32).alias("num_attempts"),
-        (num_gpus * duration).alias("gpu_time_s"),
-        pl.lit(None, pl.Float64).alias("gpu_util_mean"),
+    return jobs_frame(
+        df,
+        job_id=pl.col("job_id"),
+        user=pl.col("user"),
+        workload=pl.col("type"),
+        submit_time=pl.col("submit_time"),
+        start_time=pl.col("start_time"),
+        end_time=pl.when(censored).then(None).otherwise(pl.col("end_time")),
+        queue_s=pl.when(started).then(pl.coalesce(pl.col("queue"), wait_s)),
+        duration_s=duration,
+        num_gpus=num_gpus,
+        num_cpus=pl.col("cpu_num"),
+        num_nodes=pl.col("node_num"),
+        status=pl.col("status"),
+        raw_status=pl.col("state"),
+        gpu_time_s=num_gpus * duration,
     )
 
 
 def kalos_jobs_from_raw(frame: pl.DataFrame) -> pl.DataFrame:
-    """The ``kalos_jobs`` table: the columns only Kalos publishes, one row per job."""
-    df = _unique_ids(frame, QualityCounter())  # same ids as jobs_from_raw; counted there
-    return df.select(
+    """The ``kalos_jobs`` table: the columns only Kalos publishes, one row per job (ids made
+    unique as for :func:`jobs_from_raw`)."""
+    return frame.select(
         "job_id",
         pl.col("mem_per_pod_GB").alias("mem_per_pod_gb"),
         pl.col("shared_mem_per_pod").alias("shared_mem_per_pod_gb"),

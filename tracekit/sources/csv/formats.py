@@ -7,7 +7,7 @@ which rows to drop. ``docs/interop.md`` documents every key with examples.
 
 from __future__ import annotations
 
-import re
+from tracekit.sources._common import NAME_PATTERN
 
 #: Job fields a mapping can fill, with their kind. Names follow the store's ``jobs`` table.
 FIELD_KINDS: dict[str, str] = {
@@ -59,9 +59,6 @@ SECTIONS: dict[str, tuple[str, ...]] = {
 REQUIRED_SECTIONS: tuple[str, ...] = ("trace", "time", "columns", "status")
 #: Keys of a field given as a table instead of a plain column name.
 SPEC_KEYS: tuple[str, ...] = ("column", "pattern", "default", "scale", "format", "value")
-
-#: Trace and cluster names become directory names in the store.
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 def reserved_traces() -> frozenset[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -10,13 +9,12 @@ import polars as pl
 
 from tracekit.errors import TraceFormatError
 from tracekit.quality import QualityCounter
-from tracekit.sources._common import read_synthetic_marker
+from tracekit.sources._common import ProgressFn, no_progress, read_synthetic_marker, require_rows
+from tracekit.sources._validate import Validator
 from tracekit.sources.csv.jobs import to_jobs
 from tracekit.sources.csv.mapping import Mapping, read_mapping
 from tracekit.sources.csv.read import read_table
 from tracekit.store import begin, source_record
-
-ProgressFn = Callable[[str, int | None, int | None], None]
 
 
 def capacity_rows(
@@ -78,7 +76,8 @@ def ingest(
         Count and drop rows with unparseable cells (``<trace>.unparseable_row``) instead of
         raising.
     strict : bool
-        Raise instead of repairing rows (duplicate job ids, negative queue or run times).
+        Raise instead of repairing rows: a repeated job id, or a value that breaks the store
+        contract (a negative count, a start before its submission, ...).
     allow_empty : bool
         Store an empty job table (by default an input without jobs is refused).
     on_progress : callable, optional
@@ -92,13 +91,13 @@ def ingest(
     Raises
     ------
     TraceFormatError
-        A bad mapping (file, line and key named) or a bad cell of the table (file, line and
-        column named).
+        A bad mapping (file, line and key named), a bad cell of the table (file, line and
+        column named), or a table without jobs (unless ``allow_empty``).
     """
     if mapping is None:
         raise ValueError("the csv reader needs a column mapping: mapping='MAP.toml' "
                          "(`tracekit ingest csv PATH --mapping MAP.toml`)")
-    progress = on_progress or (lambda stage, done, total: None)
+    progress = on_progress or no_progress
     spec = mapping if isinstance(mapping, Mapping) else read_mapping(mapping)
     path = Path(raw_path)
     if not path.is_file():
@@ -106,10 +105,14 @@ def ingest(
     if clusters is not None and spec.cluster not in clusters:
         raise ValueError(f"the mapping's cluster is {spec.cluster!r}; got clusters={clusters}")
     quality = QualityCounter(lenient=lenient)
+    check = Validator(spec.trace, quality, cluster=spec.cluster, strict=strict, label=str(path))
     progress(f"{spec.trace}/{spec.cluster}: reading {path.name}", 0, 2)
     fields = read_table(path, spec, quality)
+    require_rows(fields.height, path, allow_empty, "job rows")
     jobs = to_jobs(fields.drop("_row"), spec.trace, quality, strict=strict, source=path)
-    capacity = capacity_rows(jobs, spec.capacity_gpus, spec.timezone)
+    jobs = check("jobs", jobs)
+    require_rows(jobs.height, path, allow_empty, "job rows left after repairs")
+    capacity = check("capacity", capacity_rows(jobs, spec.capacity_gpus, spec.timezone))
     progress(f"{spec.trace}/{spec.cluster}: writing", 1, 2)
     marker = read_synthetic_marker(path)
     with begin(store, spec.trace, mode="ingest", allow_empty=allow_empty) as tx:

@@ -11,10 +11,17 @@ from pathlib import Path
 
 import polars as pl
 
-from tracekit.errors import TraceFormatError
 from tracekit.quality import QualityCounter
+from tracekit.sources._common import jobs_frame, unique_job_ids
 
 _US = 1_000_000
+# Job fields a source gives (or completes here) that go into the jobs table as they are.
+_GIVEN: tuple[str, ...] = (
+    "job_id", "user", "vc", "job_name", "group_tag", "workload", "submit_time", "start_time",
+    "end_time", "queue_s", "duration_s", "num_gpus", "num_cpus", "mem_gb", "gpu_type", "status",
+    "raw_status",
+)  # fmt: skip
+_MAX_NODES = 2**31 - 1
 #: Seconds by which a given duration or queue may differ from the times before it is counted.
 TOLERANCE_S = 0.5
 
@@ -24,7 +31,9 @@ def _seconds(later: str, earlier: str) -> pl.Expr:
 
 
 def _plus(time: str, seconds: str) -> pl.Expr:
-    return pl.col(time) + pl.duration(microseconds=(pl.col(seconds) * _US).round(0).cast(pl.Int64))
+    # A delay too long for a timestamp (1e300 s) gives no time (null), not an overflow error.
+    micros = (pl.col(seconds) * _US).round(0).cast(pl.Int64, strict=False)
+    return pl.col(time) + pl.duration(microseconds=micros)
 
 
 def to_jobs(
@@ -49,7 +58,8 @@ def to_jobs(
     quality : QualityCounter
         Receives the counts.
     strict : bool
-        Raise instead of keeping repaired rows (duplicate ids, negative queue or run times).
+        Raise on a repeated job id instead of dropping or renaming it (values that break the
+        store contract are the validation layer's, :class:`tracekit.sources._validate.Validator`).
     source : str or Path
         The input named in strict-mode errors.
 
@@ -104,64 +114,19 @@ def to_jobs(
         .otherwise(pl.coalesce(pl.col("duration_s"), _seconds("end_time", "start_time")))
         .alias("duration_s"),
     )
-    for rule, column in (("negative_queue", "queue_s"), ("negative_duration", "duration_s")):
-        negative = df[column] < 0
-        q.add(f"{prefix}.{rule}", int(negative.sum()))
-        if strict and negative.any():
-            job = df.filter(negative)["job_id"][0]
-            raise TraceFormatError(source, None, f"{column} < 0 for job {job!r} (its times are "
-                                   "out of order); without strict it is kept and counted")
-    if strict and df["job_id"].is_duplicated().any():
-        job = df.filter(df["job_id"].is_duplicated())["job_id"][0]
-        raise TraceFormatError(source, None, f"job id {job!r} appears more than once; without "
-                               "strict repeats are dropped or renamed and counted")
     q.add(f"{prefix}.fractional_nodes_rounded",
           int((df["num_nodes"] != df["num_nodes"].round(0)).sum()))
-    df = _unique_ids(df, prefix, q)
-    return df.select(
-        pl.col("job_id"),
-        pl.col("user"),
-        pl.col("vc"),
-        pl.col("job_name"),
-        pl.col("group_tag"),
-        pl.col("workload"),
-        pl.col("submit_time").cast(pl.Datetime("us", "UTC")),
-        pl.col("start_time").cast(pl.Datetime("us", "UTC")),
-        pl.col("end_time").cast(pl.Datetime("us", "UTC")),
-        pl.col("queue_s").cast(pl.Float64),
-        pl.col("duration_s").cast(pl.Float64),
-        pl.col("num_gpus").cast(pl.Float64),
-        pl.col("num_cpus").cast(pl.Float64),
-        pl.col("mem_gb").cast(pl.Float64),
-        pl.col("num_nodes").round(0).cast(pl.Int32),
-        pl.col("gpu_type"),
-        pl.col("status"),
-        pl.col("raw_status"),
-        pl.lit(None, pl.Int32).alias("num_attempts"),
-        (pl.col("num_gpus") * pl.col("duration_s")).alias("gpu_time_s"),
-        pl.lit(None, pl.Float64).alias("gpu_util_mean"),
+    too_many = df["num_nodes"].round(0) > _MAX_NODES
+    q.add(f"{prefix}.num_nodes_out_of_range", int(too_many.sum()))
+    df = unique_job_ids(df, prefix, q, strict=strict, label=source)
+    return jobs_frame(
+        df,
+        **{c: pl.col(c) for c in _GIVEN},
+        # A node count beyond the store's 32-bit column is no node count: null (counted above).
+        num_nodes=pl.when(pl.col("num_nodes").round(0) <= _MAX_NODES)
+        .then(pl.col("num_nodes").round(0)),
+        gpu_time_s=pl.col("num_gpus") * pl.col("duration_s"),
     )
-
-
-def _unique_ids(df: pl.DataFrame, prefix: str, q: QualityCounter) -> pl.DataFrame:
-    """Exact duplicate rows are dropped; a repeated id with other content gets ``#1``, ``#2``..."""
-    columns = [c for c in df.columns if not c.startswith("_")]
-    exact = conflicts = 0
-    if df["job_id"].is_duplicated().any():
-        before = df.height
-        df = df.unique(subset=columns, keep="first", maintain_order=True)
-        exact = before - df.height
-        occurrence = pl.int_range(pl.len()).over("job_id")
-        conflicts = df.select((occurrence > 0).sum()).item()
-        df = df.with_columns(
-            pl.when(occurrence > 0)
-            .then(pl.col("job_id") + pl.lit("#") + occurrence.cast(pl.String))
-            .otherwise(pl.col("job_id"))
-            .alias("job_id")
-        )
-    q.add(f"{prefix}.duplicate_row_dropped", exact)
-    q.add(f"{prefix}.duplicate_job_id_renamed", conflicts)
-    return df
 
 
 __all__ = ["TOLERANCE_S", "to_jobs"]

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
 from tracekit.errors import TraceFormatError
 from tracekit.quality import QualityCounter
+from tracekit.sources._common import read_file
 from tracekit.sources.csv.formats import FIELD_KINDS, FIELDS, OFFSET_DIRECTIVES, UNIX_FORMATS
 from tracekit.sources.csv.mapping import FieldSpec, Mapping
 from tracekit.timeutil import localize_naive
@@ -26,57 +29,74 @@ ROW = "_row"  # 0-based data-row index, kept until errors can no longer occur
 UTC = pl.Datetime("us", "UTC")
 #: Numeric fields that cannot be negative.
 NON_NEGATIVE: tuple[str, ...] = ("num_gpus", "num_cpus", "mem_gb", "num_nodes")
+# Job tables are read whole (polars parses them in one go): far above any cluster's job log.
+MAX_TABLE_BYTES = 8 << 30
 
 
-def read_columns(path: Path, mapping: Mapping) -> list[str]:
+@dataclass(frozen=True)
+class RawTable:
+    """A job table's bytes (read through the safe archive layer) and its path (for errors)."""
+
+    path: Path
+    data: bytes
+
+    @classmethod
+    def read(cls, path: str | Path) -> RawTable:
+        """Read ``path``: an LFS pointer is refused, gzip content decompressed and checked."""
+        return cls(Path(path), read_file(path, MAX_TABLE_BYTES, "a job table"))
+
+
+def read_columns(table: RawTable, mapping: Mapping) -> list[str]:
     """The column names of the table (its header, or the mapping's ``names``)."""
     if not mapping.header:
         assert mapping.names is not None
         return list(mapping.names)
     try:
         head = pl.read_csv(
-            path, separator=mapping.delimiter, quote_char=mapping.quote,
+            table.data, separator=mapping.delimiter, quote_char=mapping.quote,
             comment_prefix=mapping.comment, infer_schema=False, n_rows=0,
         )  # fmt: skip
     except pl.exceptions.NoDataError:
-        raise TraceFormatError(path, 1, "empty file: no header line") from None
+        raise TraceFormatError(table.path, 1, "empty file: no header line") from None
     except pl.exceptions.ComputeError as exc:
-        raise _read_error(path, mapping, exc) from exc
+        raise _read_error(table, mapping, exc) from exc
     return head.columns
 
 
-def check_columns(path: Path, mapping: Mapping, columns: list[str]) -> None:
+def check_columns(table: RawTable, mapping: Mapping, columns: list[str]) -> None:
     """Every column the mapping names must exist; otherwise name the mapping line to fix."""
     have = set(columns)
-    shown = ", ".join(columns[:40]) + (" ..." if len(columns) > 40 else "")
+    # Column names as text on one line (a stray quote can make a whole file one "name").
+    names = [c if c.isprintable() and len(c) <= 60 else repr(c[:60]) for c in columns[:40]]
+    shown = ", ".join(names) + (" ..." if len(columns) > 40 else "")
     for spec in mapping.fields.values():
         if spec.column is not None and spec.column not in have:
             raise mapping.error(
                 "columns", spec.name,
-                f"column {spec.column!r} is not in {path.name} (its columns: {shown})",
+                f"column {spec.column!r} is not in {table.path.name} (its columns: {shown})",
             )  # fmt: skip
     for i, rule in enumerate(mapping.drops):
         if rule.column not in have:
             raise mapping.error(
                 f"drop#{i}", "column",
-                f"column {rule.column!r} is not in {path.name} (its columns: {shown})",
+                f"column {rule.column!r} is not in {table.path.name} (its columns: {shown})",
             )  # fmt: skip
 
 
-def read_raw(path: Path, mapping: Mapping) -> pl.DataFrame:
+def read_raw(table: RawTable, mapping: Mapping) -> pl.DataFrame:
     """The mapped columns as text, with a ``_row`` index; null markers already null."""
-    columns = read_columns(path, mapping)
-    check_columns(path, mapping, columns)
+    columns = read_columns(table, mapping)
+    check_columns(table, mapping, columns)
     try:
         raw = pl.read_csv(
-            path, separator=mapping.delimiter, quote_char=mapping.quote,
+            table.data, separator=mapping.delimiter, quote_char=mapping.quote,
             comment_prefix=mapping.comment, has_header=mapping.header,
             new_columns=None if mapping.header else list(columns), infer_schema=False,
             raise_if_empty=False,
         )  # fmt: skip
         # Every column is read (not only the mapped ones): polars checks field counts only then.
     except pl.exceptions.ComputeError as exc:
-        raise _read_error(path, mapping, exc) from exc
+        raise _read_error(table, mapping, exc) from exc
     nulls = list(mapping.nulls)
     return raw.select(
         pl.int_range(pl.len(), dtype=pl.Int64).alias(ROW),
@@ -96,7 +116,7 @@ def read_table(path: str | Path, mapping: Mapping, quality: QualityCounter) -> p
     Parameters
     ----------
     path : str or Path
-        The table (delimited text).
+        The table (delimited text; gzip-compressed content is read too).
     mapping : Mapping
         From :func:`~tracekit.sources.csv.mapping.read_mapping`.
     quality : QualityCounter
@@ -108,9 +128,9 @@ def read_table(path: str | Path, mapping: Mapping, quality: QualityCounter) -> p
         ``_row`` plus every field of :data:`~tracekit.sources.csv.formats.FIELDS` (unmapped
         ones null) and ``raw_status``.
     """
-    path = Path(path)
+    table = RawTable.read(path)
     prefix = mapping.trace
-    raw = read_raw(path, mapping)
+    raw = read_raw(table, mapping)
     blank = pl.all_horizontal(pl.col(c).is_null() for c in mapping.columns)
     quality.add(f"{prefix}.blank_line", raw.select(blank.sum()).item())
     raw = raw.filter(~blank)
@@ -136,9 +156,9 @@ def read_table(path: str | Path, mapping: Mapping, quality: QualityCounter) -> p
             message = f"{where}: {problem}: {shown!r}" if shown is not None else \
                 f"{where}: {problem}"
             if not quality.lenient:
-                raise TraceFormatError(path, line_of(path, mapping, row), message)
+                raise TraceFormatError(table.path, line_of(table, mapping, row), message)
             quality.add(f"{prefix}.unparseable_row", int(mask.sum()),
-                        f"line {line_of(path, mapping, row)}: {message}")
+                        f"line {line_of(table, mapping, row)}: {message}")
             bad = bad | mask
         parsed[name] = values
     frame = raw.select(
@@ -148,7 +168,7 @@ def read_table(path: str | Path, mapping: Mapping, quality: QualityCounter) -> p
     )
     if bad.any():
         frame = frame.filter(~bad)
-    frame = _statuses(frame, path, mapping, quality)
+    frame = _statuses(frame, table, mapping, quality)
     missing = [c for c in FIELDS if c not in frame.columns]
     return frame.with_columns(
         pl.lit(None, dtype=_dtype(c)).alias(c) for c in missing
@@ -187,7 +207,7 @@ def parse_time(text: pl.Expr, fmt: str, timezone: str) -> pl.Expr:
     naive wall clock in ``timezone`` (DST: ambiguous -> earlier instant, non-existent -> null)."""
     if fmt in UNIX_FORMATS:
         number = text.cast(pl.Float64, strict=False)
-        return (number * UNIX_FORMATS[fmt]).round(0).cast(pl.Int64).cast(UTC)
+        return (number * UNIX_FORMATS[fmt]).round(0).cast(pl.Int64, strict=False).cast(UTC)
     if any(d in fmt for d in OFFSET_DIRECTIVES):
         return text.str.to_datetime(fmt, time_unit="us", strict=False, cache=False).dt.\
             convert_time_zone("UTC")
@@ -219,7 +239,7 @@ def _wrong(
 
 
 def _statuses(
-    frame: pl.DataFrame, path: Path, mapping: Mapping, quality: QualityCounter
+    frame: pl.DataFrame, table: RawTable, mapping: Mapping, quality: QualityCounter
 ) -> pl.DataFrame:
     """Map raw status words to the store's vocabulary (unknown: error, or ``other``, counted)."""
     word = pl.col("raw_status")
@@ -239,7 +259,7 @@ def _statuses(
         where = f"column {spec.column!r}" if spec.column else "[columns] status"
         listed = ", ".join(sorted(mapping.status_words))
         raise TraceFormatError(
-            path, line_of(path, mapping, int(frame[ROW][first])),
+            table.path, line_of(table, mapping, int(frame[ROW][first])),
             f"{where}: unknown status word {value!r} (not listed in [status] of "
             f"{mapping.path.name}, line {mapping.line('status')}; listed: {listed}; or set "
             "other = \"...\")",
@@ -248,25 +268,27 @@ def _statuses(
 
 
 # ---- line numbers (only computed when reporting an error) ---------------------------------------
-def line_of(path: Path, mapping: Mapping, row: int) -> int | None:
+def line_of(table: RawTable, mapping: Mapping, row: int) -> int | None:
     """1-based line of data row ``row`` (0-based, as polars counts rows), or None if not found.
 
     Re-reads the file with the :mod:`csv` module under the same rules as polars: comment lines
     are skipped, blank lines count as rows, quoted fields may span lines.
     """
     first_data = 2 if mapping.header else 1
-    for index, line, _ in _records(path, mapping):
+    for index, line, _ in _records(table, mapping):
         if index == row + (first_data - 1):
             return line
     return None
 
 
-def _records(path: Path, mapping: Mapping) -> Iterator[tuple[int, int, list[str]]]:
+def _records(table: RawTable, mapping: Mapping) -> Iterator[tuple[int, int, list[str]]]:
     """(record index incl. the header, first physical line, fields) of every record."""
     numbers: list[int] = []
 
     def lines() -> Iterator[str]:
-        with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+        text = io.TextIOWrapper(io.BytesIO(table.data), encoding="utf-8", errors="replace",
+                                newline="")
+        with text as fh:
             for number, line in enumerate(fh, start=1):
                 if mapping.comment and line.startswith(mapping.comment):
                     continue
@@ -282,28 +304,27 @@ def _records(path: Path, mapping: Mapping) -> Iterator[tuple[int, int, list[str]
         consumed = len(numbers)
 
 
-def _read_error(path: Path, mapping: Mapping, exc: Exception) -> TraceFormatError:
+def _read_error(table: RawTable, mapping: Mapping, exc: Exception) -> TraceFormatError:
     """Turn a polars read failure into one line naming the first offending line."""
     message = str(exc).splitlines()[0]
-    with open(path, "rb") as fh:
-        decoder = codecs.getincrementaldecoder("utf-8")()
-        for number, line in enumerate(fh, start=1):
-            try:
-                decoder.decode(line)
-            except UnicodeDecodeError as err:
-                return TraceFormatError(path, number, f"not UTF-8 text ({err.reason})")
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    for number, line in enumerate(io.BytesIO(table.data), start=1):
+        try:
+            decoder.decode(line)
+        except UnicodeDecodeError as err:
+            return TraceFormatError(table.path, number, f"not UTF-8 text ({err.reason})")
     width = None
-    for _, line, fields in _records(path, mapping):
+    for _, line, fields in _records(table, mapping):
         if width is None:
             width = len(mapping.names) if mapping.names else len(fields)
             if mapping.header:
                 continue
         if fields and len(fields) > width:
             return TraceFormatError(
-                path, line, f"{len(fields)} fields, but the header has {width}"
+                table.path, line, f"{len(fields)} fields, but the header has {width}"
             )
-    return TraceFormatError(path, None, f"cannot read as delimited text: {message}")
+    return TraceFormatError(table.path, None, f"cannot read as delimited text: {message}")
 
 
-__all__ = ["NON_NEGATIVE", "ROW", "check_columns", "line_of", "parse_time", "read_columns",
-           "read_raw", "read_table"]
+__all__ = ["MAX_TABLE_BYTES", "NON_NEGATIVE", "ROW", "RawTable", "check_columns", "line_of",
+           "parse_time", "read_columns", "read_raw", "read_table"]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from tracekit.schema import TRACE_CLUSTERS
+
 TRACE = "openb"
 TIMEZONE = "Asia/Shanghai"
 
@@ -24,8 +26,8 @@ POD_FILE_PREFIX = "openb_pod_list_"
 POD_FILE_SUFFIX = ".csv"
 DEFAULT_VARIANT = "default"  # openb_pod_list_default.csv: the production pods
 # Published pod lists: the production one and three variants drawn from it (each becomes a
-# cluster of the store, named by the variant).
-VARIANTS: tuple[str, ...] = ("default", "gpushare100", "multigpu50", "gpuspec33")
+# cluster of the store, named by the variant): default, gpushare100, multigpu50, gpuspec33.
+VARIANTS: tuple[str, ...] = TRACE_CLUSTERS[TRACE]
 
 NODE_HEADER: tuple[str, ...] = ("sn", "cpu_milli", "memory_mib", "gpu", "model")
 POD_HEADER: tuple[str, ...] = (
@@ -48,6 +50,9 @@ PHASES: tuple[str, ...] = ("Succeeded", "Failed", "Running", "Pending")
 # earlier was removed before reaching a final phase, which the store calls canceled.
 STATUS_MAP: dict[str, str] = {"Succeeded": "completed", "Failed": "failed"}
 UNFINISHED_PHASES: tuple[str, ...] = ("Running", "Pending")
+# Raw status of a pod whose list publishes no phase (multigpu50): Kubernetes' own word for "the
+# phase could not be obtained" (the store requires a raw status).
+NO_PHASE = "Unknown"
 
 # GPU memory of the disclosed models (vendor data sheets); G1-G3 are undisclosed internal codes.
 GPU_MEM_GB: dict[str, float] = {
@@ -66,6 +71,7 @@ __all__ = [
     "GPU_SPEC_SEPARATOR",
     "MAX_GPUS_PER_POD",
     "NODE_FILE",
+    "NO_PHASE",
     "NODE_HEADER",
     "NODE_INT_COLUMNS",
     "PHASES",

@@ -8,18 +8,22 @@ Repairs and oddities that are kept are counted by rule name (docs/openb.md lists
 
 from __future__ import annotations
 
-import io
-from collections.abc import Callable
-
 import polars as pl
 
-from tracekit.errors import TraceFormatError
 from tracekit.quality import QualityCounter
+from tracekit.sources._common import (
+    jobs_frame,
+    non_negative_int,
+    read_text_csv,
+    reject_rows,
+    typed_columns,
+)
 from tracekit.sources.openb.formats import (
     GPU_MEM_GB,
     GPU_MILLI,
     GPU_SPEC_SEPARATOR,
     MAX_GPUS_PER_POD,
+    NO_PHASE,
     NODE_HEADER,
     NODE_INT_COLUMNS,
     PHASES,
@@ -30,116 +34,20 @@ from tracekit.sources.openb.formats import (
     QOS_CLASSES,
     STATUS_MAP,
     TIME_ORIGIN,
+    TRACE,
     UNFINISHED_PHASES,
 )
 
-
-# ---- CSV -> text columns ------------------------------------------------------------------------
-def _header(data: bytes) -> tuple[str, ...]:
-    first = data.split(b"\n", 1)[0].decode("utf-8", errors="replace").rstrip("\r")
-    return tuple(first.split(","))
-
-
-def read_text_csv(data: bytes, name: str, headers: tuple[tuple[str, ...], ...]) -> pl.DataFrame:
-    """Read a header-first CSV as text columns, checking the header and every row's width.
-
-    Parameters
-    ----------
-    data : bytes
-        File contents.
-    name : str
-        File name used in error messages.
-    headers : tuple of tuple of str
-        The accepted headers (the first is named in the error message).
-
-    Raises
-    ------
-    TraceFormatError
-        Unexpected header, or a row with more or fewer fields than the header.
-    """
-    header = _header(data)
-    if header not in headers:
-        raise TraceFormatError(
-            name, 1, f"unexpected header {','.join(header)!r}; expected {','.join(headers[0])!r}"
-        )
-    # One pass over the bytes finds ragged rows (the files have no quoting, so commas count).
-    want = len(header) - 1
-    for i, line in enumerate(io.BytesIO(data), start=1):
-        stripped = line.rstrip(b"\r\n")
-        if stripped and stripped.count(b",") != want:
-            raise TraceFormatError(
-                name, i, f"{stripped.count(b',') + 1} fields, expected {len(header)}"
-            )
-    return pl.read_csv(io.BytesIO(data), schema={c: pl.String for c in header})
+_RULE = f"{TRACE}.unparseable_row"
+# Raw times are seconds from the trace origin (about 1.3e7 in the real files); a larger number is
+# no time of this trace, and would overflow the microsecond timestamps.
+MAX_SECONDS = 1 << 32
 
 
-def _line_of_first(mask: pl.Series) -> int:
-    """1-based file line of the first flagged row (the header is line 1)."""
-    return int(mask.arg_true()[0]) + 2
-
-
-def non_negative_int(text: pl.Series) -> pl.Series:
-    """Parse integers; anything else, and negative values, become null."""
-    parsed = text.cast(pl.Int64, strict=False)
-    return pl.select(pl.when(parsed >= 0).then(parsed)).to_series().alias(text.name)
-
-
-def typed_columns(
-    raw: pl.DataFrame,
-    columns: tuple[str, ...],
-    name: str,
-    quality: QualityCounter,
-    *,
-    parse: Callable[[pl.Series], pl.Series] = non_negative_int,
-    what: str = "a non-negative integer",
-    rule: str = "openb.unparseable_row",
-    nullable: tuple[str, ...] = (),
-) -> tuple[dict[str, pl.Series], pl.Series]:
-    """Parse text columns with ``parse`` (null = unparseable); returns them and the mask of rows
-    skipped in lenient mode.
-
-    An empty field is an error unless the column is in ``nullable``. The first bad field raises
-    :class:`TraceFormatError` with its line, or in lenient mode every bad row is counted as
-    ``rule`` and flagged in the returned mask.
-    """
-    bad = pl.Series([False] * raw.height)
-    out: dict[str, pl.Series] = {}
-    for col in columns:
-        text = raw[col].str.strip_chars()
-        parsed = parse(text)
-        empty = text.is_null() | (text == "")
-        wrong = parsed.is_null() & ~empty
-        if col not in nullable:
-            wrong = wrong | empty
-        if wrong.any():
-            line = _line_of_first(wrong)
-            problem = f"{col} is not {what}: {raw[col][line - 2]!r}"
-            if not quality.lenient:
-                raise TraceFormatError(name, line, problem)
-            quality.add(rule, int(wrong.sum()), f"{name}, line {line}: {problem}")
-            bad = bad | wrong
-        out[col] = parsed
-    return out, bad
-
-
-def reject_rows(
-    frame: pl.DataFrame,
-    expr: pl.Expr,
-    name: str,
-    problem: str,
-    quality: QualityCounter,
-    rule: str = "openb.unparseable_row",
-) -> pl.DataFrame:
-    """Raise on the first row where ``expr`` is true, or in lenient mode count such rows as
-    ``rule`` and drop them. ``frame`` carries ``_line`` (each row's file line)."""
-    wrong = frame.select(expr.fill_null(False)).to_series()
-    if not wrong.any():
-        return frame
-    line = int(frame.filter(wrong)["_line"][0])
-    if not quality.lenient:
-        raise TraceFormatError(name, line, problem)
-    quality.add(rule, int(wrong.sum()), f"{name}, line {line}: {problem}")
-    return frame.filter(~wrong)
+def _seconds(text: pl.Series) -> pl.Series:
+    """Whole seconds from 0 to :data:`MAX_SECONDS`; anything else becomes null."""
+    parsed = non_negative_int(text)
+    return pl.select(pl.when(parsed <= MAX_SECONDS).then(parsed)).to_series().alias(text.name)
 
 
 # ---- nodes --------------------------------------------------------------------------------------
@@ -158,16 +66,15 @@ def read_nodes(data: bytes, name: str, quality: QualityCounter | None = None) ->
         Bad header or field, duplicate node name, a GPU node without a model.
     """
     quality = quality or QualityCounter()
-    raw = read_text_csv(data, name, (NODE_HEADER,))
-    ints, bad = typed_columns(raw, NODE_INT_COLUMNS, name, quality)
+    raw = read_text_csv(data, name, (NODE_HEADER,), quality, TRACE)
+    ints, bad = typed_columns(raw, NODE_INT_COLUMNS, name, quality, rule=_RULE)
     nodes = (
-        raw.select("sn", pl.col("model").str.strip_chars().replace("", None))
+        raw.select("sn", pl.col("model").str.strip_chars().replace("", None), "_line")
         .with_columns(pl.Series(k, v) for k, v in ints.items())
-        .with_row_index("_line", offset=2)
         .filter(~bad)
     )
     nodes = reject_rows(
-        nodes, ~pl.col("sn").is_first_distinct(), name, "duplicate node name", quality
+        nodes, ~pl.col("sn").is_first_distinct(), name, "duplicate node name", quality, _RULE
     )
     nodes = reject_rows(
         nodes,
@@ -175,6 +82,7 @@ def read_nodes(data: bytes, name: str, quality: QualityCounter | None = None) ->
         name,
         "a node with GPUs has no GPU model",
         quality,
+        _RULE,
     )
     quality.add(
         "openb.model_on_cpu_node_ignored",
@@ -250,16 +158,19 @@ def read_pods(data: bytes, name: str, quality: QualityCounter | None = None) -> 
         Bad header, field or value range (``num_gpu`` 0-8, ``gpu_milli`` 0-1000), duplicate name.
     """
     quality = quality or QualityCounter()
-    raw = read_text_csv(data, name, (POD_HEADER, POD_HEADER_SHORT))
-    short = raw.columns == list(POD_HEADER_SHORT)
+    raw = read_text_csv(data, name, (POD_HEADER, POD_HEADER_SHORT), quality, TRACE)
+    short = raw.columns == [*POD_HEADER_SHORT, "_line"]
     if short:
         raw = raw.with_columns(pl.lit(None, pl.String).alias(c) for c in POD_HEADER[5:])
-    ints, bad = typed_columns(raw, POD_INT_COLUMNS, name, quality)
+    ints, bad = typed_columns(raw, POD_INT_COLUMNS, name, quality, rule=_RULE)
     times, bad_t = typed_columns(
         raw,
         POD_TIME_COLUMNS,
         name,
         quality,
+        rule=_RULE,
+        parse=_seconds,
+        what=f"a whole number of seconds from 0 to {MAX_SECONDS}",
         nullable=POD_TIME_COLUMNS if short else ("scheduled_time",),
     )
     spec = pl.col("gpu_spec").str.strip_chars().replace("", None)
@@ -269,13 +180,13 @@ def read_pods(data: bytes, name: str, quality: QualityCounter | None = None) -> 
             spec.str.split(GPU_SPEC_SEPARATOR).list.unique(maintain_order=True).alias("gpu_spec"),
             pl.col("qos").str.strip_chars(),
             pl.col("pod_phase").str.strip_chars(),
+            "_line",
         )
         .with_columns(pl.Series(k, v) for k, v in {**ints, **times}.items())
-        .with_row_index("_line", offset=2)
         .filter(~(bad | bad_t))
     )
     pods = reject_rows(
-        pods, ~pl.col("name").is_first_distinct(), name, "duplicate pod name", quality
+        pods, ~pl.col("name").is_first_distinct(), name, "duplicate pod name", quality, _RULE
     )
     pods = reject_rows(
         pods,
@@ -283,9 +194,15 @@ def read_pods(data: bytes, name: str, quality: QualityCounter | None = None) -> 
         name,
         f"num_gpu is above {MAX_GPUS_PER_POD}",
         quality,
+        _RULE,
     )
     pods = reject_rows(
-        pods, pl.col("gpu_milli") > GPU_MILLI, name, f"gpu_milli is above {GPU_MILLI}", quality
+        pods,
+        pl.col("gpu_milli") > GPU_MILLI,
+        name,
+        f"gpu_milli is above {GPU_MILLI}",
+        quality,
+        _RULE,
     )
     return pods.select(*POD_HEADER, "_line")
 
@@ -307,7 +224,8 @@ def jobs_from_pods(pods: pl.DataFrame, quality: QualityCounter) -> pl.DataFrame:
     ``num_gpus = num_gpu x gpu_milli / 1000`` (0.46 for a pod asking 460 milli of one GPU);
     ``num_cpus = cpu_milli / 1000``; ``mem_gb = memory_mib / 1024``. Status: Succeeded ->
     completed, Failed -> failed; Running/Pending deleted at the trace end -> censored (end and
-    duration null), deleted earlier -> canceled. Times: the nominal origin plus raw seconds.
+    duration null), deleted earlier -> canceled. Times: the nominal origin plus raw seconds; a
+    list without times has every pod submitted at the origin.
     """
     q = quality
     end = trace_end_s(pods)
@@ -335,11 +253,10 @@ def jobs_from_pods(pods: pl.DataFrame, quality: QualityCounter) -> pl.DataFrame:
         ((pl.col("num_gpu") > 0) & (pl.col("gpu_milli") == 0)).sum().alias("gpu_no_milli"),
         ((pl.col("num_gpu") > 1) & (pl.col("gpu_milli") < GPU_MILLI)).sum().alias("partial"),
         (pl.col("memory_mib") == 0).sum().alias("zero_mem"),
-        (pl.col("scheduled_time") < pl.col("creation_time")).sum().alias("sched_early"),
-        (pl.col("deletion_time") < pl.coalesce("scheduled_time", "creation_time"))
-        .sum()
-        .alias("del_early"),
+        # Scheduled pods deleted before their start are the contract's rule (end before start).
+        (~started & (pl.col("deletion_time") < pl.col("creation_time"))).sum().alias("del_early"),
         (phase.is_in(["Succeeded", "Failed", "Running"]) & ~started).sum().alias("no_start"),
+        pl.col("creation_time").is_null().sum().alias("no_times"),
     ).row(0, named=True)
     q.add("openb.unknown_phase", c["unknown_phase"])
     q.add("openb.no_phase_column", c["no_phase"])
@@ -350,9 +267,9 @@ def jobs_from_pods(pods: pl.DataFrame, quality: QualityCounter) -> pl.DataFrame:
     q.add("openb.gpu_without_gpu_milli", c["gpu_no_milli"])
     q.add("openb.partial_share_multi_gpu_kept", c["partial"])
     q.add("openb.zero_memory_kept", c["zero_mem"])
-    q.add("openb.scheduled_before_creation_kept", c["sched_early"])
-    q.add("openb.deleted_before_start_kept", c["del_early"])
+    q.add("openb.deleted_before_creation_kept", c["del_early"])
     q.add("openb.started_phase_without_schedule_time", c["no_start"])
+    q.add("openb.no_times_submitted_at_origin", c["no_times"])
 
     num_gpus = pl.col("num_gpu") * pl.col("gpu_milli").cast(pl.Float64) / GPU_MILLI
     duration = (
@@ -360,28 +277,23 @@ def jobs_from_pods(pods: pl.DataFrame, quality: QualityCounter) -> pl.DataFrame:
         .then(None)
         .otherwise((pl.col("deletion_time") - pl.col("scheduled_time")).cast(pl.Float64))
     )
-    return df.select(
-        pl.col("name").alias("job_id"),
-        pl.lit(None, pl.String).alias("user"),
-        pl.lit(None, pl.String).alias("vc"),
-        pl.lit(None, pl.String).alias("job_name"),
-        pl.lit(None, pl.String).alias("group_tag"),
-        pl.lit(None, pl.String).alias("workload"),
-        _seconds_to_utc("creation_time").alias("submit_time"),
-        _seconds_to_utc("scheduled_time").alias("start_time"),
-        pl.when(censored).then(None).otherwise(_seconds_to_utc("deletion_time")).alias("end_time"),
-        (pl.col("scheduled_time") - pl.col("creation_time")).cast(pl.Float64).alias("queue_s"),
-        duration.alias("duration_s"),
-        num_gpus.alias("num_gpus"),
-        (pl.col("cpu_milli") / 1000.0).alias("num_cpus"),
-        (pl.col("memory_mib") / 1024.0).alias("mem_gb"),
-        pl.lit(1, pl.Int32).alias("num_nodes"),  # a pod runs on exactly one node
-        pl.lit(None, pl.String).alias("gpu_type"),
-        pl.col("status"),
-        pl.col("pod_phase").alias("raw_status"),
-        pl.lit(None, pl.Int32).alias("num_attempts"),
-        (num_gpus * duration).alias("gpu_time_s"),
-        pl.lit(None, pl.Float64).alias("gpu_util_mean"),
+    return jobs_frame(
+        df,
+        job_id=pl.col("name"),
+        # A list without times (multigpu50) is an arrival order: every pod arrives at second 0,
+        # since the store requires a submission time.
+        submit_time=_seconds_to_utc("creation_time").fill_null(TIME_ORIGIN),
+        start_time=_seconds_to_utc("scheduled_time"),
+        end_time=pl.when(censored).then(None).otherwise(_seconds_to_utc("deletion_time")),
+        queue_s=(pl.col("scheduled_time") - pl.col("creation_time")).cast(pl.Float64),
+        duration_s=duration,
+        num_gpus=num_gpus,
+        num_cpus=pl.col("cpu_milli") / 1000.0,
+        mem_gb=pl.col("memory_mib") / 1024.0,
+        num_nodes=pl.lit(1, pl.Int32),  # a pod runs on exactly one node
+        status=pl.col("status"),
+        raw_status=pl.col("pod_phase").fill_null(NO_PHASE),
+        gpu_time_s=num_gpus * duration,
     )
 
 
@@ -399,6 +311,7 @@ def pod_specs_from_pods(pods: pl.DataFrame) -> pl.DataFrame:
 
 
 __all__ = [
+    "MAX_SECONDS",
     "capacity_from_machines",
     "check_gpu_node_list",
     "jobs_from_pods",
@@ -406,9 +319,5 @@ __all__ = [
     "pod_specs_from_pods",
     "read_nodes",
     "read_pods",
-    "read_text_csv",
-    "reject_rows",
     "trace_end_s",
-    "non_negative_int",
-    "typed_columns",
 ]

@@ -3,9 +3,9 @@ shared internal settings."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import polars as pl
+
+from tracekit.sources._common import ProgressFn
 
 # ---- format constants (imported by the synthetic sample generator) -----------------------------
 TRACE = "philly"
@@ -16,7 +16,6 @@ ARCHIVE_NAME = "trace-data.tar.gz"
 ARCHIVE_DIR = "trace-data"  # top-level folder of the five files inside the tarball
 ARCHIVE_BYTES = 1_055_988_361  # official LFS pointer
 ARCHIVE_SHA256 = "2037ccf63a725a02be718b0e1aeee6142c90b7f62d0d849295120e9f6ba13d2c"
-LFS_POINTER_PREFIX = b"version https://git-lfs"
 
 JOB_LOG = "cluster_job_log"
 GPU_UTIL = "cluster_gpu_util"
@@ -25,6 +24,10 @@ MEM_UTIL = "cluster_mem_util"
 MACHINE_LIST = "cluster_machine_list"
 FILE_NAMES: tuple[str, ...] = (JOB_LOG, GPU_UTIL, CPU_UTIL, MEM_UTIL, MACHINE_LIST)
 REQUIRED_FILES: tuple[str, ...] = (JOB_LOG,)
+# Files read whole: bounds far above the real ones (job log ~40 MB, machine list ~10 kB), so a
+# decompression bomb is refused instead of filling the memory.
+MAX_JOB_LOG_BYTES = 4 << 30
+MAX_MACHINE_LIST_BYTES = 64 << 20
 
 # cluster_job_log: one JSON array of objects with exactly these keys.
 JOB_KEYS: tuple[str, ...] = ("status", "vc", "jobid", "attempts", "submitted_time", "user")
@@ -49,15 +52,13 @@ UTIL_NA = "NA"  # machine/GPU offline
 UTIL_TIME_SUFFIXES: dict[str, int] = {" PDT": -7, " PST": -8}  # suffix -> UTC offset in hours
 UTIL_TIME_LEN = TIME_LEN + 4  # "2017-10-03 00:08:00 PDT"
 MAX_GPUS_PER_SERVER = 8
-GLUED_ROW_VALUES = 16  # DST fall-back rows carrying two 8-value samples (formats.md trap 11)
+GLUED_ROW_VALUES = 16  # rows of the DST fall-back night carrying two 8-value samples
 
 # cluster_machine_list: spaces after the commas in the header and before the memory value.
 MACHINE_LIST_COLUMNS: tuple[str, ...] = ("machineId", "number of GPUs", "single GPU mem")
 MACHINE_LIST_HEADER = ", ".join(MACHINE_LIST_COLUMNS)
 GPU_MEM_UNIT = "GB"
 # ------------------------------------------------------------------------------------------------
-
-ProgressFn = Callable[[str, int, int | None], None]
 
 _CHUNK_BYTES = 48 << 20  # text chunk per parsing step of the util files
 _JOIN_BATCH_ROWS = 4_000_000  # gpu_util rows per step of the per-job join
@@ -74,7 +75,6 @@ __all__ = [
     "ARCHIVE_DIR",
     "ARCHIVE_BYTES",
     "ARCHIVE_SHA256",
-    "LFS_POINTER_PREFIX",
     "JOB_LOG",
     "GPU_UTIL",
     "CPU_UTIL",
@@ -82,6 +82,8 @@ __all__ = [
     "MACHINE_LIST",
     "FILE_NAMES",
     "REQUIRED_FILES",
+    "MAX_JOB_LOG_BYTES",
+    "MAX_MACHINE_LIST_BYTES",
     "JOB_KEYS",
     "ATTEMPT_KEYS",
     "DETAIL_KEYS",

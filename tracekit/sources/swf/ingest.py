@@ -17,15 +17,21 @@ from pathlib import Path
 
 from tracekit.errors import TraceFormatError
 from tracekit.quality import QualityCounter
-from tracekit.sources._common import read_synthetic_marker
-from tracekit.sources.csv.formats import NAME_PATTERN, reserved_traces
+from tracekit.sources._common import (
+    NAME_PATTERN,
+    ProgressFn,
+    no_progress,
+    read_synthetic_marker,
+    require_rows,
+)
+from tracekit.sources._validate import Validator
+from tracekit.sources.csv.formats import reserved_traces
 from tracekit.sources.csv.jobs import to_jobs
 from tracekit.sources.csv.mapping import TomlLines
 from tracekit.sources.swf.formats import PROCESSOR_KINDS, SUFFIXES, TRACE
 from tracekit.sources.swf.read import names_path, read_names, read_swf, to_fields
 from tracekit.store import begin, source_record
 
-ProgressFn = Callable[[str, int | None, int | None], None]
 _OPTION_KEYS: dict[str, tuple[str, ...]] = {
     "trace": ("name", "cluster"),
     "time": ("timezone",),
@@ -136,7 +142,8 @@ def ingest(
     lenient : bool
         Count and skip unparseable lines instead of raising.
     strict : bool
-        Raise instead of repairing rows (duplicate job numbers, negative wait or run times).
+        Raise instead of repairing rows: a repeated job number, or a value that breaks the
+        store contract (a negative wait or run time, a time outside any plausible period).
     allow_empty : bool
         Store a file without jobs (refused by default).
     on_progress : callable, optional
@@ -150,7 +157,7 @@ def ingest(
     options = mapping if isinstance(mapping, SWFOptions) else (
         read_options(mapping) if mapping is not None else SWFOptions()
     )
-    progress = on_progress or (lambda stage, done, total: None)
+    progress = on_progress or no_progress
     raw = Path(raw_path)
     files = find_files(raw)
     if options.cluster is not None and len(files) > 1:
@@ -168,6 +175,7 @@ def ingest(
         progress(f"{options.trace}/{cluster}: reading {path.name}", i, len(named))
         quality = QualityCounter(lenient=lenient)
         log = read_swf(path, quality, options.trace)
+        require_rows(log.jobs.height, path, allow_empty, "job lines")
         zone = options.timezone or log.value("TimeZoneString") or "UTC"
         zone = _check_zone(
             zone, lambda p, f=path: TraceFormatError(f, None, f"TimeZoneString: {p}")
@@ -175,7 +183,7 @@ def ingest(
         start = log.value("UnixStartTime")
         try:
             unix_start = int(float(start)) if start is not None else 0
-        except ValueError:
+        except (ValueError, OverflowError):
             problem = f"UnixStartTime is not a number: {start!r}"
             raise TraceFormatError(path, None, problem) from None
         quality.add(f"{options.trace}.no_unix_start_time", int(start is None))
@@ -184,6 +192,9 @@ def ingest(
         fields = to_fields(log, processors=processors, names=read_names(sidecar),
                            unix_start_s=unix_start, quality=quality, prefix=options.trace)
         jobs = to_jobs(fields, options.trace, quality, strict=strict, source=path)
+        check = Validator(options.trace, quality, cluster=cluster, strict=strict, label=str(path))
+        jobs = check("jobs", jobs)
+        require_rows(jobs.height, path, allow_empty, "jobs left after repairs")
         sources = [source_record(path)] + ([source_record(sidecar)] if sidecar.is_file() else [])
         parts.append((cluster, jobs, quality, zone, processors, log, sources))
     with begin(store, options.trace, mode="ingest", allow_empty=allow_empty) as tx:

@@ -7,7 +7,6 @@ Every data line must hold 18 numbers; a bad line raises
 
 from __future__ import annotations
 
-import gzip
 import io
 import re
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ import polars as pl
 
 from tracekit.errors import TraceFormatError
 from tracekit.quality import QualityCounter
+from tracekit.sources._common import read_file
 from tracekit.sources.csv.formats import FIELDS as JOB_FIELDS
 from tracekit.sources.swf.formats import (
     COMMENT,
@@ -35,6 +35,9 @@ from tracekit.sources.swf.formats import (
 _HEADER_FIELD = re.compile(r"^;\s*([A-Za-z]+)\s*:\s*(.*?)\s*$")
 _SPACES = re.compile(rb"[ \t\r\f\v]+")
 _US = 1_000_000
+# SWF logs of the Parallel Workloads Archive are below 1 GB uncompressed; files are read whole.
+MAX_SWF_BYTES = 8 << 30
+MAX_NAMES_BYTES = 1 << 30
 
 
 @dataclass
@@ -71,13 +74,8 @@ class SWFLog:
 
 
 def _read_bytes(path: Path) -> bytes:
-    try:
-        if path.name.endswith(".gz"):
-            with gzip.open(path, "rb") as fh:
-                return fh.read()
-        return path.read_bytes()
-    except (OSError, EOFError) as exc:
-        raise TraceFormatError(path, None, f"cannot read ({exc})") from exc
+    # Through the safe archive layer: LFS pointers refused, gzip CRC and length verified.
+    return read_file(path, MAX_SWF_BYTES, "an SWF log")
 
 
 def read_swf(
@@ -184,7 +182,12 @@ def read_names(path: Path) -> dict[str, dict[int, str]]:
     names: dict[str, dict[int, str]] = {f: {} for f in NAMED_FIELDS}
     if not path.is_file():
         return names
-    frame = pl.read_csv(path, infer_schema=False)
+    data = read_file(path, MAX_NAMES_BYTES, "a names file")
+    try:
+        frame = pl.read_csv(data, infer_schema=False)
+    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
+        problem = f"not a CSV file of {','.join(NAMES_HEADER)} ({str(exc).splitlines()[0]})"
+        raise TraceFormatError(path, None, problem) from exc
     if tuple(frame.columns) != NAMES_HEADER:
         raise TraceFormatError(path, 1, f"expected header {','.join(NAMES_HEADER)!r}")
     numbers = frame["number"].cast(pl.Int64, strict=False)
@@ -264,7 +267,7 @@ def to_fields(
 
     procs = pl.coalesce(known("allocated_processors"), known("requested_processors"))
     per_proc_kb = known("requested_memory")
-    code = pl.col("status").cast(pl.Int64)
+    code = pl.col("status").cast(pl.Int64, strict=False)
     status = code.replace_strict(STATUS_MAP, default=None, return_dtype=pl.String)
     unknown = status.is_null()
     q.add(f"{prefix}.unknown_status_completed",
@@ -276,7 +279,9 @@ def to_fields(
         .when(unknown).then(pl.lit("censored"))
         .otherwise(status)
     )  # fmt: skip
-    submit_us = ((pl.col("submit_time") + unix_start_s) * _US).round(0).cast(pl.Int64)
+    # A time too far out for a timestamp becomes null (the row is then dropped and counted).
+    submit_us = ((pl.col("submit_time") + unix_start_s) * _US).round(0).cast(pl.Int64,
+                                                                                strict=False)
     gpus = procs if processors == "gpus" else pl.lit(0.0)
     cpus = procs if processors == "cpus" else pl.lit(None, pl.Float64)
     q.add(f"{prefix}.processors_unknown", df.select(procs.is_null().sum()).item())
@@ -291,7 +296,8 @@ def to_fields(
         cpus.alias("num_cpus"),
         (per_proc_kb * procs / KB_PER_GB).alias("mem_gb"),
         status.alias("status"),
-        code.cast(pl.String).alias("raw_status"),
+        # The code as written when it is no integer (1e300): the raw status is never lost.
+        pl.coalesce(code.cast(pl.String), pl.col("status").cast(pl.String)).alias("raw_status"),
     )
     absent = [f for f in JOB_FIELDS if f not in out.columns]
     typed = {"start_time": pl.Datetime("us", "UTC"), "end_time": pl.Datetime("us", "UTC")}
