@@ -11,7 +11,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from typer.testing import CliRunner
 
+from tracekit.cli import app
 from tracekit.replay.sweep import (
     SweepConfig,
     configs_from_toml,
@@ -176,17 +178,25 @@ def test_sweep_sequential_vs_local_pool_vs_dask(
     assert local["digest"].to_list() == seq["digest"].to_list()
     assert "pool workers load that cache" in caplog.text
     distributed = pytest.importorskip("distributed")
-    # The workers get an empty cache folder of their own: they can only load the kernels from
-    # the files the sweep ships them (else each would compile, and the log would say so).
+    # One worker process on loopback with an empty cache folder of its own: it can only load
+    # the kernels from the files the sweep ships it (else it would compile, and say so).
     empty = tmp_path / "worker-numba-cache"
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+    toml = tmp_path / "s.toml"
+    grid = '[grid]\ntrace_cluster = ["helios/Venus"]\npolicy = ["fifo", "srtf"]\n'
+    toml.write_text(f'[sweep]\nstore = "{store}"\n[defaults]\ncapacity_scale = 1.0\n{grid}')
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
                                   dashboard_address=None, host="127.0.0.1",
                                   env={"NUMBA_CACHE_DIR": str(empty)}) as cluster:  # fmt: skip
         with distributed.Client(cluster) as client:
             dask = sweep(configs, client, progress=False)
+        # `tracekit sweep --scheduler` says how its workers got the compiled core.
+        args = ["sweep", str(toml), "--scheduler", cluster.scheduler_address]
+        cli = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
     assert dask["digest"].to_list() == seq["digest"].to_list()
-    assert "to 2 dask workers: loaded on 2, compiled on 0" in caplog.text
+    assert "to 1 dask workers: loaded on 1, compiled on 0" in caplog.text
     assert any(p.suffix == ".nbc" for p in empty.rglob("*"))
+    assert cli.exit_code == 0, cli.output
+    assert "shipped its cache" in cli.output and "loaded on 1, compiled on 0" in cli.output
 
 
 def test_sweep_toml(store: Path, tmp_path: Path) -> None:

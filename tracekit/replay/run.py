@@ -377,7 +377,9 @@ def _replay_whole(
     names = frame["vc"].unique().sort()
     code = frame["vc"].cast(pl.Enum(names)).to_physical().to_numpy().astype(np.int64)
     submit_in = frame["submit_time"].to_numpy()
-    order = np.lexsort((submit_in, code))
+    # np.lexsort((submit_in, code)) as two stable sorts: cheap on a submit-sorted trace.
+    order = np.argsort(submit_in, kind="stable")
+    order = order[np.argsort(code[order], kind="stable")]
     code_sorted = code[order]
     gpu_all = frame["num_gpus"].to_numpy().astype(np.int64)[order]
     work = frame["duration_s"].to_numpy()[order]

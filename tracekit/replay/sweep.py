@@ -296,7 +296,12 @@ def sweep(
     elif executor is not None and type(executor).__name__ == "Client":
         client = executor
     rows: list[dict[str, Any] | None] = [None] * len(configs)
-    note = prepare_compiled(configs, client)
+    try:
+        note = prepare_compiled(configs, client)
+    except BaseException:
+        if own_client and client is not None:
+            client.close()
+        raise
     if note:
         LOG.info(note)
         if progress:

