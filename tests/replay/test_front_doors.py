@@ -26,7 +26,7 @@ from tracekit.replay.engines.placement import Consolidate
 from tracekit.replay.engines.whole_gpu import VCRun, run_static
 from tracekit.replay.policies import FIFO, SRTF
 from tracekit.schema import JOBS
-from tracekit.store import begin, open_store
+from tracekit.store import begin
 
 
 def small_trace() -> pl.DataFrame:
@@ -225,22 +225,11 @@ def test_replay_from_store_on_the_sample(sample_store: Path) -> None:
     assert qssf.jobs["pred_duration_s"].is_not_null().all()
 
 
-def test_earlier_names_still_work(sample_store: Path) -> None:
-    from tracekit.replay import sharing, study
-    from tracekit.replay.cluster import cluster_from_store
-    from tracekit.replay.jobs import jobs_from_store
-    from tracekit.replay.metrics import ReplayResult, compare
-    from tracekit.replay.policies.lucid import LucidPolicy, simulate_lucid
-    from tracekit.replay.simulator import replay_csv
+def test_earlier_modules_are_gone() -> None:
+    # The compatibility modules of the earlier layout were removed: one import path per name.
+    import importlib
 
-    assert simulate is replay and callable(replay_csv) and callable(compare)
-    store = open_store(sample_store)
-    jobs = sharing.shared_jobs_from_store(store, "helios", "Venus", prediction_model="lgbm")
-    assert {"duration", "pred_duration", "group"} <= set(jobs.columns)
-    pool = sharing.pool_from_store(store, "helios", "Venus")
-    res = sharing.simulate_shared(jobs, pool, "fifo", repair=True)
-    assert isinstance(res, ReplayResult) and res.summary().height == 1
-    assert simulate_lucid(jobs, pool, LucidPolicy(), repair=True).summary()["jobs"][0] > 0
-    assert jobs_from_store(store, "helios", "Venus")[0].height == jobs.height
-    assert cluster_from_store(store, "helios", "Venus").total_gpus > 0
-    assert callable(study.policy_comparison)  # the study modules import what they need
+    for name in ("cluster", "jobs", "metrics", "simulator", "sharing", "study", "published"):
+        with pytest.raises(ModuleNotFoundError):
+            importlib.import_module(f"tracekit.replay.{name}")
+    assert simulate is replay
