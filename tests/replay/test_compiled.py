@@ -38,6 +38,13 @@ def test_cache_files_round_trip() -> None:
     assert compiled.cache_files() == files
     with pytest.raises(ValueError, match="not a kernel cache file"):
         compiled.install_cache({"../kernels.x.nbi": b""})
+    # Files an earlier version of the kernels left behind (other source lines) are not shipped.
+    stale = compiled.cache_dir() / f"{next(iter(files)).split('.')[0]}.gone-1.py311.nbi"
+    stale.write_bytes(b"")
+    try:
+        assert stale.name not in compiled.cache_files()
+    finally:
+        stale.unlink()
 
 
 def _cache_path_in_subprocess(tmp_path: Path, xdg: Path) -> str:
