@@ -6,11 +6,14 @@ is the input.
 
 from __future__ import annotations
 
+import shutil
+
 import polars as pl
 import pytest
 
 import tracekit as tk
 from tracekit.errors import TraceFormatError
+from tracekit.predict import run_predict
 from tracekit.replay import replay_csv, replay_from_store
 from tracekit.sources.swf import FIELDS as SWF_FIELDS
 from tracekit.sources.swf import GPU_NOTE
@@ -174,3 +177,24 @@ def test_openb_round_trip_through_tracekits_openb_reader(sample_store, jobs_of, 
     )
     assert before.height > 100
     assert after.join(before.select("job_id"), on="job_id", how="semi").equals(before)
+
+
+def test_csv_export_carries_the_one_stored_model(sample_store, tmp_path):
+    store = tmp_path / "store"
+    shutil.copytree(sample_store, store)
+    run_predict(store, "helios", "Uranus", model="user-median", train_until="2020-08-01")
+    out = tmp_path / "csv"
+    start, end = "2020-08-28", "2020-09-01"
+    result = tk.export(store, "csv", trace="helios", cluster="Uranus", start=start, end=end,
+                       out=out)  # fmt: skip
+    exported = pl.read_csv(out / "Uranus" / "jobs.csv", schema_overrides={"job_id": pl.String})
+    assert "pred_duration_s" in exported.columns
+    assert exported["pred_duration_s"].null_count() == 0
+    assert any("user-median" in note for note in result.ledgers["Uranus"].remarks)
+    # QSSF reads the predictions: the exported files replay like the store.
+    direct = replay_from_store(store, "helios", "Uranus", start, end, policy="qssf", workers=1)
+    per_job = tmp_path / "per_job.csv"
+    replay_csv(out / "Uranus" / "jobs.csv", out / "Uranus" / "vcs.csv", policy="qssf",
+               out_csv=per_job, workers=1)  # fmt: skip
+    replayed = pl.read_csv(per_job, schema_overrides={"job_id": pl.String})
+    assert replayed.sort("job_id").equals(direct.jobs.select(replayed.columns).sort("job_id"))

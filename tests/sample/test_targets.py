@@ -11,7 +11,7 @@ from typing import Any
 import polars as pl
 
 from tracekit.analysis.findings import findings_table
-from tracekit.sample import DEFAULT_SCALES
+from tracekit.sample import DEFAULT_SCALES, DEFAULT_TRACES
 from tracekit.store import open_store
 
 
@@ -132,7 +132,7 @@ def test_sample_spans_the_trace_period_with_warm_up(default_run: dict[str, Any])
 def test_findings_table_marks_the_sample_synthetic(default_run: dict[str, Any]) -> None:
     ft = findings_table(open_store(default_run["store"]))
     assert set(ft["data"]) == {"synthetic"}
-    assert set(ft["trace"]) == {"philly", "helios", "pai"}
+    assert set(ft["trace"]) == set(DEFAULT_TRACES)
     # the calibrated inputs agree with what they were calibrated to
     for fid, metric in (("H7", "completed share of GPU jobs"), ("P6", "completed share of jobs"),
                         ("A4", "tasks on MISC"), ("H1", "median GPU-job duration")):  # fmt: skip

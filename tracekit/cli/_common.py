@@ -52,13 +52,32 @@ def split_list(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
 
+def _cell(value: object) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 def print_frame(frame: pl.DataFrame, title: str | None = None, limit: int = 60) -> None:
-    """Print a polars frame as a rich table (floats to 4 significant digits)."""
+    """Print a polars frame as a rich table (floats to 4 significant digits).
+
+    A frame of a few rows that is too wide for the terminal (a replay summary has 18 columns) is
+    printed turned on its side, one line per column, so that no name or value is cut.
+    """
+    cells = [[_cell(v) for v in row] for row in frame.head(limit).iter_rows()]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(frame.columns)]
+    if 0 < frame.height <= 6 and sum(w + 3 for w in widths) + 1 > console.width:
+        table = Table(title=title, show_lines=False)
+        table.add_column("column", justify="left")
+        for i in range(frame.height):
+            table.add_column(f"row {i + 1}" if frame.height > 1 else "value", justify="right")
+        for i, col in enumerate(frame.columns):
+            table.add_row(col, *[r[i] for r in cells])
+        console.print(table)
+        return
     table = Table(title=title, show_lines=False)
     for col in frame.columns:
         table.add_column(col, justify="right" if frame[col].dtype.is_numeric() else "left")
-    for row in frame.head(limit).iter_rows():
-        table.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
+    for row in cells:
+        table.add_row(*row)
     console.print(table)
     if frame.height > limit:
         console.print(f"... {frame.height - limit} more rows")

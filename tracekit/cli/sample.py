@@ -9,13 +9,14 @@ from typing import Annotated
 import typer
 
 from tracekit.cli._common import DEFAULT_SEED, console, print_frame, split_list
+from tracekit.sample import DEFAULT_TRACES
 
 
 def command(
     out: Annotated[Path, typer.Option(help="Output folder for the raw-format sample.")] = Path(
         "data/sample"
     ),
-    traces: Annotated[str, typer.Option(help="Comma-separated traces.")] = "philly,helios,pai",
+    traces: Annotated[str, typer.Option(help="Comma-separated traces.")] = ",".join(DEFAULT_TRACES),
     scale: Annotated[
         float | None,
         typer.Option(help="Fraction of every trace's jobs (1 = full size; default per trace)."),

@@ -33,7 +33,12 @@ MAPPING: tuple[tuple[str, str], ...] = (
 def write(part: Part, folder: Path, ledger: Ledger, prediction_model: str | None = None) -> None:
     """Write ``jobs.csv`` and ``vcs.csv`` of ``part`` into ``folder``."""
     from tracekit.replay import Cluster, jobs_from_store, validate_jobs
+    from tracekit.replay.inputs import prediction_models
 
+    if prediction_model is None:
+        # One stored model is taken as it is (as docs/interop.md says); several need a choice.
+        models = prediction_models(part.store, part.trace, part.cluster)
+        prediction_model = models[0] if len(models) == 1 else None
     jobs, _origin = jobs_from_store(
         part.store, part.trace, part.cluster, part.start, part.end, prediction_model
     )
@@ -58,6 +63,8 @@ def write(part: Part, folder: Path, ledger: Ledger, prediction_model: str | None
     vcs.write_csv(folder / VCS_FILE)
     ledger.wrote(VCS_FILE, vcs.height)
     ledger.note(f"VC sizes ({VCS_FILE}): {how}.")
+    if prediction_model is not None:
+        ledger.note(f"Predictions (pred_duration_s): model {prediction_model!r} of the store.")
     ledger.note(f"Replay with: tracekit replay --jobs-csv {JOBS_FILE} --vcs-csv {VCS_FILE} "
                 "--out result.csv")
 
