@@ -1,4 +1,5 @@
-"""Shared replay test inputs: seeded job tables and a CPU-independent per-job digest.
+"""Shared replay test inputs: seeded job tables, a CPU-independent per-job digest, and the two
+replay cores (the reference Python loops and the compiled core) to run every test against.
 
 Golden digests must hold on every machine (AMD, Intel with AVX-512, any libm). Two rules keep
 them portable:
@@ -29,6 +30,8 @@ Trace = tuple[pl.DataFrame, dict[str, tuple[int, int]]]
 
 #: Resolution of the digest (seconds): far above float noise, far below any event spacing.
 DIGEST_RESOLUTION_S = 1e-6
+#: The replay cores every golden and property test runs on (``replay(core=...)``).
+CORES = ("python", "compiled")
 
 
 def quantize_ms(x: np.ndarray) -> np.ndarray:
@@ -109,6 +112,44 @@ def _portable_digest(res) -> str:  # noqa: ANN001 - ReplayResult
     )
     h.update(seg.write_csv().encode())
     return h.hexdigest()[:16]
+
+
+@pytest.fixture(params=CORES)
+def core(request: pytest.FixtureRequest) -> str:
+    """Each replay core in turn: the reference Python loops, then the compiled core."""
+    return request.param
+
+
+def assert_same_outcome(got, ref) -> None:  # noqa: ANN001 - ReplayResult
+    """Bit-identical per-job output (every column, full precision) and run segments."""
+    assert got.jobs.equals(ref.jobs), (got.jobs, ref.jobs)
+    assert got.segments.equals(ref.segments)
+
+
+def _replay_both(jobs: pl.DataFrame, cluster: object, policy: object, **options: object):  # noqa: ANN202
+    """Replay on the Python loops (with node records when asked) and on the compiled core;
+    check both give the same per-job output and run segments; return the Python result."""
+    from tracekit.replay import replay
+
+    ref = replay(jobs, cluster, policy, core="python", **options)  # type: ignore[arg-type]
+    fast = {k: v for k, v in options.items() if k not in ("record", "record_nodes")}
+    got = replay(jobs, cluster, policy, core="compiled", **fast)  # type: ignore[arg-type]
+    assert got.config["core"] == "compiled"
+    assert_same_outcome(got, ref)
+    return ref
+
+
+@pytest.fixture(scope="session")
+def replay_both() -> Callable[..., object]:
+    """``replay`` on both cores: asserts identical outcomes, returns the Python loops' result
+    (which alone can record node allocations)."""
+    return _replay_both
+
+
+@pytest.fixture(scope="session")
+def same_outcome() -> Callable[..., None]:
+    """:func:`assert_same_outcome`: identical per-job output and run segments."""
+    return assert_same_outcome
 
 
 @pytest.fixture(scope="session")

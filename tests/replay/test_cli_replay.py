@@ -82,6 +82,20 @@ def test_csv_errors_are_one_line_and_repair_counts(tmp_path: Path) -> None:
     assert pl.read_csv(tmp_path / "o.csv")["job_id"].to_list() == ["a"]
 
 
+def test_core_option_gives_the_same_output(tmp_path: Path) -> None:
+    args = csv_inputs(tmp_path, ["a,v,0,100,8,50,u", "b,v,1,30,4,9,u", "c,v,2,10,4,80,u"])
+    outs = {}
+    for core in ("compiled", "python"):
+        out = tmp_path / f"{core}.csv"
+        result = invoke(*args, "--policy", "srtf", "--core", core, "--out", str(out))
+        assert result.exit_code == 0, result.output
+        assert f"replayed on the {core} core" in result.output
+        outs[core] = out.read_text()
+    assert outs["compiled"] == outs["python"]
+    result = invoke(*args, "--policy", "lucid", "--core", "compiled")
+    assert result.exit_code == 2 and "shared GPUs run in Python" in result.output
+
+
 def test_csv_argument_errors(tmp_path: Path) -> None:
     args = csv_inputs(tmp_path, ["a,v,0,100,1,50,u"])
     result = invoke(*args, "--policy", "lifo")

@@ -5,7 +5,8 @@ Helios simulators (docs/replay.md, "Artifact-compatible mode"): every second, co
 arrivals, then ordering, placement and (SRTF/Tiresias) preemption. The event-driven engine must
 give the same per-job start, end, queue, preemption count and final node placement on integer
 traces with distinct submit times: on >= 1,000 random traces (hypothesis; set
-``TRACEKIT_COMPAT_TRACES`` for a bigger run) and on schedules worked out by hand below.
+``TRACEKIT_COMPAT_TRACES`` for a bigger run) and on schedules worked out by hand below, on both
+replay cores (the Python loops and the compiled core).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from hypothesis import strategies as st
 from tracekit.replay import replay
 
 GPN = 8
+CORES = ("python", "compiled")  # the replay cores (conftest.CORES)
 Job = tuple[str, int, int, int, int]  # (job_id, submit, duration, gpus, pred)
 Outcome = tuple[int, int, int, int, str]  # (start, end, queue, preemptions, nodes)
 
@@ -193,10 +195,12 @@ def frame(traces: list[tuple[str, int, list[Job]]]) -> pl.DataFrame:
 
 
 def engine_outcome(
-    traces: list[tuple[str, int, list[Job]]], policy: str, mode: str, **options: object
-) -> dict[str, Outcome]:
+    traces: list[tuple[str, int, list[Job]]], policy: str, mode: str, core: str = "python",
+    **options: object,
+) -> dict[str, Outcome]:  # fmt: skip
     cluster = {vc: (nodes, GPN) for vc, nodes, _ in traces}
-    res = replay(frame(traces), cluster, policy, compat=mode, workers=1, **options)
+    res = replay(frame(traces), cluster, policy, compat=mode, workers=1, core=core, **options)
+    assert res.config["core"] == core
     cols = ["job_id", "start_time", "end_time", "queue_s", "preemptions", "nodes"]
     return {
         jid: (int(s), int(e), int(q), int(p), nodes)
@@ -266,17 +270,20 @@ RUNS = [
 def test_compat_equals_the_one_second_tick_rules(traces: list[tuple[str, int, list[Job]]]) -> None:
     for policy, mode, options in RUNS:
         threshold = int(options.get("policy_options", {}).get("thresholds", [18_000])[0])
-        got = engine_outcome(traces, policy, mode, **options)
         want = reference_outcome(traces, policy, mode, threshold)
-        bad = [jid for jid in want if got[jid] != want[jid]]
-        assert not bad, (policy, mode, options, [(j, got[j], want[j]) for j in bad[:5]])
+        for core in CORES:
+            got = engine_outcome(traces, policy, mode, core, **options)
+            bad = [jid for jid in want if got[jid] != want[jid]]
+            assert not bad, (policy, mode, options, core,
+                             [(j, got[j], want[j]) for j in bad[:5]])  # fmt: skip
 
 
 # ---- schedules worked out by hand ----------------------------------------------------------------
 def check(traces: list[tuple[str, int, list[Job]]], policy: str, expected: dict[str, Outcome],
           mode: str = "lucid", threshold: int = 18_000) -> None:  # fmt: skip
-    """The engine and the tick reference both give the hand-worked outcome."""
-    assert engine_outcome(traces, policy, mode) == expected
+    """Both engine cores and the tick reference give the hand-worked outcome."""
+    for core in CORES:
+        assert engine_outcome(traces, policy, mode, core) == expected, core
     assert reference_outcome(traces, policy, mode, threshold) == expected
 
 

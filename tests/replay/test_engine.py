@@ -82,49 +82,49 @@ def test_multi_node_needs_idle_nodes() -> None:
 
 
 # ---- policies ----------------------------------------------------------------------------------
-def test_fifo_hol_blocks_and_backfill_does_not() -> None:
+def test_fifo_hol_blocks_and_backfill_does_not(core: str) -> None:
     jobs = frame([("a", "v", 0, 10, 4), ("b", "v", 1, 5, 8), ("c", "v", 2, 3, 2)])
-    hol = simulate(jobs, {"v": (1, 8)}, "fifo").jobs
+    hol = simulate(jobs, {"v": (1, 8)}, "fifo", core=core).jobs
     assert hol["start_time"].to_list() == [0.0, 10.0, 15.0]
-    greedy = simulate(jobs, {"v": (1, 8)}, "fifo", backfill="greedy").jobs
+    greedy = simulate(jobs, {"v": (1, 8)}, "fifo", backfill="greedy", core=core).jobs
     assert greedy["start_time"].to_list() == [0.0, 10.0, 2.0]
     # EASY: b is reserved at t=10; c (3 s) ends at 5 <= 10, so it may start at 2
-    easy = simulate(jobs, {"v": (1, 8)}, "fifo", backfill="easy").jobs
+    easy = simulate(jobs, {"v": (1, 8)}, "fifo", backfill="easy", core=core).jobs
     assert easy["start_time"].to_list() == [0.0, 10.0, 2.0]
     # a long c would delay b: EASY refuses, greedy does not
     jobs2 = frame([("a", "v", 0, 10, 4), ("b", "v", 1, 5, 8), ("c", "v", 2, 30, 2)])
-    easy2 = simulate(jobs2, {"v": (1, 8)}, "fifo", backfill="easy").jobs
+    easy2 = simulate(jobs2, {"v": (1, 8)}, "fifo", backfill="easy", core=core).jobs
     assert easy2["start_time"].to_list() == [0.0, 10.0, 15.0]
-    greedy2 = simulate(jobs2, {"v": (1, 8)}, "fifo", backfill="greedy").jobs
+    greedy2 = simulate(jobs2, {"v": (1, 8)}, "fifo", backfill="greedy", core=core).jobs
     assert greedy2["start_time"].to_list() == [0.0, 32.0, 2.0]
 
 
-def test_sjf_and_qssf_orders() -> None:
+def test_sjf_and_qssf_orders(core: str) -> None:
     jobs = frame(
         [("x", "v", 0, 100, 1, 100), ("l", "v", 1, 50, 1, 10), ("s", "v", 1, 20, 1, 40),
          ("g", "v", 1, 10, 1, 30)]
     )  # fmt: skip
     one = {"v": (1, 1)}
-    sjf = simulate(jobs, one, "sjf").jobs["start_time"].to_list()
+    sjf = simulate(jobs, one, "sjf", core=core).jobs["start_time"].to_list()
     assert sjf == [0.0, 130.0, 110.0, 100.0]
-    pred = simulate(jobs, one, "sjf-pred").jobs["start_time"].to_list()
+    pred = simulate(jobs, one, "sjf-pred", core=core).jobs["start_time"].to_list()
     assert pred == [0.0, 100.0, 160.0, 150.0]
-    assert simulate(jobs, one, "qssf").jobs["start_time"].to_list() == pred
+    assert simulate(jobs, one, "qssf", core=core).jobs["start_time"].to_list() == pred
 
 
-def test_qssf_compat_lazy_priority() -> None:
+def test_qssf_compat_lazy_priority(core: str) -> None:
     # Two jobs arrive together on an idle 8-GPU node. Helios places fresh arrivals in GPU-count
     # order: the 1-GPU job first (even though its priority is worse), then the 8-GPU one waits.
     jobs = frame([("big", "v", 0, 10, 8, 1), ("small", "v", 0, 10, 1, 100)])
-    clean = simulate(jobs, {"v": (1, 8)}, "qssf").jobs["start_time"].to_list()
+    clean = simulate(jobs, {"v": (1, 8)}, "qssf", core=core).jobs["start_time"].to_list()
     assert clean == [0.0, 10.0]
-    compat = simulate(jobs, {"v": (1, 8)}, "qssf", compat="helios").jobs
+    compat = simulate(jobs, {"v": (1, 8)}, "qssf", compat="helios", core=core).jobs
     assert compat["start_time"].to_list() == [10.0, 0.0]
 
 
-def test_srtf_preempts_with_overhead() -> None:
+def test_srtf_preempts_with_overhead(core: str) -> None:
     jobs = frame([("long", "v", 0, 100, 1), ("short", "v", 10, 5, 1)])
-    res = simulate(jobs, {"v": (1, 1)}, "srtf", ckpt_overhead="helios").jobs
+    res = simulate(jobs, {"v": (1, 1)}, "srtf", ckpt_overhead="helios", core=core).jobs
     assert res["preemptions"].to_list() == [1, 0]
     assert res["end_time"].to_list() == [107.0 + 5.0, 15.0]
     assert res["overhead_s"].to_list() == [7.0, 0.0]
@@ -133,21 +133,21 @@ def test_srtf_preempts_with_overhead() -> None:
     assert overhead_function("lucid")(1) == 40.0
 
 
-def test_tiresias_demotion_event_and_interval() -> None:
+def test_tiresias_demotion_event_and_interval(core: str) -> None:
     jobs = frame([("a", "v", 0, 100, 1), ("b", "v", 60, 10, 1)])
     pol = Tiresias(num_queues=2, thresholds=[50.0], service="time", interval=None)
-    res = simulate(jobs, {"v": (1, 1)}, pol).jobs
+    res = simulate(jobs, {"v": (1, 1)}, pol, core=core).jobs
     # a is demoted at t=50; b (queue 0) preempts it on arrival at t=60
     assert res["start_time"].to_list() == [0.0, 60.0]
     assert res["end_time"].to_list() == [110.0, 70.0]
     # b arrives before a reaches the threshold: FIFO within queue 0, no preemption
     jobs2 = frame([("a", "v", 0, 100, 1), ("b", "v", 30, 10, 1)])
-    res2 = simulate(jobs2, {"v": (1, 1)}, pol).jobs
+    res2 = simulate(jobs2, {"v": (1, 1)}, pol, core=core).jobs
     assert res2["start_time"].to_list() == [0.0, 50.0]
     assert res2["preemptions"].to_list() == [1, 0]
     # 60-s cadence: b waits for the next pass at t=60 although it arrives at 30
     tick = Tiresias(num_queues=2, thresholds=[50.0], service="time", interval=60.0)
-    res3 = simulate(jobs2, {"v": (1, 1)}, tick).jobs
+    res3 = simulate(jobs2, {"v": (1, 1)}, tick, core=core).jobs
     assert res3["start_time"].to_list() == [0.0, 60.0]
 
 
@@ -159,24 +159,24 @@ def test_tiresias_presets() -> None:
         Tiresias(num_queues=3, thresholds=[10.0])
 
 
-def test_zero_and_fractional_durations() -> None:
+def test_zero_and_fractional_durations(core: str) -> None:
     jobs = frame(
         [("z", "v", 0, 0, 1), ("f", "v", 0, 0.3, 1), ("g", "v", 0.1, 1e-9, 1),
          ("h", "v", 0.2, 2.5, 1)]
     )  # fmt: skip
     for policy in ("fifo", "sjf", "srtf", "tiresias"):
-        res = simulate(jobs, {"v": (1, 1)}, policy, allow_zero_duration=True).jobs
+        res = simulate(jobs, {"v": (1, 1)}, policy, allow_zero_duration=True, core=core).jobs
         assert res["end_time"].is_not_null().all()
         assert res["end_time"].max() == pytest.approx(0.2 + 2.5 + 0.3, abs=0.31)
     with pytest.raises(TraceFormatError, match="duration_s is not positive"):
         simulate(jobs, {"v": (1, 1)}, "fifo")
 
 
-def test_pool_and_summary_and_utilization() -> None:
+def test_pool_and_summary_and_utilization(core: str) -> None:
     jobs = frame([("a", "x", 0, 60, 8), ("b", "y", 0, 60, 8), ("c", "y", 0, 60, 8)])
-    sep = simulate(jobs, {"x": (1, 8), "y": (1, 8)}, "fifo")
+    sep = simulate(jobs, {"x": (1, 8), "y": (1, 8)}, "fifo", core=core)
     assert sep.jobs["start_time"].to_list() == [0.0, 0.0, 60.0]
-    pooled = simulate(jobs, {"x": (1, 8), "y": (1, 8)}, "fifo", pool=True)
+    pooled = simulate(jobs, {"x": (1, 8), "y": (1, 8)}, "fifo", pool=True, core=core)
     assert pooled.jobs["start_time"].to_list() == [0.0, 0.0, 60.0]
     assert pooled.jobs["vc"].unique().to_list() == ["pool"]
     summ = sep.summary()
@@ -276,7 +276,7 @@ def test_cluster_from_capacity_snapshot() -> None:
     assert mid.source == "capacity@2020-09-01"
 
 
-def test_tiresias_demotion_at_large_times_terminates() -> None:
+def test_tiresias_demotion_at_large_times_terminates(core: str) -> None:
     # Regression: at t ~ 1e7 s float rounding once put a demotion event at the current time
     # again and again (an endless loop).
 
@@ -292,7 +292,8 @@ def test_tiresias_demotion_at_large_times_terminates() -> None:
         }
     )
     for preset in ("tiresias", "lucid", "pollux"):
-        res = simulate(jobs, {"v": (4, 8)}, "tiresias", policy_options={"preset": preset})
+        res = simulate(jobs, {"v": (4, 8)}, "tiresias", policy_options={"preset": preset},
+                       core=core)  # fmt: skip
         assert res.jobs["end_time"].is_not_null().all()
 
 
@@ -357,10 +358,11 @@ def exact_digest(res: ReplayResult) -> str:
 
 
 @pytest.mark.parametrize("name", list(GOLDEN_CONFIGS))
-def test_preemptive_digest_unchanged(name: str, golden_trace, portable_digest) -> None:
+def test_preemptive_digest_unchanged(name: str, core: str, golden_trace, portable_digest) -> None:
     policy, options = GOLDEN_CONFIGS[name]
     jobs, cluster = golden_trace(GOLDEN_TRACE_OF[name])
-    res = simulate(jobs, cluster, policy, **options)
+    res = simulate(jobs, cluster, policy, **options, core=core)
+    assert res.config["core"] == core
     assert res.jobs["preemptions"].sum() > 0 or options.get("backfill") == "none"
     assert portable_digest(res) == GOLDEN[name]
     if name in GOLDEN_EXACT:

@@ -24,9 +24,9 @@ from tracekit.replay import (
 )
 from tracekit.replay.engines.placement import Consolidate
 from tracekit.replay.engines.whole_gpu import VCRun, run_static
-from tracekit.replay.policies import FIFO
+from tracekit.replay.policies import FIFO, SRTF
 from tracekit.schema import JOBS
-from tracekit.store import begin, open_store
+from tracekit.store import begin
 
 
 def small_trace() -> pl.DataFrame:
@@ -117,9 +117,53 @@ def test_a_policy_with_a_kernel_runs_it_arrays_in_arrays_out() -> None:
     ref = replay(jobs, cl, "fifo")
     got = replay(jobs, cl, KernelFIFO())
     assert KernelFIFO.calls == 2  # once per VC
-    assert got.digest() == ref.digest()
+    assert got.digest() == ref.digest() and got.config["core"] == "kernel"
     replay(jobs, cl, KernelFIFO(), record=True)  # node records need the Python engine
+    replay(jobs, cl, KernelFIFO(), core="python")  # and so does the reference
     assert KernelFIFO.calls == 2
+
+
+class OwnKeysSRTF(SRTF):
+    """SRTF with keys of its own: it declares no compiled kernel, so it runs in Python."""
+
+    def key(self, st, j: int, t: float) -> tuple:  # noqa: ANN001 - VCState
+        return super().key(st, j, t)
+
+
+def test_built_in_policies_declare_their_compiled_kernels() -> None:
+    specs = {name: make_policy(name).kernel_spec() for name in POLICIES}
+    rules = {name: spec.rule for name, spec in specs.items() if spec is not None}
+    assert rules == {"fifo": "static", "sjf": "static", "sjf-pred": "static", "qssf": "static",
+                     "srtf": "srtf", "srtf-pred": "srtf", "tiresias": "las"}  # fmt: skip
+    assert specs["lucid"] is None  # shared GPUs: the Python engine
+    assert specs["srtf-pred"].predicted and not specs["srtf"].predicted  # type: ignore[union-attr]
+    assert make_policy("srtf").compat_variant("lucid").kernel_spec().list_ties  # type: ignore[union-attr]
+    strict = make_policy("tiresias").compat_variant("lucid").kernel_spec()
+    assert strict.strict and strict.thresholds == (3250.0, 7200.0)  # type: ignore[union-attr]
+    # A preemptive subclass inherits no kernel (it may change the keys).
+    assert OwnKeysSRTF().kernel_spec() is None
+
+
+def test_replay_core_choice() -> None:
+    jobs = small_trace()
+    cl = {"a": (1, 8), "b": (2, 8)}
+    for name in ("fifo", "sjf-pred", "qssf", "srtf", "srtf-pred", "tiresias"):
+        fast = replay(jobs, cl, name)
+        assert fast.config["core"] == "compiled"
+        slow = replay(jobs, cl, name, core="python")
+        assert slow.config["core"] == "python" and slow.jobs.equals(fast.jobs)
+    assert replay(jobs, cl, "srtf", record=True).config["core"] == "python"
+    assert replay(jobs, cl, OwnKeysSRTF()).config["core"] == "python"
+    with pytest.raises(ValueError, match="does not run recording node allocations"):
+        replay(jobs, cl, "srtf", record=True, core="compiled")
+    with pytest.raises(ValueError, match="OwnKeysSRTF.*no compiled kernel"):
+        replay(jobs, cl, OwnKeysSRTF(), core="compiled")
+    with pytest.raises(ValueError, match="a placement factory"):
+        replay(jobs, cl, "fifo", placement=Consolidate, core="compiled")
+    with pytest.raises(ValueError, match="shared GPUs run in Python"):
+        replay(jobs, cl, "lucid", core="compiled")
+    with pytest.raises(ValueError, match="core must be one of"):
+        replay(jobs, cl, "fifo", core="fast")
 
 
 def _tiny_store(root: Path) -> Path:
@@ -181,22 +225,11 @@ def test_replay_from_store_on_the_sample(sample_store: Path) -> None:
     assert qssf.jobs["pred_duration_s"].is_not_null().all()
 
 
-def test_earlier_names_still_work(sample_store: Path) -> None:
-    from tracekit.replay import sharing, study
-    from tracekit.replay.cluster import cluster_from_store
-    from tracekit.replay.jobs import jobs_from_store
-    from tracekit.replay.metrics import ReplayResult, compare
-    from tracekit.replay.policies.lucid import LucidPolicy, simulate_lucid
-    from tracekit.replay.simulator import replay_csv
+def test_earlier_modules_are_gone() -> None:
+    # The compatibility modules of the earlier layout were removed: one import path per name.
+    import importlib
 
-    assert simulate is replay and callable(replay_csv) and callable(compare)
-    store = open_store(sample_store)
-    jobs = sharing.shared_jobs_from_store(store, "helios", "Venus", prediction_model="lgbm")
-    assert {"duration", "pred_duration", "group"} <= set(jobs.columns)
-    pool = sharing.pool_from_store(store, "helios", "Venus")
-    res = sharing.simulate_shared(jobs, pool, "fifo", repair=True)
-    assert isinstance(res, ReplayResult) and res.summary().height == 1
-    assert simulate_lucid(jobs, pool, LucidPolicy(), repair=True).summary()["jobs"][0] > 0
-    assert jobs_from_store(store, "helios", "Venus")[0].height == jobs.height
-    assert cluster_from_store(store, "helios", "Venus").total_gpus > 0
-    assert callable(study.policy_comparison)  # the study modules import what they need
+    for name in ("cluster", "jobs", "metrics", "simulator", "sharing", "study", "published"):
+        with pytest.raises(ModuleNotFoundError):
+            importlib.import_module(f"tracekit.replay.{name}")
+    assert simulate is replay

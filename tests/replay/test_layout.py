@@ -10,19 +10,9 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "tracekit" / "replay"
-# Modules of the replay study, owned separately; they sit on top of the front door.
-STUDY = {"tracekit.replay.study", "tracekit.replay.published"}
-# Compatibility names for code written against the earlier layout (thin re-exports).
-COMPAT = {
-    "tracekit.replay.cluster", "tracekit.replay.jobs", "tracekit.replay.metrics",
-    "tracekit.replay.simulator", "tracekit.replay.sharing",
-}  # fmt: skip
 # Modules that read a data file shipped inside the package (the published results beside the
 # study), not an input: the one-reader rule is about trace inputs and the store.
 PACKAGE_DATA = {"tracekit.replay.studies.published"}
-# The one import that points up the layers: the Lucid compatibility wrapper calls the front door
-# from inside a function (``simulate_lucid``, kept for the replay notebook).
-ALLOWED_UPWARD = {("tracekit.replay.policies.lucid", "tracekit.replay.run")}
 
 
 def modules() -> dict[str, Path]:
@@ -59,9 +49,8 @@ def graph() -> dict[str, set[str]]:
 
 def test_no_import_circle_inside_replay() -> None:
     edges = graph()
-    # The package __init__ re-exports everything; the study modules and the compatibility names
-    # sit above the front door. Everything else must form a DAG.
-    core = {m for m in edges if m != "tracekit.replay" and m not in STUDY | COMPAT}
+    # The package __init__ re-exports everything; everything else must form a DAG.
+    core = {m for m in edges if m != "tracekit.replay"}
     for m in core:
         assert "tracekit.replay" not in edges[m], f"{m} imports the package __init__"
     state: dict[str, int] = {}
@@ -69,8 +58,6 @@ def test_no_import_circle_inside_replay() -> None:
     def visit(m: str, path: list[str]) -> None:
         state[m] = 1
         for n in sorted(edges[m] & core):
-            if (m, n) in ALLOWED_UPWARD:
-                continue
             if state.get(n) == 1:
                 pytest.fail("import circle: " + " -> ".join([*path, m, n]))
             if n not in state:
@@ -101,7 +88,7 @@ def test_one_policy_registry_and_one_reader() -> None:
         text = path.read_text()
         if name != "tracekit.replay.policies":
             assert not re.search(r"^POLICIES\b.*=", text, re.M), f"second registry in {name}"
-        if name in STUDY | PACKAGE_DATA or name == "tracekit.replay.inputs":
+        if name in PACKAGE_DATA or name == "tracekit.replay.inputs":
             continue
         for call in ("read_csv(", ".scan(", "scan_parquet(", "read_parquet("):
             assert call not in text, f"{name} reads input ({call}); only inputs.py may"
@@ -109,7 +96,7 @@ def test_one_policy_registry_and_one_reader() -> None:
 
 def test_docs_and_docstrings_stand_alone() -> None:
     root = PACKAGE.parents[1]
-    files = [p for n, p in modules().items() if n not in STUDY]
+    files = list(modules().values())
     files += [
         root / "docs" / "replay.md",
         root / "benchmarks" / "bench_replay.py",

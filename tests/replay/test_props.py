@@ -1,4 +1,9 @@
-"""Property tests of the replay engine: no oversubscription, work conservation, orders, bounds."""
+"""Property tests of the replay engine: no oversubscription, work conservation, orders, bounds.
+
+Every replay runs on both cores (``replay_both``): the compiled core must give the Python
+loops' per-job output and run segments bit for bit, so every property checked on the Python
+result holds for the compiled one too.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tracekit.replay import Policy, ReplayResult, simulate
+from tracekit.replay import Policy, ReplayResult
 from tracekit.replay.policies.base import JobView
 
 CLUSTER = {"a": (2, 4), "b": (1, 2)}
@@ -91,30 +96,30 @@ def check_invariants(res: ReplayResult, preemptive: bool, tail_s: float = 0.0) -
 
 @SETTINGS
 @given(job_tables())
-def test_invariants_all_policies(jobs: pl.DataFrame) -> None:
+def test_invariants_all_policies(replay_both, jobs: pl.DataFrame) -> None:
     for policy, backfill in RUNS:
-        res = simulate(jobs, CLUSTER, policy, backfill=backfill, record_nodes=True)
+        res = replay_both(jobs, CLUSTER, policy, backfill=backfill, record_nodes=True)
         check_invariants(res, preemptive=policy in ("srtf", "srtf-pred", "tiresias"))
 
 
 @SETTINGS
 @given(job_tables())
-def test_invariants_compat_and_overheads(jobs: pl.DataFrame) -> None:
+def test_invariants_compat_and_overheads(replay_both, jobs: pl.DataFrame) -> None:
     for policy in ("qssf", "srtf", "tiresias"):
-        res = simulate(jobs, CLUSTER, policy, compat="helios", record_nodes=True)
+        res = replay_both(jobs, CLUSTER, policy, compat="helios", record_nodes=True)
         preemptive = policy != "qssf"
         check_invariants(res, preemptive, tail_s=1.0 if preemptive else 0.0)
         # whole seconds in compat mode
         assert (res.jobs["start_time"] == res.jobs["start_time"].floor()).all()
-    res = simulate(jobs, CLUSTER, "srtf", ckpt_overhead=5.0, record_nodes=True)
+    res = replay_both(jobs, CLUSTER, "srtf", ckpt_overhead=5.0, record_nodes=True)
     check_invariants(res, preemptive=True)
     assert (res.jobs["overhead_s"] == 5.0 * res.jobs["preemptions"]).all()
 
 
 @SETTINGS
 @given(job_tables())
-def test_fifo_order_under_hol(jobs: pl.DataFrame) -> None:
-    res = simulate(jobs, CLUSTER, "fifo", backfill="none")
+def test_fifo_order_under_hol(replay_both, jobs: pl.DataFrame) -> None:
+    res = replay_both(jobs, CLUSTER, "fifo", backfill="none")
     for _vc, part in res.jobs.with_row_index("i").group_by("vc"):
         part = part.sort("submit_time", "i")
         starts = part["start_time"].to_numpy()
@@ -123,13 +128,13 @@ def test_fifo_order_under_hol(jobs: pl.DataFrame) -> None:
 
 @SETTINGS
 @given(job_tables(), st.integers(0, 2**31 - 1))
-def test_fifo_unchanged_by_prediction_noise(jobs: pl.DataFrame, seed: int) -> None:
+def test_fifo_unchanged_by_prediction_noise(replay_both, jobs: pl.DataFrame, seed: int) -> None:
     rng = np.random.default_rng(seed)
     noise = rng.lognormal(0, 2, jobs.height) * 100.0
     noisy = jobs.with_columns(pl.Series("pred_duration_s", noise))
     for backfill in ("none", "greedy"):
-        a = simulate(jobs, CLUSTER, "fifo", backfill=backfill)
-        b = simulate(noisy, CLUSTER, "fifo", backfill=backfill)
+        a = replay_both(jobs, CLUSTER, "fifo", backfill=backfill)
+        b = replay_both(noisy, CLUSTER, "fifo", backfill=backfill)
         assert a.digest() == b.digest()
 
 
@@ -144,26 +149,26 @@ class SJFGpuTime(Policy):
 
 @SETTINGS
 @given(job_tables())
-def test_qssf_with_oracle_equals_sjf_on_gpu_time(jobs: pl.DataFrame) -> None:
+def test_qssf_with_oracle_equals_sjf_on_gpu_time(replay_both, jobs: pl.DataFrame) -> None:
     oracle = jobs.with_columns(pl.col("duration_s").alias("pred_duration_s"))
     for backfill in ("none", "greedy"):
-        q = simulate(oracle, CLUSTER, "qssf", backfill=backfill)
-        s = simulate(oracle, CLUSTER, SJFGpuTime(), backfill=backfill)
+        q = replay_both(oracle, CLUSTER, "qssf", backfill=backfill)
+        s = replay_both(oracle, CLUSTER, SJFGpuTime(), backfill=backfill)
         assert q.jobs["start_time"].to_list() == s.jobs["start_time"].to_list()
 
 
 @SETTINGS
 @given(job_tables())
-def test_same_seed_same_hash(jobs: pl.DataFrame) -> None:
+def test_same_seed_same_hash(replay_both, jobs: pl.DataFrame) -> None:
     for policy in ("qssf", "srtf", "tiresias"):
-        a = simulate(jobs, CLUSTER, policy, seed=7)
-        b = simulate(jobs, CLUSTER, policy, seed=7)
+        a = replay_both(jobs, CLUSTER, policy, seed=7)
+        b = replay_both(jobs, CLUSTER, policy, seed=7)
         assert a.digest() == b.digest()
 
 
 @settings(max_examples=30, deadline=None, derandomize=True)
 @given(st.lists(st.integers(1, 50), min_size=1, max_size=6))
-def test_sjf_matches_brute_force_single_gpu(durations: list[int]) -> None:
+def test_sjf_matches_brute_force_single_gpu(replay_both, durations: list[int]) -> None:
     n = len(durations)
     jobs = pl.DataFrame(
         {
@@ -178,9 +183,9 @@ def test_sjf_matches_brute_force_single_gpu(durations: list[int]) -> None:
         np.mean(np.cumsum([durations[i] for i in perm]))
         for perm in itertools.permutations(range(n))
     )
-    res = simulate(jobs, {"a": (1, 1)}, "sjf")
+    res = replay_both(jobs, {"a": (1, 1)}, "sjf")
     assert res.jobs["jct_s"].mean() == pytest.approx(best)
-    srtf = simulate(jobs, {"a": (1, 1)}, "srtf")
+    srtf = replay_both(jobs, {"a": (1, 1)}, "srtf")
     assert srtf.jobs["jct_s"].mean() == pytest.approx(best)
 
 
@@ -198,7 +203,7 @@ def _best_nonpreemptive(submit: list[float], dur: list[float]) -> float:
 
 @settings(max_examples=30, deadline=None, derandomize=True)
 @given(st.lists(st.tuples(st.integers(0, 30), st.integers(1, 30)), min_size=1, max_size=6))
-def test_srtf_beats_every_nonpreemptive_order(spec: list[tuple[int, int]]) -> None:
+def test_srtf_beats_every_nonpreemptive_order(replay_both, spec: list[tuple[int, int]]) -> None:
     n = len(spec)
     submit = [float(s) for s, _ in spec]
     dur = [float(d) for _, d in spec]
@@ -211,9 +216,9 @@ def test_srtf_beats_every_nonpreemptive_order(spec: list[tuple[int, int]]) -> No
             "num_gpus": [1] * n,
         }
     )
-    srtf = simulate(jobs, {"a": (1, 1)}, "srtf").jobs["jct_s"].mean()
-    sjf = simulate(jobs, {"a": (1, 1)}, "sjf").jobs["jct_s"].mean()
-    fifo = simulate(jobs, {"a": (1, 1)}, "fifo").jobs["jct_s"].mean()
+    srtf = replay_both(jobs, {"a": (1, 1)}, "srtf").jobs["jct_s"].mean()
+    sjf = replay_both(jobs, {"a": (1, 1)}, "sjf").jobs["jct_s"].mean()
+    fifo = replay_both(jobs, {"a": (1, 1)}, "fifo").jobs["jct_s"].mean()
     best = _best_nonpreemptive(submit, dur)
     # SRTF is optimal for mean flow time on one machine (Schrage); SJF/FIFO are list schedules.
     assert srtf <= best + 1e-9
@@ -222,9 +227,9 @@ def test_srtf_beats_every_nonpreemptive_order(spec: list[tuple[int, int]]) -> No
 
 @SETTINGS
 @given(job_tables())
-def test_lower_bounds(jobs: pl.DataFrame) -> None:
+def test_lower_bounds(replay_both, jobs: pl.DataFrame) -> None:
     for policy in ("fifo", "srtf", "tiresias"):
-        res = simulate(jobs, CLUSTER, policy)
+        res = replay_both(jobs, CLUSTER, policy)
         j = res.jobs
         assert j["jct_s"].mean() >= j["duration_s"].mean() - 1e-9
         for vc, part in j.group_by("vc"):
@@ -276,7 +281,7 @@ def _reference_srtf(submit: list[float], dur: list[float], gpus: list[int], cap:
         max_size=12,
     )
 )
-def test_srtf_matches_naive_reference(spec: list[tuple[int, int, int]]) -> None:
+def test_srtf_matches_naive_reference(replay_both, spec: list[tuple[int, int, int]]) -> None:
     n = len(spec)
     submit = [float(s) for s, _, _ in spec]
     dur = [float(d) for _, d, _ in spec]
@@ -295,7 +300,7 @@ def test_srtf_matches_naive_reference(spec: list[tuple[int, int, int]]) -> None:
     jobs = jobs[order]
     ref = _reference_srtf([submit[j] for j in order], [dur[j] for j in order],
                           [gpus[j] for j in order], 4)  # fmt: skip
-    res = simulate(jobs, {"a": (1, 4)}, "srtf")
+    res = replay_both(jobs, {"a": (1, 4)}, "srtf")
     np.testing.assert_allclose(res.jobs["end_time"].to_numpy(), np.array(ref, float), atol=1e-6)
 
 
@@ -350,7 +355,7 @@ def _reference_las(
         max_size=12,
     )
 )
-def test_tiresias_matches_naive_reference(spec: list[tuple[int, int, int]]) -> None:
+def test_tiresias_matches_naive_reference(replay_both, spec: list[tuple[int, int, int]]) -> None:
     spec = sorted(spec, key=lambda x: x[0])
     n = len(spec)
     submit = [float(s) for s, _, _ in spec]
@@ -368,5 +373,5 @@ def test_tiresias_matches_naive_reference(spec: list[tuple[int, int, int]]) -> N
     thr = [10.0, 40.0]
     ref = _reference_las(submit, dur, gpus, 4, thr)
     opts = {"num_queues": 3, "thresholds": thr, "service": "gpu_time", "interval": None}
-    res = simulate(jobs, {"a": (1, 4)}, "tiresias", policy_options=opts)
+    res = replay_both(jobs, {"a": (1, 4)}, "tiresias", policy_options=opts)
     np.testing.assert_allclose(res.jobs["end_time"].to_numpy(), np.array(ref, float), atol=1e-6)

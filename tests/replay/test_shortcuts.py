@@ -4,8 +4,9 @@ The engine skips scheduling passes that cannot change the schedule (stale events
 that fit the unselected GPUs, demotions with no pending job in range) and starts newcomers
 directly. ``engine.PASS_AT_EVERY_EVENT`` turns every shortcut off: a full greedy pass at every
 event is the reference semantics, and the per-job outcome and every node allocation must be
-identical. ``simulate(workers=k)`` replays VCs in forked processes; the output must not depend
-on ``k``.
+identical; so must the compiled core's per-job outcome and run segments (it takes the same
+shortcuts). ``simulate(workers=k)`` replays VCs in forked processes; the output must not depend
+on ``k``, on either core.
 """
 
 from __future__ import annotations
@@ -47,10 +48,12 @@ def test_shortcuts_match_a_pass_at_every_event(
 ) -> None:
     jobs, cluster = crowded_trace(seed)
     fast = simulate(jobs, cluster, policy, record_nodes=True, workers=1, **options)
+    compiled = simulate(jobs, cluster, policy, workers=1, core="compiled", **options)
     monkeypatch.setattr(engine, "PASS_AT_EVERY_EVENT", True)
     ref = simulate(jobs, cluster, policy, record_nodes=True, workers=1, **options)
     assert fast.jobs["end_time"].is_not_null().all()
     assert outcome(fast) == outcome(ref)
+    assert compiled.jobs.equals(fast.jobs) and compiled.segments.equals(fast.segments)
 
 
 def test_simultaneous_newcomers_are_placed_in_rank_order() -> None:
@@ -82,6 +85,10 @@ def test_parallel_vcs_give_the_same_output(policy: str, options: dict, crowded_t
     two = simulate(jobs, cluster, policy, record_nodes=True, workers=2, **options)
     assert outcome(one) == outcome(two)
     assert one.segments.equals(two.segments)
+    for workers in (1, 2):
+        fast = simulate(jobs, cluster, policy, workers=workers, core="compiled", **options)
+        assert fast.config["workers"] == workers
+        assert fast.jobs.equals(one.jobs) and fast.segments.equals(one.segments)
 
 
 class RandomTieSRTF(SRTF):
@@ -117,6 +124,8 @@ def test_random_policy_is_seeded_per_vc_whatever_the_workers(crowded_trace) -> N
 
     assert run(1, seed=0) == run(2, seed=0)
     assert run(1, seed=0) != run(1, seed=1)
+    # A subclass of SRTF that changes the keys inherits no compiled kernel: it runs in Python.
+    assert simulate(jobs, cluster, RandomTieSRTF()).config["core"] == "python"
 
 
 def test_workers_resolution() -> None:
@@ -148,7 +157,7 @@ def test_workers_resolution() -> None:
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_an_unplaceable_job_is_reported_from_any_worker(workers: int) -> None:
+def test_an_unplaceable_job_is_reported_from_any_worker(workers: int, core: str) -> None:
     # validate=False lets a 24-GPU job into a 2-node VC of 8-GPU nodes: the engine must stop
     # with a message naming the job and the VC shape, also when the VC ran in a worker.
     jobs = pl.DataFrame(
@@ -161,4 +170,8 @@ def test_an_unplaceable_job_is_reported_from_any_worker(workers: int) -> None:
         }
     )
     with pytest.raises(RuntimeError, match=r"\(24 GPUs\) can never be placed on a VC of 2 nodes"):
-        simulate(jobs, {"a": (1, 8), "b": (2, 8)}, "srtf", validate=False, workers=workers)
+        simulate(jobs, {"a": (1, 8), "b": (2, 8)}, "srtf", validate=False, workers=workers,
+                 core=core)  # fmt: skip
+    with pytest.raises(RuntimeError, match=r"\(24 GPUs\) can never be placed"):
+        simulate(jobs, {"a": (1, 8), "b": (2, 8)}, "fifo", validate=False, workers=workers,
+                 core=core)  # fmt: skip

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
+from typer.testing import CliRunner
 
+from tracekit.cli import app
 from tracekit.replay.sweep import (
     SweepConfig,
     configs_from_toml,
@@ -151,24 +155,48 @@ def test_slices_read_only_their_partition(store: Path) -> None:
 
 
 @pytest.mark.slow
-def test_sweep_sequential_vs_local_pool_vs_dask(store: Path) -> None:
+def test_sweep_sequential_vs_local_pool_vs_dask(
+    store: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="tracekit.replay.sweep")
     configs = _configs(store)
     seq = sweep(configs, "sequential", progress=False)
     assert seq.height == len(configs)
     assert set(seq["engine"]) == {"shared", "whole"}
     assert seq.filter(pl.col("policy") == "lucid")["engine"].to_list() == ["shared"] * 4
     assert (seq["jobs"] > 0).all() and seq["jct_mean_s"].is_not_null().all()
+    # whole GPUs run on the compiled core, and the Python core gives the same outcomes
+    assert set(seq.filter(pl.col("engine") == "whole")["core"]) == {"compiled"}
+    assert set(seq.filter(pl.col("engine") == "shared")["core"]) == {"python"}
+    slow = sweep([replace(c, core="python") for c in configs], "sequential", progress=False)
+    assert set(slow["core"]) == {"python"}
+    assert slow["digest"].to_list() == seq["digest"].to_list()
     # FIFO ignores predictions entirely
     fifo = seq.filter(pl.col("policy") == "fifo")
     assert fifo.group_by("trace").agg(pl.col("digest").n_unique())["digest"].max() == 1
     local = sweep(configs, workers=2, progress=False)
     assert local["digest"].to_list() == seq["digest"].to_list()
+    assert "pool workers load that cache" in caplog.text
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster:  # fmt: skip
+    # One worker process on loopback with an empty cache folder of its own: it can only load
+    # the kernels from the files the sweep ships it (else it would compile, and say so).
+    empty = tmp_path / "worker-numba-cache"
+    toml = tmp_path / "s.toml"
+    grid = '[grid]\ntrace_cluster = ["helios/Venus"]\npolicy = ["fifo", "srtf"]\n'
+    toml.write_text(f'[sweep]\nstore = "{store}"\n[defaults]\ncapacity_scale = 1.0\n{grid}')
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, host="127.0.0.1",
+                                  env={"NUMBA_CACHE_DIR": str(empty)}) as cluster:  # fmt: skip
         with distributed.Client(cluster) as client:
             dask = sweep(configs, client, progress=False)
+        # `tracekit sweep --scheduler` says how its workers got the compiled core.
+        args = ["sweep", str(toml), "--scheduler", cluster.scheduler_address]
+        cli = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
     assert dask["digest"].to_list() == seq["digest"].to_list()
+    assert "to 1 dask workers: loaded on 1, compiled on 0" in caplog.text
+    assert any(p.suffix == ".nbc" for p in empty.rglob("*"))
+    assert cli.exit_code == 0, cli.output
+    assert "shipped its cache" in cli.output and "loaded on 1, compiled on 0" in cli.output
 
 
 def test_sweep_toml(store: Path, tmp_path: Path) -> None:

@@ -81,6 +81,13 @@ def command(
         int | None,
         typer.Option(help="Processes replaying VCs in parallel (default: all CPUs when large)."),
     ] = None,
+    core: Annotated[
+        str,
+        typer.Option(
+            help="Whole GPUs: auto (the compiled core when the policy has one), compiled, or "
+            "python (the reference loops); all give identical results."
+        ),
+    ] = "auto",
 ) -> None:
     """Replay jobs from CSV files or the store under a scheduling policy.
 
@@ -94,6 +101,7 @@ def command(
         "policy": policy, "backfill": backfill, "placement": placement, "compat": compat,
         "resource_model": resources, "share_by": share_by, "max_jobs_per_gpu": max_jobs_per_gpu,
         "type_affinity": type_affinity, "slowdown": kappa, "seed": seed, "workers": workers,
+        "core": core,
     }  # fmt: skip
     if repair is not None:
         options["repair"] = repair
@@ -125,6 +133,7 @@ def command(
     if repairs:
         console.print(f"input repairs: {repairs}")
     print_frame(result.summary(), title=f"replay {result.policy} on {label}")
+    console.print(f"replayed on the {result.config.get('core', 'python')} core")
     if out is not None:
         write_output(result, out)
         console.print(f"per-job output: {out}")

@@ -204,7 +204,7 @@ def vc_nodes(part: Part, gpu_jobs: pl.DataFrame) -> tuple[dict[str, int], str]:
     the middle of the jobs' window, ``nodes = GPUs // 8``). Otherwise each VC gets the nodes its
     peak concurrent GPU demand needs, so every job fits.
     """
-    from tracekit.replay.cluster import cluster_from_capacity
+    from tracekit.replay.resources import cluster_from_capacity
 
     capacity = part.capacity_by_vc()
     if capacity is not None:

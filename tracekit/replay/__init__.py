@@ -35,7 +35,6 @@ from tracekit.replay.policies import (
     describe,
     make_policy,
 )
-from tracekit.replay.policies.lucid import simulate_lucid
 from tracekit.replay.resources import (
     Cluster,
     GPUPool,
@@ -100,7 +99,6 @@ __all__ = [
     "overhead_function",
     "policy_comparison",
     "pool_from_store",
-    "published",
     "published_results",
     "read_jobs_csv",
     "read_vcs_csv",
@@ -111,9 +109,7 @@ __all__ = [
     "replay_study_runs",
     "sensitivity_grid",
     "simulate",
-    "simulate_lucid",
     "size_split",
-    "study",
     "summarize",
     "sweep",
     "utilization",

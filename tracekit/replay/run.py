@@ -19,6 +19,7 @@ import numpy as np
 import polars as pl
 
 from tracekit.quality import QualityCounter
+from tracekit.replay.engines.compiled import CORES
 from tracekit.replay.engines.placement import PLACERS, PlacerFactory
 from tracekit.replay.engines.shared_gpu import (
     AFFINITIES,
@@ -31,6 +32,7 @@ from tracekit.replay.engines.shared_gpu import (
 from tracekit.replay.engines.whole_gpu import (
     BACKFILL_MODES,
     VCPlan,
+    core_of,
     overhead_function,
     replay_vcs,
     resolve_workers,
@@ -117,6 +119,7 @@ def replay(
     source: str = "<jobs>",
     line_offset: int = 1,
     workers: int | None = None,
+    core: str = "auto",
     until: float | None = None,
 ) -> ReplayResult:
     """Replay a job table on a cluster (whole GPUs) or a GPU pool (shared GPUs) under a policy.
@@ -197,7 +200,13 @@ def replay(
         Whole GPUs: processes replaying VCs in parallel (the output is identical for every
         value). ``None``: all CPUs for replays of at least
         :data:`~tracekit.replay.engines.whole_gpu.PARALLEL_MIN_JOBS` jobs on several VCs, run
-        from a top-level process on Linux; otherwise 1.
+        from a top-level process on Linux, when the Python loops replay them; otherwise 1.
+    core : {"auto", "compiled", "python"}
+        Whole GPUs: ``auto`` replays on the compiled core (numba) whenever the policy declares
+        a kernel (every built-in whole-GPU policy; not with ``record`` or a placement
+        factory), ``compiled`` insists on it (an error otherwise), ``python`` runs the
+        reference Python loops. All give identical results; ``result.config["core"]`` says
+        which ran.
     until : float, optional
         Shared GPUs: stop the replay at this time (seconds); jobs still running then have no
         end time, jobs still pending no start time.
@@ -209,6 +218,8 @@ def replay(
         ``.feasibility()``, ``.digest()``.
     """
     t0 = time.perf_counter()
+    if core not in CORES:
+        raise ValueError(f"core must be one of {CORES}, got {core!r}")
     if compat is not None and compat not in COMPAT_MODES:
         raise ValueError(f"compat must be None or one of {COMPAT_MODES}, got {compat!r}")
     options = dict(policy_options or {})
@@ -227,6 +238,8 @@ def replay(
             raise ValueError("compat applies to whole GPUs (the published simulators' model)")
         if pool or workers not in (None, 1) or ckpt_overhead is not None:
             raise ValueError("pool, workers and ckpt_overhead apply to whole GPUs only")
+        if core == "compiled":
+            raise ValueError("the compiled core replays whole GPUs; shared GPUs run in Python")
         result = _replay_shared(
             jobs, as_pool(cluster), pol, backfill=backfill, placement=placement,
             type_affinity=type_affinity or "strict", max_jobs_per_gpu=max_jobs_per_gpu or 4,
@@ -240,7 +253,7 @@ def replay(
             jobs, as_cluster(cluster), pol, backfill=backfill, placement=placement or
             "consolidate", compat=compat, ckpt_overhead=ckpt_overhead,
             backfill_depth=backfill_depth, pool=pool, allow_zero_duration=allow_zero_duration,
-            record=record or record_nodes, workers=workers, **common,
+            record=record or record_nodes, workers=workers, core=core, **common,
         )  # fmt: skip
     result.wall_s = time.perf_counter() - t0
     return result
@@ -316,6 +329,7 @@ def _replay_whole(
     allow_zero_duration: bool,
     record: bool,
     workers: int | None,
+    core: str,
     repair: bool,
     validate: bool,
     seed: int,
@@ -357,18 +371,26 @@ def _replay_whole(
     interval = getattr(pol, "interval", None)
     has_pred = "pred_duration_s" in frame.columns
 
-    frame = frame.with_row_index("_order")
-    frame = frame.sort("vc", "submit_time", "_order")
-    gpu_all = frame["num_gpus"].to_numpy().astype(np.int64)
-    work = frame["duration_s"].to_numpy()
+    # VCs in name order, jobs by submit time, ties in row order (a stable sort): the engines'
+    # order. Only the numeric columns are reordered; results are scattered back to row order.
+    n = frame.height
+    names = frame["vc"].unique().sort()
+    code = frame["vc"].cast(pl.Enum(names)).to_physical().to_numpy().astype(np.int64)
+    submit_in = frame["submit_time"].to_numpy()
+    # np.lexsort((submit_in, code)) as two stable sorts: cheap on a submit-sorted trace.
+    order = np.argsort(submit_in, kind="stable")
+    order = order[np.argsort(code[order], kind="stable")]
+    code_sorted = code[order]
+    gpu_all = frame["num_gpus"].to_numpy().astype(np.int64)[order]
+    work = frame["duration_s"].to_numpy()[order]
     plan = VCPlan(
         policy=pol,
         cluster=cl,
-        bounds=vc_bounds(frame["vc"].to_numpy()),
-        submit=frame["submit_time"].to_numpy(),
+        bounds=vc_bounds(code_sorted, names.to_list()),
+        submit=submit_in[order],
         duration=work + tail_s if tail_s else work,
         gpus=gpu_all,
-        pred=frame["pred_duration_s"].to_numpy() if has_pred else None,
+        pred=frame["pred_duration_s"].to_numpy()[order] if has_pred else None,
         placement=placement,
         compat=compat is not None,
         backfill=mode,
@@ -378,44 +400,43 @@ def _replay_whole(
         record_nodes=record,
         seed=seed,
         origin=origin,
+        core=core,
     )
+    used_core = core_of(plan)
     n_workers = resolve_workers(workers, plan)
     runs = replay_vcs(plan, n_workers)
-    n = frame.height
     starts = np.full(n, np.nan)
     ends = np.full(n, np.nan)
     npre = np.zeros(n, dtype=np.int64)
     ovh = np.zeros(n)
     final: list[Any] | None = [None] * n if compat else None
-    seg_vc: list[np.ndarray] = []
+    seg_code: list[np.ndarray] = []
     seg_s: list[np.ndarray] = []
     seg_e: list[np.ndarray] = []
     seg_g: list[np.ndarray] = []
     node_log: list[Any] | None = [] if record else None
     for (vc, lo, hi), run in zip(plan.bounds, runs, strict=True):
-        starts[lo:hi] = run.start
-        ends[lo:hi] = run.end
-        npre[lo:hi] = run.preemptions
-        ovh[lo:hi] = run.overhead
+        rows = order[lo:hi]
+        starts[rows] = run.start
+        ends[rows] = run.end
+        npre[rows] = run.preemptions
+        ovh[rows] = run.overhead
         if final is not None:
-            final[lo:hi] = run.alloc
+            for r, a in zip(rows.tolist(), run.alloc, strict=True):  # type: ignore[arg-type]
+                final[r] = a
         if pol.preemptive:
-            sj = (
-                np.frombuffer(run.seg_job, dtype=np.int64)
-                if len(run.seg_job)
-                else np.zeros(0, dtype=np.int64)
-            )
-            seg_vc.append(np.full(len(run.seg_job), vc, dtype=object))
-            seg_s.append(np.frombuffer(run.seg_start, dtype=np.float64))
-            seg_e.append(np.frombuffer(run.seg_end, dtype=np.float64))
+            sj = np.asarray(run.seg_job, dtype=np.int64)
+            seg_code.append(np.full(len(sj), code_sorted[lo]))
+            seg_s.append(np.asarray(run.seg_start, dtype=np.float64))
+            seg_e.append(np.asarray(run.seg_end, dtype=np.float64))
             seg_g.append(gpu_all[lo:hi][sj])
         else:
-            seg_vc.append(np.full(hi - lo, vc, dtype=object))
-            seg_s.append(starts[lo:hi].copy())
-            seg_e.append(ends[lo:hi].copy())
+            seg_code.append(code_sorted[lo:hi])
+            seg_s.append(np.asarray(run.start, dtype=np.float64))
+            seg_e.append(np.asarray(run.end, dtype=np.float64))
             seg_g.append(gpu_all[lo:hi])
         if node_log is not None and run.nodes is not None:
-            node_log += [(vc, j + lo, s, e, a) for j, s, e, a in run.nodes]
+            node_log += [(vc, int(rows[j]), s, e, a) for j, s, e, a in run.nodes]
     out = frame.with_columns(
         pl.Series("start_time", starts, dtype=pl.Float64),
         pl.Series("end_time", ends, dtype=pl.Float64),
@@ -435,18 +456,13 @@ def _replay_whole(
         cols.append("pred_duration_s")
     if "user" in out.columns:
         cols.append("user")
-    if compat:
-        nodes = [_node_text(a) for a in final]  # type: ignore[union-attr]
-        out = out.with_columns(pl.Series("nodes", nodes, pl.String))
+    if final is not None:
+        out = out.with_columns(pl.Series("nodes", [_node_text(a) for a in final], pl.String))
         cols.append("nodes")
-    if node_log is not None:
-        # Map sorted positions back to output rows (input order).
-        order = out["_order"].to_numpy()
-        node_log = [(vc, int(order[i]), s, e, a) for vc, i, s, e, a in node_log]
-    out = out.sort("_order").select(cols)
+    out = out.select(cols)
     segments = pl.DataFrame(
         {
-            "vc": np.concatenate(seg_vc) if seg_vc else np.zeros(0, dtype=object),
+            "vc": names.gather(np.concatenate(seg_code)) if seg_code else [],
             "start": np.concatenate(seg_s) if seg_s else np.zeros(0),
             "end": np.concatenate(seg_e) if seg_e else np.zeros(0),
             "num_gpus": np.concatenate(seg_g) if seg_g else np.zeros(0, dtype=np.int64),
@@ -466,6 +482,7 @@ def _replay_whole(
         "seed": seed,
         "pool": pool,
         "workers": n_workers,
+        "core": used_core,
     }
     return ReplayResult(out, cl, config, quality, segments, 0.0, node_log)
 
@@ -791,6 +808,7 @@ def replay_from_store(
 
 
 __all__ = [
+    "CORES",
     "RESOURCE_MODELS",
     "compare_policies",
     "replay",

@@ -10,7 +10,15 @@ Each distinct slice of the input, (store, trace, cluster, window, prediction mod
 model, capacity scale), is read from the store once (:func:`tracekit.replay.inputs.load_store`),
 in the calling process; a worker receives only
 the slice its config needs (with dask, each slice is scattered once and shared by its configs),
-never the whole store. Predictions are made per config: ``oracle`` (the true duration),
+never the whole store.
+
+Whole-GPU configs run on the compiled core by default (``SweepConfig.core``). Before fanning
+out, the sweep compiles it or loads it from this machine's cache, so that a local pool's
+workers load that cache instead of all compiling; on a dask cluster it ships this machine's
+cache files to every worker, which loads them when its kernels and CPU match and compiles once
+otherwise. Which happened is logged (and printed with ``progress``).
+
+Predictions are made per config: ``oracle`` (the true duration),
 ``noisy:SIGMA`` (true duration x LogNormal(0, SIGMA), seeded by the config's seed) or
 ``model:NAME`` (the store's ``predictions`` of model NAME; missing ones get the model's median,
 counted). The same config and seed always give the same per-job output, whichever executor runs
@@ -23,6 +31,7 @@ For notebooks: :func:`policy_predictor_grid` (policy x predictor-quality grid) a
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import time
 import tomllib
@@ -37,11 +46,13 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from tracekit.replay.engines import compiled
 from tracekit.replay.inputs import canonical, load_store
 from tracekit.replay.resources import Cluster, GPUPool, as_cluster, as_pool
 from tracekit.replay.results import write_csv_atomic
 from tracekit.replay.run import replay
 
+LOG = logging.getLogger(__name__)
 ENGINES = ("auto", "whole", "shared")
 #: Earlier engine names, still accepted.
 ENGINE_ALIASES = {"replay": "whole", "sharing": "shared"}
@@ -82,6 +93,9 @@ class SweepConfig:
         Store path.
     name : str
         Free label carried into the results.
+    core : {"auto", "compiled", "python"}
+        Whole GPUs: the replay core (``replay(core=)``; ``auto`` is the compiled core for every
+        built-in policy). The result's ``core`` column says which ran.
     """
 
     trace: str
@@ -98,10 +112,13 @@ class SweepConfig:
     end: str | None = None
     store: str = "data/parquet"
     name: str = ""
+    core: str = "auto"
 
     def __post_init__(self) -> None:
         if ENGINE_ALIASES.get(self.engine, self.engine) not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, got {self.engine!r}")
+        if self.core not in compiled.CORES:
+            raise ValueError(f"core must be one of {compiled.CORES}, got {self.core!r}")
         parse_predictor(self.predictor)
 
     @property
@@ -213,12 +230,13 @@ def run_config(config: SweepConfig, data: Slice) -> dict[str, Any]:
     kind, arg = parse_predictor(config.predictor)
     row["sigma"] = float(arg) if kind == "noisy" else (0.0 if kind == "oracle" else None)
     engine = config.resolved_engine
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {"core": config.core}
     if engine == "shared":
         options = {"type_affinity": config.type_affinity,
                    "max_jobs_per_gpu": config.max_jobs_per_gpu}  # fmt: skip
     res = replay(jobs, data.cluster, config.policy, resource_model=engine,
                  placement=config.placement, repair=True, seed=config.seed, **options)  # fmt: skip
+    row["core"] = res.config.get("core", "python")
     summ = res.summary(by_vc=False).row(0, named=True)
     summ.setdefault("colocated_share", 0.0)
     dropped = sum(
@@ -278,6 +296,18 @@ def sweep(
     elif executor is not None and type(executor).__name__ == "Client":
         client = executor
     rows: list[dict[str, Any] | None] = [None] * len(configs)
+    try:
+        note = prepare_compiled(configs, client)
+    except BaseException:
+        if own_client and client is not None:
+            client.close()
+        raise
+    if note:
+        LOG.info(note)
+        if progress:
+            from rich.console import Console
+
+            Console(stderr=True).print(note)
     bar = _Progress(len(configs), progress)
     try:
         if client is not None:
@@ -324,6 +354,33 @@ def sweep(
     return _tidy([r for r in rows if r is not None])
 
 
+def prepare_compiled(configs: Sequence[SweepConfig], client: Any = None) -> str | None:
+    """Make the compiled core ready before a sweep fans out, and say how (None: no config
+    runs on it).
+
+    Here: compile it, or load it from this machine's cache, once (workers of a local pool
+    then load that cache). With a dask ``client``: also send this machine's cache files to
+    every worker (:func:`tracekit.replay.engines.compiled.ship_and_warm`); a worker loads them
+    when its kernels and CPU match and compiles once otherwise. Workers that join later
+    compile or load on their first replay.
+    """
+    if not any(c.core != "python" and c.resolved_engine == "whole" for c in configs):
+        return None
+    local = compiled.ensure_compiled()
+    here = "compiled" if "compiled" in local["kernels"].values() else "loaded from its cache"
+    if client is None:
+        return (f"compiled core: {here} here in {local['seconds']:.1f} s "
+                f"({local['cache']}); pool workers load that cache")  # fmt: skip
+    files = compiled.cache_files()
+    reports = client.run(compiled.ship_and_warm, files)
+    done = [r for r in reports.values() if "compiled" in r["kernels"].values()]
+    slowest = max((r["seconds"] for r in reports.values()), default=0.0)
+    kib = sum(len(b) for b in files.values()) / 1024
+    return (f"compiled core: {here} here; shipped its cache ({len(files)} files, {kib:.0f} KiB) "
+            f"to {len(reports)} dask workers: loaded on {len(reports) - len(done)}, compiled "
+            f"on {len(done)} (slowest {slowest:.1f} s)")  # fmt: skip
+
+
 def _tidy(rows: list[dict[str, Any]]) -> pl.DataFrame:
     kinds = {"int": pl.Int64, "float": pl.Float64}
     schema: dict[str, Any] = {
@@ -339,7 +396,7 @@ def _tidy(rows: list[dict[str, Any]]) -> pl.DataFrame:
 
 
 SUMMARY_COLUMNS = (
-    "trace", "cluster", "policy", "predictor", "seed", "engine", "jobs", "jct_mean_s",
+    "trace", "cluster", "policy", "predictor", "seed", "engine", "core", "jobs", "jct_mean_s",
     "queue_mean_s", "colocated_share",
 )  # fmt: skip
 """The columns shown first (a terminal-width view: ``frame.select(SUMMARY_COLUMNS)``)."""
@@ -372,7 +429,7 @@ class _Progress:
 # --- TOML ---------------------------------------------------------------------------------------
 
 GRID_KEYS = {"trace_cluster", "policy", "predictor", "seed", "placement", "capacity_scale",
-             "type_affinity", "max_jobs_per_gpu", "engine", "window"}  # fmt: skip
+             "type_affinity", "max_jobs_per_gpu", "engine", "window", "core"}  # fmt: skip
 
 
 def configs_from_toml(path: str | Path, store: str | Path | None = None) -> list[SweepConfig]:
@@ -555,3 +612,24 @@ def sensitivity_grid(
         pl.lit(b_jct).alias("baseline_jct_mean_s"),
         (1.0 - pl.col("jct_mean_s") / b_jct).alias("jct_gain"),
     ).sort("sigma", "seed")  # fmt: skip
+
+
+__all__ = [
+    "ENGINES",
+    "ENGINE_ALIASES",
+    "GRID_KEYS",
+    "METRICS",
+    "SUMMARY_COLUMNS",
+    "Slice",
+    "SweepConfig",
+    "configs_from_toml",
+    "load_slice",
+    "parse_predictor",
+    "policy_predictor_grid",
+    "prepare_compiled",
+    "run_config",
+    "sensitivity_grid",
+    "sweep",
+    "sweep_toml",
+    "with_predictions",
+]

@@ -15,6 +15,7 @@ from typing import Any
 from tracekit.replay.policies.base import (
     COMPAT_MODES,
     JobView,
+    KernelSpec,
     PackingPolicy,
     Policy,
     PreemptivePolicy,
@@ -76,6 +77,7 @@ __all__ = [
     "SRTF",
     "TIRESIAS_PRESETS",
     "JobView",
+    "KernelSpec",
     "Lucid",
     "LucidPolicy",
     "PackingPolicy",

@@ -29,13 +29,20 @@ Adding a policy is one file in this folder plus one line in the registry
 (``tracekit/replay/policies/__init__.py``); a policy instance can also be passed to
 :func:`tracekit.replay.replay` directly.
 
-**Compiled kernels.** :attr:`Policy.kernel` is the seam for a compiled replay of one VC: a
-callable ``kernel(view, nodes, gpus_per_node, options) -> VCRun`` taking the VC's job arrays
-(:class:`JobView`) and returning the per-job arrays of
-:class:`~tracekit.replay.engines.whole_gpu.VCRun`. When a policy has one, the whole-GPU engine
-calls it instead of the Python loop (except for runs that record node allocations or use a
-custom placement); it must give identical results. The Python engine stays the reference and the
-path of every policy without a kernel.
+**Compiled kernels.** The whole-GPU engine replays a VC with compiled code (numba) when the
+policy declares how, and with its Python loop otherwise; both give identical results, and the
+Python loop stays the reference (``replay(core="python")``). Two seams:
+
+* :meth:`Policy.kernel_spec` returns a :class:`KernelSpec`: which rule of the built-in compiled
+  core replays the policy. Every static-key policy qualifies (the compiled loop needs only its
+  :meth:`Policy.keys` and :meth:`Policy.estimate` arrays); SRTF and Tiresias declare their rule
+  and parameters. A subclass of a preemptive policy inherits *no* kernel (it may change keys):
+  it runs in Python unless it defines ``kernel_spec`` itself.
+* :attr:`Policy.kernel`, a callable ``kernel(view, nodes, gpus_per_node, options) -> VCRun``,
+  replaces the engine for one VC with code of the policy's own (job arrays in,
+  :class:`~tracekit.replay.engines.whole_gpu.VCRun` out); it must give identical results.
+
+Neither is used for runs that record node allocations or use a custom placement factory.
 """
 
 from __future__ import annotations
@@ -48,6 +55,38 @@ import numpy as np
 
 COMPAT_MODES = ("helios", "lucid")
 """Artifact-compatible modes: the Lucid simulator's rules, with Lucid's or Helios' overheads."""
+
+
+@dataclass(frozen=True)
+class KernelSpec:
+    """The rule of the compiled core that replays a policy (see :meth:`Policy.kernel_spec`).
+
+    Attributes
+    ----------
+    rule : {"static", "srtf", "las"}
+        ``static``: the static-key loop on the policy's :meth:`Policy.keys`; ``srtf``: shortest
+        remaining time first; ``las``: Tiresias' discretized least attained service.
+    predicted : bool
+        SRTF on ``max(pred_duration_s + overheads - executed, 1e-6 s)`` instead of the true
+        remaining time.
+    list_ties : bool
+        SRTF ties in the published simulators' list order (pending before running, then
+        insertion order).
+    thresholds : tuple of float
+        Tiresias: service thresholds between queues.
+    gpu_time : bool
+        Tiresias: attained service in GPU-seconds (else seconds).
+    strict : bool
+        Tiresias: demotion once service is *above* a threshold, at whole seconds (the Lucid
+        simulator's rule) instead of at the exact instant it reaches it.
+    """
+
+    rule: str
+    predicted: bool = False
+    list_ties: bool = False
+    thresholds: tuple[float, ...] = ()
+    gpu_time: bool = True
+    strict: bool = False
 
 
 @dataclass
@@ -140,7 +179,8 @@ class Policy:
         Artifact-compatible QSSF: when every pending job arrived in the current second, order
         them by GPU count instead of the key (Helios' lazy, one-tick-late priority).
     kernel : callable or None
-        Compiled replay of one VC (see the module docstring); ``None`` runs the Python engine.
+        A replay of one VC of the policy's own (see the module docstring); ``None``: the
+        built-in cores (:meth:`kernel_spec`).
     """
 
     name = "policy"
@@ -175,6 +215,14 @@ class Policy:
         """Run-time estimate used by EASY backfill reservations (true duration by default)."""
         return view.duration
 
+    def kernel_spec(self) -> KernelSpec | None:
+        """The compiled-core rule that replays this policy on whole GPUs, or ``None`` (Python).
+
+        A static-key policy runs on the compiled static loop, which reads only :meth:`keys`,
+        :meth:`estimate` and :attr:`fresh_gpu_order`, as the Python loop does.
+        """
+        return KernelSpec("static")
+
     def compat_variant(self, mode: str) -> Policy:
         """This policy under the artifact-compatible rules of ``mode`` (``"lucid"`` or
         ``"helios"``); the default is the policy itself."""
@@ -203,6 +251,17 @@ class PreemptivePolicy(Policy):
     #: True if keys use the insertion numbers of the pending and running lists
     #: (``VCState.pseq``/``rseq``); the engine maintains them only then.
     uses_list_order = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # A subclass may change keys, running order or priority changes, which a compiled rule
+        # would not see: it runs in Python unless it declares its own kernel_spec.
+        if "kernel_spec" not in cls.__dict__:
+            cls.kernel_spec = PreemptivePolicy.kernel_spec  # type: ignore[method-assign]
+
+    def kernel_spec(self) -> KernelSpec | None:
+        """``None``: preemptive policies run in Python unless they declare a compiled rule."""
+        return None
 
     def key(self, st: VCState, j: int, t: float) -> tuple:
         """Priority key of job ``j`` at ``t`` (smaller runs first); must end with ``j``.
@@ -258,6 +317,10 @@ class PackingPolicy(Policy):
     share_by = "usage"
     prefer_exclusive = False
     max_gpus = 8
+
+    def kernel_spec(self) -> KernelSpec | None:
+        """``None``: packing policies run on the shared-GPU engine (Python)."""
+        return None
 
     def can_pair(self, util_a: float, util_b: float, key_a: float, key_b: float) -> bool:
         """May pending job ``a`` join running job ``b``, which is alone on its GPUs?"""

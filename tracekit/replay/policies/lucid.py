@@ -28,8 +28,6 @@ forecast) are not modelled: colocation is always on, as in the artifact's Philly
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from tracekit.replay.policies.base import JobView, PackingPolicy
@@ -100,12 +98,4 @@ class Lucid(PackingPolicy):
 LucidPolicy = Lucid
 
 
-def simulate_lucid(jobs: Any, pool: Any, policy: Lucid | None = None, **options: Any) -> Any:
-    """Replay ``jobs`` on ``pool`` under :class:`Lucid` (kept for code written against the
-    earlier layout; new code calls ``tracekit.replay.replay(jobs, pool, "lucid")``)."""
-    from tracekit.replay.run import replay  # the front door sits above the policies
-
-    return replay(jobs, pool, policy or Lucid(), resource_model="shared", **options)
-
-
-__all__ = ["Lucid", "LucidPolicy", "simulate_lucid"]
+__all__ = ["Lucid", "LucidPolicy"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tracekit.replay.policies.base import COMPAT_MODES, PreemptivePolicy, VCState
+from tracekit.replay.policies.base import COMPAT_MODES, KernelSpec, PreemptivePolicy, VCState
 
 # Remaining predicted time of a job that outlived its prediction: it keeps a tiny positive value,
 # so such jobs rank first (ties by submit order) - "it should be nearly done".
@@ -46,6 +46,10 @@ class SRTF(PreemptivePolicy):
         assert mode in COMPAT_MODES
         return ListTieSRTF(self.predicted)
 
+    def kernel_spec(self) -> KernelSpec | None:
+        """Compiled rule ``srtf``: true or predicted remaining time, ties by submit order."""
+        return KernelSpec("srtf", predicted=self.predicted)
+
     def key(self, st: VCState, j: int, t: float) -> tuple:
         """(remaining time at ``t``, submit order)."""
         if self.predicted:
@@ -79,6 +83,10 @@ class ListTieSRTF(SRTF):
     were (re)started. Keys are ``(remaining, 0 pending | 1 running, insertion number, j)``."""
 
     uses_list_order = True
+
+    def kernel_spec(self) -> KernelSpec | None:
+        """Compiled rule ``srtf`` with the simulators' list ties."""
+        return KernelSpec("srtf", predicted=self.predicted, list_ties=True)
 
     def key(self, st: VCState, j: int, t: float) -> tuple:
         """(remaining time at ``t``, pending 0 / running 1, insertion number, ``j``)."""

@@ -29,7 +29,7 @@ import math
 from bisect import bisect_right
 from dataclasses import dataclass
 
-from tracekit.replay.policies.base import COMPAT_MODES, PreemptivePolicy, VCState
+from tracekit.replay.policies.base import COMPAT_MODES, KernelSpec, PreemptivePolicy, VCState
 
 # Slack (GPU-seconds) when comparing attained service with a threshold, so a demotion event
 # computed as t + (thr - a) / rate is not missed by float rounding at large t.
@@ -122,6 +122,10 @@ class Tiresias(PreemptivePolicy):
         return StrictTiresias(self.num_queues, self.thresholds, self.service, self.interval,
                               self.preset)  # fmt: skip
 
+    def kernel_spec(self) -> KernelSpec | None:
+        """Compiled rule ``las``: these thresholds and service measure, exact demotion."""
+        return KernelSpec("las", thresholds=self.thresholds, gpu_time=self.service == "gpu_time")
+
     def _attained(self, st: VCState, j: int, t: float) -> float:
         done = st.executed_now(j, t)
         return done * st.gpus[j] if self.service == "gpu_time" else done
@@ -180,6 +184,11 @@ class StrictTiresias(Tiresias):
     queue once its attained service is *above* the threshold (at most the threshold keeps it),
     checked at whole seconds. Times are whole seconds in compat mode, so every comparison here
     is exact."""
+
+    def kernel_spec(self) -> KernelSpec | None:
+        """Compiled rule ``las`` with demotion above a threshold at whole seconds."""
+        return KernelSpec("las", thresholds=self.thresholds,
+                          gpu_time=self.service == "gpu_time", strict=True)  # fmt: skip
 
     def queue_of(self, st: VCState, j: int, t: float) -> int:
         """Queue index of job ``j`` at ``t``: thresholds strictly below its service."""
