@@ -564,9 +564,13 @@ def jobs_from_store(
     *,
     needs_prediction: bool = False,
     cpu_jobs: bool = False,
-) -> tuple[pl.DataFrame, datetime | None]:
+    quality: QualityCounter | None = None,
+) -> tuple[pl.DataFrame, datetime]:
     """Replay jobs of one partition: GPU jobs (``num_gpus > 0``; with ``cpu_jobs``, also jobs
     that reserve CPU but no GPU) with a duration, in ``[start, end)`` (UTC).
+
+    Jobs without a duration (never finished in the trace) are left out and counted in
+    ``quality`` as ``replay.no_duration``.
 
     Submit times become seconds from ``start`` (or from the first submit). Predictions come from
     the ``predictions`` table (``pred_duration_s`` joined on ``job_id``) of ``prediction_model``;
@@ -575,31 +579,44 @@ def jobs_from_store(
 
     Returns
     -------
-    (polars.DataFrame, datetime or None)
+    (polars.DataFrame, datetime)
         ``job_id, vc, gpu_type, submit_time, duration_s, num_gpus, user, gpu_util_mean,
         num_cpus, mem_gb[, pred_duration_s]`` and the time origin (UTC).
+
+    Raises
+    ------
+    ValueError
+        A bound that is not a date, ``end`` not after ``start``, or no job in the window (the
+        message gives the submit times the partition has).
     """
     trace, cluster = check_partition(store, trace, cluster)
+    lo, hi = window_bounds(start, end)
     model = _choose_model(store, trace, cluster, prediction_model, needs_prediction)
     lf = store.scan("jobs", trace=trace, cluster=cluster)
+    if lo is not None:
+        lf = lf.filter(pl.col("submit_time") >= lo)
+    if hi is not None:
+        lf = lf.filter(pl.col("submit_time") < hi)
     wanted = pl.col("num_gpus") > 0
     if cpu_jobs:
         wanted = wanted | (pl.col("num_cpus") > 0)
-    lf = lf.filter(wanted & pl.col("duration_s").is_not_null())
-    if start is not None:
-        lf = lf.filter(pl.col("submit_time") >= as_utc(start))
-    if end is not None:
-        lf = lf.filter(pl.col("submit_time") < as_utc(end))
     columns = ["job_id", "vc", "gpu_type", "submit_time", "duration_s", "num_gpus", "user",
                "gpu_util_mean", "num_cpus", "mem_gb"]  # fmt: skip
-    df = lf.select(columns).collect()
-    origin = None
-    if df.height:
-        origin = as_utc(start) if start is not None else df["submit_time"].min()
-        seconds = (pl.col("submit_time") - pl.lit(origin)).dt.total_microseconds() / 1e6
-        df = df.with_columns(seconds.alias("submit_time"), pl.col("vc").fill_null("<none>"))
-    else:
-        df = df.with_columns(pl.col("submit_time").dt.epoch("s").cast(pl.Float64))
+    df = lf.filter(wanted).select(columns).collect()
+    if not df.height:
+        raise ValueError(_empty_window(store, trace, cluster, lo, hi))
+    # A job without a duration cannot be replayed: left out, and counted.
+    no_duration = int(df["duration_s"].is_null().sum())
+    if quality is not None:
+        quality.add("replay.no_duration", no_duration)
+    df = df.filter(pl.col("duration_s").is_not_null())
+    if not df.height:
+        raise ValueError(
+            f"none of the {no_duration} jobs of {trace}/{cluster} in the window has a duration"
+        )
+    origin = lo if lo is not None else df["submit_time"].min()
+    seconds = (pl.col("submit_time") - pl.lit(origin)).dt.total_microseconds() / 1e6
+    df = df.with_columns(seconds.alias("submit_time"), pl.col("vc").fill_null("<none>"))
     if model is not None:
         preds = (
             store.scan("predictions", trace=trace, cluster=cluster)
@@ -609,7 +626,53 @@ def jobs_from_store(
             .unique("job_id", keep="first", maintain_order=True)
         )
         df = df.join(preds, on="job_id", how="left", maintain_order="left")
-    return df, origin  # type: ignore[return-value]
+    return df, origin
+
+
+def window_bounds(
+    start: datetime | str | None, end: datetime | str | None
+) -> tuple[datetime | None, datetime | None]:
+    """``start`` and ``end`` as UTC datetimes (None stays None).
+
+    Raises
+    ------
+    ValueError
+        A bound that is not a date or time, or ``end`` not after ``start``.
+    """
+    bounds = []
+    for name, value in (("start", start), ("end", end)):
+        try:
+            bounds.append(None if value is None else as_utc(value))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{name}: {exc}") from None
+    lo, hi = bounds
+    if lo is not None and hi is not None and hi <= lo:
+        raise ValueError(f"the window is empty: end {hi:%Y-%m-%d %H:%M} is not after start "
+                         f"{lo:%Y-%m-%d %H:%M}")  # fmt: skip
+    return lo, hi
+
+
+def _empty_window(
+    store: Any, trace: str, cluster: str, lo: datetime | None, hi: datetime | None
+) -> str:
+    """Why a partition gave no job: the window and the submit times the partition has."""
+    span = (
+        store.scan("jobs", trace=trace, cluster=cluster)
+        .filter(pl.col("num_gpus") > 0)
+        .select(pl.col("submit_time").min().alias("a"), pl.col("submit_time").max().alias("b"))
+        .collect()
+    )
+    a, b = span["a"][0], span["b"][0]
+    if a is None:
+        return f"{trace}/{cluster} has no job that asks for GPUs"
+    window = (
+        f"[{'…' if lo is None else f'{lo:%Y-%m-%d %H:%M}'}, "
+        f"{'…' if hi is None else f'{hi:%Y-%m-%d %H:%M}'})"
+    )
+    return (
+        f"no job of {trace}/{cluster} was submitted in the window {window}; its jobs were "
+        f"submitted from {a:%Y-%m-%d %H:%M} to {b:%Y-%m-%d %H:%M}"
+    )
 
 
 def _choose_model(
@@ -762,15 +825,13 @@ def load_store(
         from tracekit.store import open_store
 
         store = open_store(store)
+    quality = QualityCounter()
     jobs, origin = jobs_from_store(
         store, trace, cluster, start, end, prediction_model, needs_prediction=needs_prediction,
-        cpu_jobs=shared and nodes,
+        cpu_jobs=shared and nodes, quality=quality,
     )  # fmt: skip
-    quality = QualityCounter()
-    window = None
-    if origin is not None and jobs.height:
-        last_s = origin.timestamp() + float(jobs["submit_time"].max())
-        window = (origin.date(), datetime.fromtimestamp(last_s, origin.tzinfo).date())
+    last_s = origin.timestamp() + float(jobs["submit_time"].max())
+    window = (origin.date(), datetime.fromtimestamp(last_s, origin.tzinfo).date())
     if shared:
         pool = pool_from_store(
             store, trace, cluster, capacity_scale, gpus_per_node, snapshot, window, nodes=nodes
@@ -821,4 +882,5 @@ __all__ = [
     "read_jobs_csv",
     "read_vcs_csv",
     "validate_jobs",
+    "window_bounds",
 ]

@@ -138,6 +138,14 @@ class SweepConfig:
         kind, arg = parse_predictor(self.predictor)
         return str(arg) if kind == "model" else None
 
+    def describe(self) -> str:
+        """The config in one short line, for messages: ``helios/Venus fifo oracle seed 0 ...``."""
+        text = f"{self.name + ': ' if self.name else ''}{self.trace}/{self.cluster} {self.policy}"
+        text += f" {self.predictor} seed {self.seed}"
+        if self.start is not None or self.end is not None:
+            text += f" window [{self.start or '…'}, {self.end or '…'})"
+        return text
+
     def slice_key(self) -> tuple[Any, ...]:
         """What identifies the input slice this config reads."""
         return (self.store, self.trace, self.cluster, self.start, self.end, self.model,
@@ -284,9 +292,13 @@ def sweep(
     """
     configs = list(configs)
     loaded: dict[tuple[Any, ...], Slice] = dict(slices or {})
-    for c in configs:
+    for i, c in enumerate(configs):
         if c.slice_key() not in loaded:
-            loaded[c.slice_key()] = load_slice(c)
+            try:
+                loaded[c.slice_key()] = load_slice(c)
+            except ValueError as exc:
+                raise ValueError(f"sweep config {i + 1} of {len(configs)} ({c.describe()}): "
+                                 f"{exc}") from exc  # fmt: skip
     client = None
     own_client = False
     if executor is None and scheduler is not None:
