@@ -142,3 +142,25 @@ def test_store_errors_list_what_is_there(sample_store: Path) -> None:
     assert result.exit_code == 2 and "tracekit predict" in result.output
     result = invoke(*base, "--trace", "helios")
     assert result.exit_code == 2 and "a cluster is needed; clusters: Earth" in result.output
+
+
+def test_shared_gpu_options_are_checked_not_replaced(tmp_path: Path) -> None:
+    args = csv_inputs(
+        tmp_path, ["a,v,0,100,1,50,u", "b,v,1,100,1,50,u"], "vc,nodes,gpus_per_node\nv,1,1\n"
+    )
+    result = invoke(*args, "--max-jobs-per-gpu", "0")
+    assert result.exit_code == 2 and "must be an integer >= 1, got 0" in result.output
+    result = invoke(*args, "--policy", "lucid", "--share-by", "foo")
+    assert (
+        result.exit_code == 2 and "must be one of ('request', 'usage'), got 'foo'" in result.output
+    )
+    result = invoke(*args, "--policy", "lucid", "--max-jobs-per-gpu", "3")
+    assert result.exit_code == 2 and "lucid sets max_jobs_per_gpu=2 itself" in result.output
+    result = invoke(*args, "--policy", "lucid", "--share-by", "request")
+    assert result.exit_code == 2 and "lucid sets share_by='usage' itself" in result.output
+    assert invoke(*args, "--policy", "lucid", "--share-by", "usage").exit_code == 0
+    # One job per GPU: the second job waits for the first.
+    out = tmp_path / "out.csv"
+    result = invoke(*args, "--max-jobs-per-gpu", "1", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert pl.read_csv(out)["start_time"].to_list() == [0.0, 100.0]

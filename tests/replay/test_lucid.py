@@ -102,8 +102,19 @@ def test_policy_options_validated() -> None:
         Lucid(util_cap=1.5)
     with pytest.raises(ValueError):
         Lucid(max_jobs_per_gpu=3)
-    res = replay(_jobs([("a", 0, 1, 1, 0.1, 1)]), {"p": 1}, "lucid", max_jobs_per_gpu=4)
+    jobs = _jobs([("a", 0, 1, 1, 0.1, 1)])
+    res = replay(jobs, {"p": 1}, "lucid")
     assert res.config["max_jobs_per_gpu"] == 2 and res.config["share_by"] == "usage"
+    # Lucid fixes its pairing rule: another value is refused, not silently replaced.
+    with pytest.raises(ValueError, match="lucid sets max_jobs_per_gpu=2 itself; drop"):
+        replay(jobs, {"p": 1}, "lucid", max_jobs_per_gpu=4)
+    with pytest.raises(ValueError, match="lucid sets share_by='usage' itself; drop share_by"):
+        replay(jobs, {"p": 1}, "lucid", share_by="request")
+    with pytest.raises(ValueError, match="share_by must be one of"):
+        replay(jobs, {"p": 1}, "lucid", share_by="foo")
+    # The values it uses itself are accepted.
+    same = replay(jobs, {"p": 1}, "lucid", max_jobs_per_gpu=2, share_by="usage")
+    assert same.digest() == res.digest()
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -58,6 +58,8 @@ from tracekit.replay.resources import POOL_VC, Cluster, GPUPool, as_cluster, as_
 from tracekit.replay.results import ReplayResult, compare, write_csv_atomic
 
 RESOURCE_MODELS = ("auto", "whole", "shared")
+#: Shared GPUs: most jobs on one GPU unless the caller or a packing policy says otherwise.
+DEFAULT_MAX_JOBS_PER_GPU = 4
 ClusterLike = Cluster | GPUPool | Mapping[str, Any]
 _SHARED_OPTIONS = ("type_affinity", "max_jobs_per_gpu", "share_by", "slowdown")
 
@@ -91,6 +93,39 @@ def choose_resource_model(
     if model == "whole" and isinstance(resources, GPUPool):
         raise ValueError("whole GPUs need a Cluster of VCs (nodes x GPUs), not a GPUPool")
     return model
+
+
+def check_shared_options(
+    policy: Policy,
+    type_affinity: str | None = None,
+    max_jobs_per_gpu: int | None = None,
+    share_by: str | None = None,
+) -> None:
+    """Refuse a shared-GPU option that is invalid, or that ``policy`` fixes to another value.
+
+    A packing policy (Lucid) pairs jobs by its own rule: it sets ``max_jobs_per_gpu`` and
+    ``share_by`` itself, so a different value given by the user is an error, not silently
+    replaced. ``None`` means "not given".
+
+    Raises
+    ------
+    ValueError
+        Names the parameter, the value given and what is accepted.
+    """
+    if type_affinity is not None and type_affinity not in AFFINITIES:
+        raise ValueError(f"type_affinity must be one of {AFFINITIES}, got {type_affinity!r}")
+    if share_by is not None and share_by not in SHARE_MODES:
+        raise ValueError(f"share_by must be one of {SHARE_MODES}, got {share_by!r}")
+    if max_jobs_per_gpu is not None and (
+        isinstance(max_jobs_per_gpu, bool) or int(max_jobs_per_gpu) != max_jobs_per_gpu
+        or max_jobs_per_gpu < 1
+    ):  # fmt: skip
+        raise ValueError(f"max_jobs_per_gpu must be an integer >= 1, got {max_jobs_per_gpu!r}")
+    if isinstance(policy, PackingPolicy):
+        for name, given in (("max_jobs_per_gpu", max_jobs_per_gpu), ("share_by", share_by)):
+            own = getattr(policy, name)
+            if given is not None and given != own:
+                raise ValueError(f"{policy.name} sets {name}={own!r} itself; drop {name}")
 
 
 def replay(
@@ -175,10 +210,11 @@ def replay(
     type_affinity : {"strict", "any"}, optional
         Shared GPUs: jobs run on their own group only (default), or on any group.
     max_jobs_per_gpu : int, optional
-        Shared GPUs: most jobs on one GPU (default 4; a packing policy's own limit wins).
+        Shared GPUs: most jobs on one GPU, at least 1 (default 4; a packing policy such as
+        Lucid sets its own, and refuses another value).
     share_by : {"request", "usage"}, optional
         Shared GPUs: what a slot counts against its GPU (default ``request``; a packing
-        policy's own choice wins).
+        policy sets its own, and refuses another value).
     slowdown : SlowdownModel or float, optional
         Shared GPUs: colocation slowdown (a float is ``kappa``; default ``SlowdownModel()``).
     repair : bool
@@ -226,6 +262,7 @@ def replay(
     if compat and policy == "tiresias" and "preset" not in options:
         options["preset"] = "lucid"
     pol = make_policy(policy, **options)
+    check_shared_options(pol, type_affinity, max_jobs_per_gpu, share_by)
     model = choose_resource_model(
         pol, cluster, resource_model, type_affinity=type_affinity,
         max_jobs_per_gpu=max_jobs_per_gpu, share_by=share_by, slowdown=slowdown,
@@ -242,8 +279,9 @@ def replay(
             raise ValueError("the compiled core replays whole GPUs; shared GPUs run in Python")
         result = _replay_shared(
             jobs, as_pool(cluster), pol, backfill=backfill, placement=placement,
-            type_affinity=type_affinity or "strict", max_jobs_per_gpu=max_jobs_per_gpu or 4,
-            share_by=share_by or "request", slowdown=slowdown, record=record, until=until,
+            type_affinity=type_affinity or "strict",
+            max_jobs_per_gpu=DEFAULT_MAX_JOBS_PER_GPU if max_jobs_per_gpu is None
+            else max_jobs_per_gpu, share_by=share_by or "request", slowdown=slowdown, record=record, until=until,
             **common,
         )  # fmt: skip
     else:
@@ -513,14 +551,8 @@ def _replay_shared(
 ) -> ReplayResult:
     placer = _shared_placer(placement, gpool, pol)
     on_nodes = isinstance(placer, NodePlacement)
-    if type_affinity not in AFFINITIES:
-        raise ValueError(f"type_affinity must be one of {AFFINITIES}, got {type_affinity!r}")
     if isinstance(pol, PackingPolicy):
         max_jobs_per_gpu, share_by = pol.max_jobs_per_gpu, pol.share_by
-    if share_by not in SHARE_MODES:
-        raise ValueError(f"share_by must be one of {SHARE_MODES}, got {share_by!r}")
-    if max_jobs_per_gpu < 1:
-        raise ValueError("max_jobs_per_gpu must be >= 1")
     if backfill not in (None, True, False):
         raise ValueError(f"shared GPUs take backfill=True/False, got {backfill!r}")
     model = slowdown if isinstance(slowdown, SlowdownModel) else SlowdownModel(
@@ -781,6 +813,8 @@ def replay_from_store(
     if kwargs.get("compat") and policy == "tiresias" and "preset" not in options:
         options["preset"] = "lucid"
     pol = make_policy(policy, **options)
+    # Refuse a bad option before reading the store.
+    check_shared_options(pol, *(kwargs.get(k) for k in _SHARED_OPTIONS[:3]))
     shared = "shared" == choose_resource_model(
         pol, vcs if vcs is not None else {}, kwargs.get("resource_model", "auto"),
         **{k: kwargs.get(k) for k in (*_SHARED_OPTIONS, "placement")},
@@ -809,11 +843,13 @@ def replay_from_store(
 
 __all__ = [
     "CORES",
+    "DEFAULT_MAX_JOBS_PER_GPU",
     "RESOURCE_MODELS",
     "compare_policies",
     "replay",
     "replay_csv",
     "replay_from_store",
+    "check_shared_options",
     "choose_resource_model",
     "simulate",
     "write_output",

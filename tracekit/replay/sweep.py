@@ -84,7 +84,8 @@ class SweepConfig:
         are read as ``whole`` and ``shared``.)
     placement : str, optional
         Engine placement (``consolidate/first_fit/spread`` or ``pack/balance``).
-    type_affinity, max_jobs_per_gpu : shared-GPU options.
+    type_affinity, max_jobs_per_gpu : shared-GPU options (``max_jobs_per_gpu``: None is the
+        engine's default, 4, or the packing policy's own limit, Lucid's 2).
     capacity_scale : float
         Keep this fraction of the machines/nodes (a sample is small; scale the cluster too).
     start, end : str, optional
@@ -106,7 +107,7 @@ class SweepConfig:
     engine: str = "auto"
     placement: str | None = None
     type_affinity: str = "strict"
-    max_jobs_per_gpu: int = 4
+    max_jobs_per_gpu: int | None = None
     capacity_scale: float = 1.0
     start: str | None = None
     end: str | None = None
