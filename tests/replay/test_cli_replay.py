@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
+import pytest
 from typer.testing import CliRunner
 
 from tracekit.cli import app
@@ -104,8 +105,8 @@ def test_csv_argument_errors(tmp_path: Path) -> None:
     assert "lucid" in result.output
     result = invoke(*args, "--policy", "srtf", "--resources", "shared")
     assert result.exit_code == 2 and "whole GPUs only" in result.output
-    result = invoke()
-    assert result.exit_code == 2 and "--jobs-csv" in result.output
+    result = invoke(args[0], args[1])
+    assert result.exit_code == 2 and "give both --jobs-csv and --vcs-csv" in result.output
 
 
 def test_store_qssf_with_the_predictions_predict_wrote(sample_store: Path, tmp_path: Path) -> None:
@@ -164,3 +165,16 @@ def test_shared_gpu_options_are_checked_not_replaced(tmp_path: Path) -> None:
     result = invoke(*args, "--max-jobs-per-gpu", "1", "--out", str(out))
     assert result.exit_code == 0, result.output
     assert pl.read_csv(out)["start_time"].to_list() == [0.0, 100.0]
+
+
+def test_the_store_defaults_to_data_parquet(
+    sample_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = invoke("--trace", "helios", "--cluster", "Venus")
+    assert result.exit_code == 2 and "data/parquet: no manifest.json" in result.output
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "parquet").symlink_to(sample_store)
+    result = invoke("--trace", "helios", "--cluster", "Venus")
+    assert result.exit_code == 0, result.output
+    assert "replay fifo on helios/Venus" in result.output

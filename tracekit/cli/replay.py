@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from tracekit.cli._common import DEFAULT_SEED, console, print_frame
+from tracekit.cli._common import DEFAULT_SEED, DEFAULT_STORE, console, print_frame
 from tracekit.replay.placements import PLACEMENTS
 from tracekit.replay.placements import describe as describe_placements
 from tracekit.replay.policies import describe
@@ -21,7 +21,8 @@ def command(
     ] = None,
     vcs_csv: Annotated[Path | None, typer.Option(help="VCS.csv: vc,nodes[,gpus_per_node]")] = None,
     store: Annotated[
-        Path | None, typer.Option("--store", help="Store directory (instead of CSV files).")
+        Path | None,
+        typer.Option("--store", help="Store directory (default data/parquet without CSV files)."),
     ] = None,
     trace: Annotated[str | None, typer.Option(help="Trace in the store, e.g. helios.")] = None,
     cluster: Annotated[str | None, typer.Option(help="Cluster of the trace, e.g. Venus.")] = None,
@@ -91,8 +92,9 @@ def command(
 ) -> None:
     """Replay jobs from CSV files or the store under a scheduling policy.
 
-    Input: --jobs-csv and --vcs-csv, or --store with --trace and --cluster (and --model for
-    the predictions `tracekit predict` wrote). Prints the offered load and the summary.
+    Input: --jobs-csv and --vcs-csv, or the store (--store, default data/parquet) with --trace
+    and --cluster (and --model for the predictions `tracekit predict` wrote). Prints the
+    offered load and the summary.
     """
     from tracekit.replay import read_jobs_csv, read_vcs_csv, replay, replay_from_store
     from tracekit.replay.run import write_output
@@ -105,6 +107,8 @@ def command(
     }  # fmt: skip
     if repair is not None:
         options["repair"] = repair
+    if store is None and jobs_csv is None and vcs_csv is None:
+        store = DEFAULT_STORE
     if store is not None:
         if jobs_csv is not None or vcs_csv is not None:
             raise ValueError("give either --store or --jobs-csv/--vcs-csv, not both")
@@ -125,9 +129,7 @@ def command(
                         line_offset=2, **options)  # fmt: skip
         label = jobs_csv.name
     else:
-        raise ValueError(
-            "no input: give --jobs-csv and --vcs-csv, or --store with --trace and --cluster"
-        )
+        raise ValueError("give both --jobs-csv and --vcs-csv (or --store, default data/parquet)")
     print_frame(result.feasibility(), title="feasibility: offered load vs capacity")
     repairs = result.quality.nonzero()
     if repairs:
