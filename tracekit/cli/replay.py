@@ -8,7 +8,13 @@ from typing import Annotated
 
 import typer
 
-from tracekit.cli._common import DEFAULT_SEED, DEFAULT_STORE, console, print_frame
+from tracekit.cli._common import (
+    DEFAULT_SEED,
+    DEFAULT_STORE,
+    console,
+    err_console,
+    print_frame,
+)
 from tracekit.replay.placements import PLACEMENTS
 from tracekit.replay.placements import describe as describe_placements
 from tracekit.replay.policies import describe
@@ -121,6 +127,16 @@ def command(
             st, trace, cluster, start, end, prediction_model=model, **options
         )
         label = f"{trace}/{cluster}"
+        if result.prediction_model is not None:
+            label += f" with {result.prediction_model}'s predictions (trained until " \
+                     f"{result.trained_until})"  # fmt: skip
+        in_sample = result.quality.counts.get("replay.prediction_in_training_window", 0)
+        if in_sample:
+            err_console.print(
+                f"[yellow]warning:[/] {in_sample} jobs ended before "
+                f"{result.prediction_model}'s trained_until {result.trained_until}: their "
+                "predictions are in-sample (replay a later --start for an honest result)"
+            )
     elif jobs_csv is not None and vcs_csv is not None:
         if model is not None or trace is not None or cluster is not None:
             raise ValueError("--model, --trace and --cluster read the store: add --store")

@@ -570,7 +570,9 @@ def jobs_from_store(
     that reserve CPU but no GPU) with a duration, in ``[start, end)`` (UTC).
 
     Jobs without a duration (never finished in the trace) are left out and counted in
-    ``quality`` as ``replay.no_duration``.
+    ``quality`` as ``replay.no_duration``; jobs that ended before their prediction's
+    ``trained_until`` (the model learnt from them) are counted as
+    ``replay.prediction_in_training_window``.
 
     Submit times become seconds from ``start`` (or from the first submit). Predictions come from
     the ``predictions`` table (``pred_duration_s`` joined on ``job_id``) of ``prediction_model``;
@@ -621,12 +623,37 @@ def jobs_from_store(
         preds = (
             store.scan("predictions", trace=trace, cluster=cluster)
             .filter(pl.col("model") == model)
-            .select("job_id", "pred_duration_s")
+            .select("job_id", "pred_duration_s", "trained_until")
             .collect()
             .unique("job_id", keep="first", maintain_order=True)
         )
         df = df.join(preds, on="job_id", how="left", maintain_order="left")
+        # The model learnt from the jobs that ended before its trained_until: their predictions
+        # are in-sample (a replay on them flatters the predictor). Counted, not refused.
+        ended_s = pl.col("submit_time") + pl.col("duration_s")
+        cut_s = (pl.col("trained_until") - pl.lit(origin)).dt.total_microseconds() / 1e6
+        if quality is not None:
+            in_sample = int(df.select((ended_s < cut_s).fill_null(False).sum()).item())
+            quality.add("replay.prediction_in_training_window", in_sample)
+        df = df.drop("trained_until")
     return df, origin
+
+
+def prediction_cutoff(store: Any, trace: str, cluster: str, model: str) -> str:
+    """When ``model``'s predictions of a partition were trained until: ``2020-08-01`` (one
+    model), or ``2020-08-01..2020-09-19`` (weekly retraining: the first and the last)."""
+    span = (
+        store.scan("predictions", trace=trace, cluster=cluster)
+        .filter(pl.col("model") == model)
+        .select(pl.col("trained_until").min().alias("a"), pl.col("trained_until").max().alias("b"))
+        .collect()
+    )
+    a, b = span["a"][0], span["b"][0]
+    if a is None:
+        return "unknown"
+    text = [f"{t:%Y-%m-%d}" if (t.hour, t.minute) == (0, 0) else f"{t:%Y-%m-%d %H:%M}"
+            for t in (a, b)]  # fmt: skip
+    return text[0] if a == b else f"{text[0]}..{text[1]}"
 
 
 def window_bounds(
@@ -777,14 +804,19 @@ def pool_from_store(
 class StoreInputs:
     """What :func:`load_store` read: jobs, resources, time origin and the input notes.
 
-    ``quality`` counts what loading decided (``replay.pooled_*``, ``replay.util_from_*``,
-    ``replay.group_cleared_single_pool``); validation adds its own rules later.
+    ``quality`` counts what loading decided (``replay.no_duration``, ``replay.pooled_*``,
+    ``replay.util_from_*``, ``replay.group_cleared_single_pool``,
+    ``replay.prediction_in_training_window``); validation adds its own rules later.
+    ``prediction_model`` is the model whose predictions were read (None: none were), and
+    ``trained_until`` when it was trained until (see :func:`prediction_cutoff`).
     """
 
     jobs: pl.DataFrame
     resources: Cluster | GPUPool
     origin: datetime | None
     quality: QualityCounter = field(default_factory=QualityCounter)
+    prediction_model: str | None = None
+    trained_until: str | None = None
 
 
 def load_store(
@@ -826,10 +858,12 @@ def load_store(
 
         store = open_store(store)
     quality = QualityCounter()
+    trace, cluster = check_partition(store, trace, cluster)
+    model = _choose_model(store, trace, cluster, prediction_model, needs_prediction)
     jobs, origin = jobs_from_store(
-        store, trace, cluster, start, end, prediction_model, needs_prediction=needs_prediction,
-        cpu_jobs=shared and nodes, quality=quality,
+        store, trace, cluster, start, end, model, cpu_jobs=shared and nodes, quality=quality,
     )  # fmt: skip
+    cutoff = None if model is None else prediction_cutoff(store, trace, cluster, model)
     last_s = origin.timestamp() + float(jobs["submit_time"].max())
     window = (origin.date(), datetime.fromtimestamp(last_s, origin.tzinfo).date())
     if shared:
@@ -853,14 +887,14 @@ def load_store(
         jobs, counts = fill_utilization(jobs, seed)
         for src, n in counts.iter_rows():
             quality.add(f"replay.util_from_{src}", int(n))
-        return StoreInputs(jobs, pool, origin, quality)
+        return StoreInputs(jobs, pool, origin, quality, model, cutoff)
     cl = cluster_from_store(store, trace, cluster, snapshot, gpus_per_node, window)
     job_vcs = set(jobs["vc"].unique().to_list())
     if not set(cl) & job_vcs:
         cl = cl.pooled()
         quality.add("replay.pooled_jobs", jobs.height)
         jobs = jobs.with_columns(pl.lit(next(iter(cl)), dtype=pl.String).alias("vc"))
-    return StoreInputs(jobs, cl.scaled(capacity_scale), origin, quality)
+    return StoreInputs(jobs, cl.scaled(capacity_scale), origin, quality, model, cutoff)
 
 
 __all__ = [
@@ -878,6 +912,7 @@ __all__ = [
     "jobs_from_store",
     "load_store",
     "pool_from_store",
+    "prediction_cutoff",
     "prediction_models",
     "read_jobs_csv",
     "read_vcs_csv",

@@ -93,6 +93,18 @@ class ReplayResult:
         """Policy name."""
         return str(self.config["policy"])
 
+    @property
+    def prediction_model(self) -> str | None:
+        """The store's prediction model whose ``pred_duration_s`` the replay read (a replay
+        from the store; None otherwise)."""
+        return self.config.get("prediction_model")
+
+    @property
+    def trained_until(self) -> str | None:
+        """When :attr:`prediction_model` was trained until (``2020-08-01``, or a
+        ``first..last`` range under weekly retraining); None without store predictions."""
+        return self.config.get("trained_until")
+
     def summary(self, by_vc: bool | None = None) -> pl.DataFrame:
         """Per-VC (plus ``vc="all"``) statistics; see :func:`summarize`.
 

@@ -281,8 +281,8 @@ def replay(
             jobs, as_pool(cluster), pol, backfill=backfill, placement=placement,
             type_affinity=type_affinity or "strict",
             max_jobs_per_gpu=DEFAULT_MAX_JOBS_PER_GPU if max_jobs_per_gpu is None
-            else max_jobs_per_gpu, share_by=share_by or "request", slowdown=slowdown, record=record, until=until,
-            **common,
+            else max_jobs_per_gpu, share_by=share_by or "request", slowdown=slowdown,
+            record=record, until=until, **common,
         )  # fmt: skip
     else:
         if until is not None:
@@ -836,6 +836,8 @@ def replay_from_store(
             "cluster": cluster,
             "origin": str(data.origin),
             "cluster_source": getattr(resources, "source", "explicit"),
+            "prediction_model": data.prediction_model,
+            "trained_until": data.trained_until,
         }  # fmt: skip
     )
     return result

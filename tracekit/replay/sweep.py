@@ -362,9 +362,14 @@ def sweep(
         assert r is not None
         notes = loaded[c.slice_key()].notes
         r["input_repairs"] = sum(
-            v for k, v in notes.items() if not k.startswith(("replay.util_from", "replay.pooled"))
+            v for k, v in notes.items()
+            if not k.startswith(_NOT_REPAIRS)
         )
     return _tidy([r for r in rows if r is not None])
+
+
+#: Input notes that are decisions, not repairs (nothing dropped or changed).
+_NOT_REPAIRS = ("replay.util_from", "replay.pooled", "replay.prediction_in_training_window")
 
 
 def prepare_compiled(configs: Sequence[SweepConfig], client: Any = None) -> str | None:
