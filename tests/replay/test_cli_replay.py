@@ -178,3 +178,25 @@ def test_the_store_defaults_to_data_parquet(
     result = invoke("--trace", "helios", "--cluster", "Venus")
     assert result.exit_code == 0, result.output
     assert "replay fifo on helios/Venus" in result.output
+
+
+def test_the_output_fits_80_columns(sample_store: Path) -> None:
+    base = ["replay", "--store", str(sample_store), "--trace", "helios", "--cluster", "Venus"]
+    result = runner.invoke(app, base, env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "…" not in out and "row 1" not in out and "-1" not in out
+    # The summary is turned: one column per VC, headed by its name, and `all`.
+    head = [ln for ln in out.splitlines() if ln.startswith("┃ vc ")][-1]
+    vcs = [c.strip() for c in head.split("┃")[2:-1]]
+    assert vcs[-1] == "all" and {"vcEwI", "vchbv"} <= set(vcs)
+    # Offered load: the whole window of each VC (`all`) and only the overloaded days.
+    lines = out.splitlines()
+    first = next(i for i, ln in enumerate(lines) if ln.startswith("┃ vc ") and "period" in ln)
+    last = next(i for i in range(first, len(lines)) if lines[i].startswith("└"))
+    rows = [[c.strip() for c in ln.split("│")[1:-1]] for ln in lines[first + 2 : last]]
+    assert [r[1] for r in rows].count("all") == len(vcs) - 1
+    assert all(float(r[5]) > 1 for r in rows if r[1] != "all")
+    full = runner.invoke(app, [*base, "--feasibility"], env={"COLUMNS": "80"})
+    assert full.exit_code == 0
+    assert full.output.count("\n") > out.count("\n") + 20

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -56,21 +56,46 @@ def _cell(value: object) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def print_frame(frame: pl.DataFrame, title: str | None = None, limit: int = 60) -> None:
+def print_frame(
+    frame: pl.DataFrame,
+    title: str | None = None,
+    limit: int = 60,
+    key: str | Sequence[str] | None = None,
+) -> None:
     """Print a polars frame as a rich table (floats to 4 significant digits).
 
     A frame of a few rows that is too wide for the terminal (a replay summary has 18 columns) is
     printed turned on its side, one line per column, so that no name or value is cut.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        The table.
+    title : str, optional
+        Printed above it.
+    limit : int
+        Most rows printed (the number left out is said below).
+    key : str or sequence of str, optional
+        Column(s) naming each row (a replay summary's ``vc``, predict's ``split``): when the
+        table is turned, their values (joined by a space) head the columns instead of
+        ``row 1``, ``row 2`` ...
     """
     cells = [[_cell(v) for v in row] for row in frame.head(limit).iter_rows()]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(frame.columns)]
     if 0 < frame.height <= 6 and sum(w + 3 for w in widths) + 1 > console.width:
+        keys = [key] if isinstance(key, str) else list(key or [])
+        at = [frame.columns.index(k) for k in keys]
+        if keys:
+            heads = [" ".join(r[i] for i in at) for r in cells]
+        else:
+            heads = [f"row {i + 1}" if frame.height > 1 else "value" for i in range(frame.height)]
         table = Table(title=title, show_lines=False)
-        table.add_column("column", justify="left")
-        for i in range(frame.height):
-            table.add_column(f"row {i + 1}" if frame.height > 1 else "value", justify="right")
+        table.add_column(" ".join(keys) or "column", justify="left")
+        for head in heads:
+            table.add_column(head, justify="right")
         for i, col in enumerate(frame.columns):
-            table.add_row(col, *[r[i] for r in cells])
+            if i not in at:
+                table.add_row(col, *[r[i] for r in cells])
         console.print(table)
         return
     table = Table(title=title, show_lines=False)

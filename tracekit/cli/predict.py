@@ -22,7 +22,8 @@ def command(
     metrics_out: Annotated[Path | None, typer.Option(help="Write metrics CSV here.")] = None,
     rolling: Annotated[bool, typer.Option(help="Weekly retraining (Lucid-style).")] = False,
 ) -> None:
-    """Train a duration predictor, write the predictions table and print test metrics."""
+    """Train a duration predictor, write the predictions table and print its metrics on the
+    train and the held-out test jobs."""
     from tracekit.predict import run_predict
 
     metrics = run_predict(
@@ -36,4 +37,5 @@ def command(
     )
     if metrics_out is not None:
         metrics.write_csv(metrics_out)
-    print_frame(metrics, title=f"{model} on {trace}: held-out metrics")
+    key = ["cluster", "split"] if metrics["cluster"].n_unique() > 1 else "split"
+    print_frame(metrics, title=f"{model} on {trace}: metrics of the train and test jobs", key=key)

@@ -6,6 +6,7 @@ import inspect
 from pathlib import Path
 from typing import Annotated
 
+import polars as pl
 import typer
 
 from tracekit.cli._common import (
@@ -18,6 +19,7 @@ from tracekit.cli._common import (
 from tracekit.replay.placements import PLACEMENTS
 from tracekit.replay.placements import describe as describe_placements
 from tracekit.replay.policies import describe
+from tracekit.replay.results import ReplayResult
 
 
 def command(
@@ -88,6 +90,14 @@ def command(
         int | None,
         typer.Option(help="Processes replaying VCs in parallel (default: all CPUs when large)."),
     ] = None,
+    feasibility: Annotated[
+        bool,
+        typer.Option(
+            "--feasibility",
+            help="Print the offered load of every day (default: the whole window and the "
+            "overloaded days).",
+        ),
+    ] = False,
     core: Annotated[
         str,
         typer.Option(
@@ -146,15 +156,36 @@ def command(
         label = jobs_csv.name
     else:
         raise ValueError("give both --jobs-csv and --vcs-csv (or --store, default data/parquet)")
-    print_frame(result.feasibility(), title="feasibility: offered load vs capacity")
+    table = feasibility_view(result, every_period=feasibility)
+    print_frame(table, title=FEASIBILITY_TITLE[feasibility], limit=max(table.height, 1))
     repairs = result.quality.nonzero()
     if repairs:
         console.print(f"input repairs: {repairs}")
-    print_frame(result.summary(), title=f"replay {result.policy} on {label}")
+    print_frame(result.summary(), title=f"replay {result.policy} on {label}", key="vc")
     console.print(f"replayed on the {result.config.get('core', 'python')} core")
     if out is not None:
         write_output(result, out)
         console.print(f"per-job output: {out}")
+
+
+FEASIBILITY_TITLE = {
+    False: "offered load / capacity: whole window (all), overloaded days",
+    True: "offered load / capacity: whole window (all), every day",
+}
+
+
+def feasibility_view(result: ReplayResult, every_period: bool = False) -> pl.DataFrame:
+    """The offered load the CLI prints: per VC the whole window (period ``all``) and the days
+    whose offered load exceeds the capacity (``every_period``: every day)."""
+    table = result.feasibility()
+    if not every_period:
+        table = table.filter((pl.col("period") < 0) | (pl.col("offered_load") > 1))
+    period = pl.col("period").cast(pl.String)
+    return table.select(
+        "vc",
+        pl.when(pl.col("period") < 0).then(pl.lit("all")).otherwise(period).alias("period"),
+        "jobs", "gpu_s", "capacity_gpus", "offered_load",
+    )  # fmt: skip
 
 
 # The policy list comes from the registry, so a new policy shows up here by itself.
