@@ -298,3 +298,35 @@ def test_sweep_toml_asks_the_hook_for_the_sample(tmp_path: Path) -> None:
     # a second call finds the traces in the store and generates nothing
     assert ensure_sample_store(tmp_path / "st", 0.002, 5, ["helios"]) == tmp_path / "st"
     assert not (tmp_path / "st-raw" / "philly").exists()
+
+
+def test_the_cli_prints_a_compact_table_of_80_columns(tmp_path: Path, sample_store: Path) -> None:
+    toml = tmp_path / "s.toml"
+    toml.write_text(
+        f'[sweep]\nstore = "{sample_store}"\n'
+        '[grid]\ntrace_cluster = ["helios/Venus"]\npolicy = ["fifo", "qssf"]\n'
+        'predictor = ["oracle", "noisy:1.0"]\n[defaults]\nstart = "2020-09-01"\n'
+    )
+    out = tmp_path / "all.csv"
+    result = CliRunner().invoke(app, ["sweep", str(toml), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    head = next(ln for ln in lines if ln.startswith("run"))
+    assert head.split() == ["run", "policy", "predictor", "jct_mean_s", "queue_mean_s",
+                            "utilization", "dropped"]  # fmt: skip
+    assert "…" not in result.output and max(len(ln) for ln in lines) <= 80
+    full = pl.read_csv(out)
+    rows = [ln.split() for ln in lines[lines.index(head) + 2 :] if ln.startswith("helios")]
+    assert [int(r[-1]) for r in rows] == full["dropped"].to_list()
+    assert [float(r[3]) for r in rows] == pytest.approx(full["jct_mean_s"].to_list(), rel=1e-3)
+    assert {"seed", "engine", "digest"} <= set(full.columns)
+
+
+def test_the_example_sweep_keeps_the_sample_capacity(repo_root: Path) -> None:
+    configs = configs_from_toml(repo_root / "benchmarks" / "sweep_example.toml", store="st")
+    assert len(configs) == 24
+    assert {c.capacity_scale for c in configs} == {1.0}
+    assert {(c.cluster, c.start, c.end) for c in configs} == {
+        ("pai", "2020-07-06T00:00:00", "2020-07-13T00:00:00"),
+        ("Venus", "2020-09-01T00:00:00", "2020-09-27T00:00:00"),
+    }

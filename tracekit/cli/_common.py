@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypeVar
 
 import polars as pl
 import typer
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -61,6 +62,7 @@ def print_frame(
     title: str | None = None,
     limit: int = 60,
     key: str | Sequence[str] | None = None,
+    compact: bool = False,
 ) -> None:
     """Print a polars frame as a rich table (floats to 4 significant digits).
 
@@ -79,10 +81,13 @@ def print_frame(
         Column(s) naming each row (a replay summary's ``vc``, predict's ``split``): when the
         table is turned, their values (joined by a space) head the columns instead of
         ``row 1``, ``row 2`` ...
+    compact : bool
+        No borders and one space between columns (a long table of short values).
     """
     cells = [[_cell(v) for v in row] for row in frame.head(limit).iter_rows()]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(frame.columns)]
-    if 0 < frame.height <= 6 and sum(w + 3 for w in widths) + 1 > console.width:
+    gap = 1 if compact else 3  # what each column adds to its widest cell
+    if 0 < frame.height <= 6 and sum(w + gap for w in widths) + 1 > console.width:
         keys = [key] if isinstance(key, str) else list(key or [])
         at = [frame.columns.index(k) for k in keys]
         if keys:
@@ -99,6 +104,10 @@ def print_frame(
         console.print(table)
         return
     table = Table(title=title, show_lines=False)
+    if compact:
+        # No padding: the box's blank column rule is the one-space gap between columns.
+        table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
+                      padding=0)  # fmt: skip
     for col in frame.columns:
         table.add_column(col, justify="right" if frame[col].dtype.is_numeric() else "left")
     for row in cells:

@@ -15,13 +15,16 @@ def command(
     scheduler: Annotated[str | None, typer.Option(help="dask scheduler tcp://HOST:PORT")] = None,
     out: Annotated[Path | None, typer.Option(help="Results CSV.")] = None,
 ) -> None:
-    """Run a grid of replay configurations locally or on a dask.distributed cluster."""
+    """Run a grid of replay configurations locally or on a dask.distributed cluster.
+
+    Prints one line per run: what tells it apart, jct_mean_s, queue_mean_s, utilization and
+    dropped (jobs the replay could not run); --out writes every column.
+    """
     from tracekit.replay.results import write_csv_atomic
-    from tracekit.replay.sweep import SUMMARY_COLUMNS, sweep_toml
+    from tracekit.replay.sweep import compact, sweep_toml
     from tracekit.reports import ensure_sample_store
 
     results = sweep_toml(config, scheduler=scheduler, prepare_store=ensure_sample_store)
     if out is not None:
         write_csv_atomic(results, out)
-    shown = [c for c in SUMMARY_COLUMNS if c in results.columns]
-    print_frame(results.select(shown), title="sweep results (all columns: --out CSV)")
+    print_frame(compact(results), title="sweep results (every column: --out CSV)", compact=True)

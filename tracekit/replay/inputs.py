@@ -772,7 +772,8 @@ def pool_from_store(
     Other partitions: the VC capacity of :func:`cluster_from_store` (one group per VC
     of ``gpus_per_node``-GPU nodes, at ``snapshot`` or the day nearest the middle of
     ``window``), or the machine list as one group ``"pool"``. ``scale`` keeps that fraction of
-    the machines of every group (to load a small sample as heavily as the full trace).
+    the machines of every group (for a what-if on a smaller cluster; the synthetic sample's
+    machines are already sized to its jobs).
     """
     trace, cluster = check_partition(store, trace, cluster)
     machines = store.scan("machines", trace=trace, cluster=cluster).collect()
@@ -850,8 +851,8 @@ def load_store(
     ``"pool"``, counted as ``replay.group_cleared_single_pool``); utilisation from
     :func:`fill_utilization` (counted per source as ``replay.util_from_*``).
 
-    ``capacity_scale`` keeps that fraction of the nodes or machines (a sample is small: scale
-    its cluster too).
+    ``capacity_scale`` keeps that fraction of the nodes or machines (a what-if on a smaller
+    cluster; the synthetic sample's capacity is already sized to its jobs).
     """
     if isinstance(store, str | Path):
         from tracekit.store import open_store

@@ -799,7 +799,8 @@ def replay_from_store(
     gpus_per_node : int
         Node size for capacity given in GPUs.
     capacity_scale : float
-        Keep this fraction of the nodes or machines (to load a small sample like the full trace).
+        Keep this fraction of the nodes or machines (a what-if on a smaller cluster; the
+        synthetic sample's capacity is already sized to its jobs: keep 1.0).
     repair : bool
         Default True: store data is real and messy (jobs in zero-capacity VCs, oversize jobs);
         every dropped row is counted in ``result.quality``.

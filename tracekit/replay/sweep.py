@@ -87,7 +87,8 @@ class SweepConfig:
     type_affinity, max_jobs_per_gpu : shared-GPU options (``max_jobs_per_gpu``: None is the
         engine's default, 4, or the packing policy's own limit, Lucid's 2).
     capacity_scale : float
-        Keep this fraction of the machines/nodes (a sample is small; scale the cluster too).
+        Keep this fraction of the machines/nodes (a what-if on a smaller cluster; the
+        synthetic sample's capacity is already sized to its jobs: keep 1.0).
     start, end : str, optional
         Submit-time window (ISO, UTC).
     store : str
@@ -420,6 +421,33 @@ SUMMARY_COLUMNS = (
 """The columns shown first (a terminal-width view: ``frame.select(SUMMARY_COLUMNS)``)."""
 
 
+COMPACT_METRICS = ("jct_mean_s", "queue_mean_s", "utilization", "dropped")
+"""The metrics of :func:`compact`."""
+_KEY_CANDIDATES = (
+    "predictor", "seed", "engine", "placement", "type_affinity", "max_jobs_per_gpu",
+    "capacity_scale", "start", "end", "core", "name",
+)  # fmt: skip
+
+
+def compact(results: pl.DataFrame) -> pl.DataFrame:
+    """A terminal-width view of sweep results: what tells the runs apart, and four metrics.
+
+    Columns: ``run`` (``trace/cluster``), ``policy``, every other config column that varies
+    between runs of the same cluster and policy (the grid's own keys, such as ``predictor`` and
+    ``seed``; what a cluster or policy implies, such as its window or engine, is left out), then
+    :data:`COMPACT_METRICS`. The full table has every column.
+    """
+    keys = ["trace", "cluster", "policy"]
+    varying = [
+        c for c in _KEY_CANDIDATES
+        if c in results.columns and results.height
+        and results.group_by(keys).agg(pl.col(c).n_unique())[c].max() > 1  # type: ignore[operator]
+    ]  # fmt: skip
+    run = pl.concat_str(pl.col("trace"), pl.lit("/"), pl.col("cluster")).alias("run")
+    metrics = [c for c in COMPACT_METRICS if c in results.columns]
+    return results.select(run, "policy", *varying, *metrics)
+
+
 class _Progress:
     """A rich progress bar (silent when disabled or not a terminal-capable console)."""
 
@@ -637,9 +665,11 @@ __all__ = [
     "ENGINE_ALIASES",
     "GRID_KEYS",
     "METRICS",
+    "COMPACT_METRICS",
     "SUMMARY_COLUMNS",
     "Slice",
     "SweepConfig",
+    "compact",
     "configs_from_toml",
     "load_slice",
     "parse_predictor",
