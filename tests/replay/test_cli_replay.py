@@ -150,15 +150,24 @@ def test_shared_gpu_options_are_checked_not_replaced(tmp_path: Path) -> None:
         tmp_path, ["a,v,0,100,1,50,u", "b,v,1,100,1,50,u"], "vc,nodes,gpus_per_node\nv,1,1\n"
     )
     result = invoke(*args, "--max-jobs-per-gpu", "0")
-    assert result.exit_code == 2 and "must be an integer >= 1, got 0" in result.output
+    assert (
+        result.exit_code == 2
+        and "--max-jobs-per-gpu must be an integer >= 1, got 0" in result.output
+    )
     result = invoke(*args, "--policy", "lucid", "--share-by", "foo")
     assert (
         result.exit_code == 2 and "must be one of ('request', 'usage'), got 'foo'" in result.output
     )
     result = invoke(*args, "--policy", "lucid", "--max-jobs-per-gpu", "3")
-    assert result.exit_code == 2 and "lucid sets max_jobs_per_gpu=2 itself" in result.output
+    assert (
+        result.exit_code == 2
+        and "lucid sets --max-jobs-per-gpu 2 itself; drop --max-jobs-per-gpu" in result.output
+    )
     result = invoke(*args, "--policy", "lucid", "--share-by", "request")
-    assert result.exit_code == 2 and "lucid sets share_by='usage' itself" in result.output
+    assert (
+        result.exit_code == 2
+        and "lucid sets --share-by 'usage' itself; drop --share-by" in result.output
+    )
     assert invoke(*args, "--policy", "lucid", "--share-by", "usage").exit_code == 0
     # One job per GPU: the second job waits for the first.
     out = tmp_path / "out.csv"
@@ -200,3 +209,21 @@ def test_the_output_fits_80_columns(sample_store: Path) -> None:
     full = runner.invoke(app, [*base, "--feasibility"], env={"COLUMNS": "80"})
     assert full.exit_code == 0
     assert full.output.count("\n") > out.count("\n") + 20
+
+
+def test_errors_name_the_flags_typed(tmp_path: Path, sample_store: Path) -> None:
+    args = csv_inputs(tmp_path, ["a,v,0,100,1,50,u"])
+    for flag, value, said in (
+        ("--resources", "foo", "--resources must be one of ('auto', 'whole', 'shared')"),
+        ("--type-affinity", "foo", "--type-affinity must be one of"),
+        ("--share-by", "foo", "--share-by must be one of"),
+        ("--core", "gpu", "--core must be one of"),
+        ("--kappa", "2", "--kappa must be in [0, 1)"),
+    ):
+        result = invoke(*args, flag, value)
+        assert result.exit_code == 2, (flag, result.output)
+        line = " ".join(result.output.split())
+        assert said in line and "_" not in line.split("must")[0], line
+    result = invoke("--store", str(sample_store), "--trace", "helios", "--cluster", "Venus",
+                    "--start", "Sept")  # fmt: skip
+    assert result.exit_code == 2 and "--start: 'Sept' is not a date" in result.output

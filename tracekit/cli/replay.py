@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import inspect
+import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import polars as pl
 import typer
@@ -112,7 +113,6 @@ def command(
     and --cluster (and --model for the predictions `tracekit predict` wrote). Prints the
     offered load and the summary.
     """
-    from tracekit.replay import read_jobs_csv, read_vcs_csv, replay, replay_from_store
     from tracekit.replay.run import write_output
 
     options = {
@@ -123,39 +123,23 @@ def command(
     }  # fmt: skip
     if repair is not None:
         options["repair"] = repair
-    if store is None and jobs_csv is None and vcs_csv is None:
-        store = DEFAULT_STORE
-    if store is not None:
-        if jobs_csv is not None or vcs_csv is not None:
-            raise ValueError("give either --store or --jobs-csv/--vcs-csv, not both")
-        from tracekit.replay.inputs import check_partition
-        from tracekit.store import open_store
-
-        st = open_store(store)
-        trace, cluster = check_partition(st, trace, cluster)
-        result = replay_from_store(
-            st, trace, cluster, start, end, prediction_model=model, **options
+    try:
+        result, label = _replay(jobs_csv, vcs_csv, store, trace, cluster, model, start, end,
+                                options)  # fmt: skip
+    except ValueError as exc:
+        if type(exc) is not ValueError:  # a file error names its file and line already
+            raise
+        raise ValueError(as_flags(str(exc))) from exc
+    if result.prediction_model is not None:
+        label += f" with {result.prediction_model}'s predictions (trained until " \
+                 f"{result.trained_until})"  # fmt: skip
+    in_sample = result.quality.counts.get("replay.prediction_in_training_window", 0)
+    if in_sample:
+        err_console.print(
+            f"[yellow]warning:[/] {in_sample} jobs ended before "
+            f"{result.prediction_model}'s trained_until {result.trained_until}: their "
+            "predictions are in-sample (replay a later --start for an honest result)"
         )
-        label = f"{trace}/{cluster}"
-        if result.prediction_model is not None:
-            label += f" with {result.prediction_model}'s predictions (trained until " \
-                     f"{result.trained_until})"  # fmt: skip
-        in_sample = result.quality.counts.get("replay.prediction_in_training_window", 0)
-        if in_sample:
-            err_console.print(
-                f"[yellow]warning:[/] {in_sample} jobs ended before "
-                f"{result.prediction_model}'s trained_until {result.trained_until}: their "
-                "predictions are in-sample (replay a later --start for an honest result)"
-            )
-    elif jobs_csv is not None and vcs_csv is not None:
-        if model is not None or trace is not None or cluster is not None:
-            raise ValueError("--model, --trace and --cluster read the store: add --store")
-        pol = options.pop("policy")
-        result = replay(read_jobs_csv(jobs_csv), read_vcs_csv(vcs_csv), pol, source=str(jobs_csv),
-                        line_offset=2, **options)  # fmt: skip
-        label = jobs_csv.name
-    else:
-        raise ValueError("give both --jobs-csv and --vcs-csv (or --store, default data/parquet)")
     table = feasibility_view(result, every_period=feasibility)
     print_frame(table, title=FEASIBILITY_TITLE[feasibility], limit=max(table.height, 1))
     repairs = result.quality.nonzero()
@@ -166,6 +150,68 @@ def command(
     if out is not None:
         write_output(result, out)
         console.print(f"per-job output: {out}")
+
+
+#: The library's parameter names and the flags a user types for them.
+FLAGS = {
+    "resource_model": "--resources", "type_affinity": "--type-affinity",
+    "share_by": "--share-by", "max_jobs_per_gpu": "--max-jobs-per-gpu", "kappa": "--kappa",
+    "slowdown": "--kappa", "core": "--core", "compat": "--compat", "backfill": "--backfill",
+    "workers": "--workers", "start": "--start", "end": "--end", "prediction_model": "--model",
+}  # fmt: skip
+_PARAMETER = re.compile(
+    r"\b(?P<name>" + "|".join(FLAGS) + r")(?P<tail> must\b|=|: )|\b(?P<drop>drop) (?P<dropped>"
+    + "|".join(FLAGS) + r")\b"
+)
+
+
+def as_flags(message: str) -> str:
+    """A library message with its parameter names as the command's flags:
+    ``resource_model must be one of ...`` -> ``--resources must be one of ...``."""
+
+    def flag(m: re.Match[str]) -> str:
+        if m["drop"]:
+            return f"drop {FLAGS[m['dropped']]}"
+        return FLAGS[m["name"]] + (" " + m["tail"][1:] if m["tail"] == "=" else m["tail"])
+
+    return _PARAMETER.sub(flag, message)
+
+
+def _replay(
+    jobs_csv: Path | None,
+    vcs_csv: Path | None,
+    store: Path | None,
+    trace: str | None,
+    cluster: str | None,
+    model: str | None,
+    start: str | None,
+    end: str | None,
+    options: dict[str, Any],
+) -> tuple[ReplayResult, str]:
+    """Replay from the store (the default, ``data/parquet``) or from the two CSV files."""
+    from tracekit.replay import read_jobs_csv, read_vcs_csv, replay, replay_from_store
+
+    if store is None and jobs_csv is None and vcs_csv is None:
+        store = DEFAULT_STORE
+    if store is not None:
+        if jobs_csv is not None or vcs_csv is not None:
+            raise ValueError("give either --store or --jobs-csv/--vcs-csv, not both")
+        from tracekit.replay.inputs import check_partition
+        from tracekit.store import open_store
+
+        st = open_store(store)
+        trace, cluster = check_partition(st, trace, cluster)
+        result = replay_from_store(st, trace, cluster, start, end, prediction_model=model,
+                                   **options)  # fmt: skip
+        return result, f"{trace}/{cluster}"
+    if jobs_csv is None or vcs_csv is None:
+        raise ValueError("give both --jobs-csv and --vcs-csv (or --store, default data/parquet)")
+    if model is not None or trace is not None or cluster is not None:
+        raise ValueError("--model, --trace and --cluster read the store: add --store")
+    pol = options.pop("policy")
+    result = replay(read_jobs_csv(jobs_csv), read_vcs_csv(vcs_csv), pol, source=str(jobs_csv),
+                    line_offset=2, **options)  # fmt: skip
+    return result, jobs_csv.name
 
 
 FEASIBILITY_TITLE = {
