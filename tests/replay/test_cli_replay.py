@@ -227,3 +227,16 @@ def test_errors_name_the_flags_typed(tmp_path: Path, sample_store: Path) -> None
     result = invoke("--store", str(sample_store), "--trace", "helios", "--cluster", "Venus",
                     "--start", "Sept")  # fmt: skip
     assert result.exit_code == 2 and "--start: 'Sept' is not a date" in result.output
+
+
+def test_help_fits_80_columns_and_lists_every_placement() -> None:
+    from tracekit.replay.engines.placement import PLACERS
+    from tracekit.replay.placements import PLACEMENTS
+
+    result = runner.invoke(app, ["replay", "--help"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert "…" not in result.output and max(len(ln) for ln in lines) <= 80
+    for name in (*PLACERS, *PLACEMENTS):
+        assert sum(1 for ln in lines if ln.split()[:1] == [name]) == 1, name
+    assert "job_id,vc,submit_time,duration_s,num_gpus" in result.output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import textwrap
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,7 +18,7 @@ from tracekit.cli._common import (
     err_console,
     print_frame,
 )
-from tracekit.replay.placements import PLACEMENTS
+from tracekit.replay.engines.placement import describe_placers
 from tracekit.replay.placements import describe as describe_placements
 from tracekit.replay.policies import describe
 from tracekit.replay.results import ReplayResult
@@ -26,48 +27,44 @@ from tracekit.replay.results import ReplayResult
 def command(
     jobs_csv: Annotated[
         Path | None,
-        typer.Option(help="JOBS.csv: job_id,vc,submit_time,duration_s,num_gpus[,pred_duration_s]"),
+        typer.Option(help="Jobs CSV file (columns above)."),
     ] = None,
-    vcs_csv: Annotated[Path | None, typer.Option(help="VCS.csv: vc,nodes[,gpus_per_node]")] = None,
+    vcs_csv: Annotated[Path | None, typer.Option(help="VCs CSV file (columns above).")] = None,
     store: Annotated[
         Path | None,
-        typer.Option("--store", help="Store directory (default data/parquet without CSV files)."),
+        typer.Option("--store", help="Store directory (default: data/parquet)."),
     ] = None,
     trace: Annotated[str | None, typer.Option(help="Trace in the store, e.g. helios.")] = None,
     cluster: Annotated[str | None, typer.Option(help="Cluster of the trace, e.g. Venus.")] = None,
     model: Annotated[
         str | None,
-        typer.Option(help="Predictions in the store to use (what `tracekit predict` wrote)."),
+        typer.Option(help="Prediction model of the store (tracekit predict)."),
     ] = None,
-    start: Annotated[str | None, typer.Option(help="Store: first submit time (UTC).")] = None,
-    end: Annotated[str | None, typer.Option(help="Store: end of the submit window.")] = None,
+    start: Annotated[str | None, typer.Option(help="Store: window start, UTC date.")] = None,
+    end: Annotated[str | None, typer.Option(help="Store: window end (excluded).")] = None,
     out: Annotated[Path | None, typer.Option(help="Per-job output CSV.")] = None,
     policy: Annotated[str, typer.Option(help="Scheduling policy (listed above).")] = "fifo",
     backfill: Annotated[
         bool | None,
         typer.Option(
             "--backfill/--no-backfill",
-            help="Backfill behind a blocked job (default: the policy's published behaviour).",
+            help="Backfill behind a blocked job (default: as the policy was published).",
         ),
     ] = None,
     placement: Annotated[
         str | None,
-        typer.Option(
-            help="Whole GPUs: consolidate|first_fit|spread. Shared GPUs (listed above): "
-            f"{'|'.join(PLACEMENTS)}; best-fit, packing, load-balancing and fgd put every job on "
-            "one node of the store's machines, within its CPU and memory."
-        ),
+        typer.Option(help="Where jobs run (listed above)."),
     ] = None,
     compat: Annotated[
         str | None,
-        typer.Option(help="'lucid' or 'helios': the published simulators' exact rules."),
+        typer.Option(help="lucid or helios: a published simulator's rules."),
     ] = None,
     resources: Annotated[
         str,
-        typer.Option(help="auto|whole|shared: whole GPUs on nodes or shared GPUs (fractions)."),
+        typer.Option(help="auto, whole (GPUs on nodes) or shared (fractions)."),
     ] = "auto",
     share_by: Annotated[
-        str | None, typer.Option(help="Shared GPUs: what a job counts: request|usage.")
+        str | None, typer.Option(help="Shared GPUs: a job counts its request or usage.")
     ] = None,
     max_jobs_per_gpu: Annotated[
         int | None, typer.Option(help="Shared GPUs: most jobs on one GPU (default 4).")
@@ -102,16 +99,22 @@ def command(
     core: Annotated[
         str,
         typer.Option(
-            help="Whole GPUs: auto (the compiled core when the policy has one), compiled, or "
-            "python (the reference loops); all give identical results."
+            help="Whole GPUs: auto, compiled or python (the reference loops); identical "
+            "results."
         ),
     ] = "auto",
 ) -> None:
     """Replay jobs from CSV files or the store under a scheduling policy.
 
-    Input: --jobs-csv and --vcs-csv, or the store (--store, default data/parquet) with --trace
-    and --cluster (and --model for the predictions `tracekit predict` wrote). Prints the
-    offered load and the summary.
+    Input: the store (--store, default data/parquet) with --trace, --cluster
+    and --model for the predictions `tracekit predict` wrote; or CSV files:
+
+    \b
+      --jobs-csv  job_id,vc,submit_time,duration_s,num_gpus[,pred_duration_s]
+                  [,user,group,util,num_cpus,mem_gb]
+      --vcs-csv   vc,nodes[,gpus_per_node]
+
+    Prints the offered load and the summary.
     """
     from tracekit.replay.run import write_output
 
@@ -234,8 +237,19 @@ def feasibility_view(result: ReplayResult, every_period: bool = False) -> pl.Dat
     )  # fmt: skip
 
 
-# The policy list comes from the registry, so a new policy shows up here by itself.
-command.__doc__ = inspect.cleandoc(command.__doc__ or "") + "\n\nPolicies (--policy):\n\n\b\n"
-command.__doc__ += "\n".join(f"  {name:<10} {line}" for name, line in describe().items())
-command.__doc__ += "\n\nShared-GPU placements (--placement):\n\n\b\n"
-command.__doc__ += "\n".join(f"  {name:<15} {line}" for name, line in describe_placements().items())
+def _listing(title: str, entries: dict[str, str], width: int) -> str:
+    """A help section, one entry per name, wrapped by hand to 78 columns (the ``\b`` block is
+    printed as it is)."""
+    lines = [
+        textwrap.fill(line, 78, initial_indent=f"  {name:<{width}} ",
+                      subsequent_indent=" " * (width + 3))
+        for name, line in entries.items()
+    ]  # fmt: skip
+    return f"\n\n{title}:\n\n\b\n" + "\n".join(lines)
+
+
+# The lists come from the registries, so a new policy or placement shows up here by itself.
+command.__doc__ = inspect.cleandoc(command.__doc__ or "")
+command.__doc__ += _listing("Policies (--policy)", describe(), 10)
+command.__doc__ += _listing("Placements (--placement), whole GPUs", describe_placers(), 15)
+command.__doc__ += _listing("Shared GPUs", describe_placements(), 15)

@@ -125,6 +125,8 @@ class Consolidate(Placer):
     a remainder node (the best-fit one; with ``compat``, the node with the most free GPUs, as
     the simulators' descending-free order gives it)."""
 
+    summary = "fewest free GPUs that fit (best fit; the default)"
+
     name = "consolidate"
 
     def place(self, g: int) -> Alloc | None:
@@ -153,6 +155,8 @@ class FirstFit(Placer):
     """First fit in node-id order, spreading a job over as many nodes as needed (this is what the
     Helios/Lucid ``random`` placer really does). Succeeds whenever enough GPUs are free."""
 
+    summary = "first nodes in id order, spread over as many as needed"
+
     name = "first_fit"
 
     def place(self, g: int) -> Alloc | None:
@@ -177,6 +181,8 @@ class FirstFit(Placer):
 class Spread(Placer):
     """Load balancing: a job of at most one node goes to the node with the most free GPUs (lowest
     id on ties); larger jobs take whole idle nodes as in :class:`Consolidate`."""
+
+    summary = "most free GPUs (load balancing)"
 
     name = "spread"
 
@@ -203,6 +209,11 @@ PLACERS: dict[str, PlacerFactory] = {
     "first_fit": FirstFit,
     "spread": Spread,
 }
+
+
+def describe_placers() -> dict[str, str]:
+    """One line per whole-GPU placement (``tracekit replay --help`` prints these)."""
+    return {name: str(getattr(factory, "summary", "")) for name, factory in PLACERS.items()}
 
 
 def make_placer(placement: str | PlacerFactory, nodes: int, gpn: int, compat: bool) -> Placer:
