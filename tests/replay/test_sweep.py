@@ -174,7 +174,7 @@ def test_sweep_sequential_vs_local_pool_vs_dask(
     # FIFO ignores predictions entirely
     fifo = seq.filter(pl.col("policy") == "fifo")
     assert fifo.group_by("trace").agg(pl.col("digest").n_unique())["digest"].max() == 1
-    local = sweep(configs, workers=2, progress=False)
+    local = sweep(configs, workers=1, progress=False)  # one spawned worker: the cheapest pool
     assert local["digest"].to_list() == seq["digest"].to_list()
     assert "pool workers load that cache" in caplog.text
     distributed = pytest.importorskip("distributed")
@@ -330,3 +330,30 @@ def test_the_example_sweep_keeps_the_sample_capacity(repo_root: Path) -> None:
         ("pai", "2020-07-06T00:00:00", "2020-07-13T00:00:00"),
         ("Venus", "2020-09-01T00:00:00", "2020-09-27T00:00:00"),
     }
+
+
+def test_compiled_sweeps_run_in_process_unless_workers_are_asked(
+    store: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import tracekit.replay.sweep as sweep_module
+
+    pools: list[int] = []
+
+    def thread_pool(max_workers: int, mp_context: object) -> ThreadPoolExecutor:
+        pools.append(max_workers)  # a thread pool stands in for the spawned processes
+        return ThreadPoolExecutor(max_workers)
+
+    monkeypatch.setattr(sweep_module, "ProcessPoolExecutor", thread_pool)
+    caplog.set_level(logging.INFO, logger="tracekit.replay.sweep")
+    whole = [SweepConfig("helios", "Venus", p, "noisy:1.0", store=str(store))
+             for p in ("fifo", "qssf", "srtf")]  # fmt: skip
+    assert all(c.compiled for c in whole)
+    seq = sweep(whole, progress=False)
+    assert pools == [] and "3 runs one after another" in caplog.text
+    assert sweep(whole, workers=2, progress=False)["digest"].to_list() == seq["digest"].to_list()
+    assert pools == [2]
+    # A run off the compiled core (Lucid's shared GPUs, or core="python") keeps the pool.
+    mixed = [*whole, SweepConfig("helios", "Venus", "lucid", store=str(store))]
+    assert not mixed[-1].compiled and not replace(whole[0], core="python").compiled
+    sweep(mixed, progress=False)
+    assert len(pools) == 2 and "4 runs on a local pool" in caplog.text

@@ -148,6 +148,17 @@ class SweepConfig:
             text += f" window [{self.start or '…'}, {self.end or '…'})"
         return text
 
+    @property
+    def compiled(self) -> bool:
+        """The run replays on the compiled core: whole GPUs, ``core`` not ``python``, and a
+        policy with a compiled kernel (every built-in whole-GPU policy)."""
+        if self.core == "python" or self.resolved_engine != "whole":
+            return False
+        from tracekit.replay.policies import make_policy
+
+        pol = make_policy(self.policy)
+        return pol.kernel is not None or pol.kernel_spec() is not None
+
     def slice_key(self) -> tuple[Any, ...]:
         """What identifies the input slice this config reads."""
         return (self.store, self.trace, self.cluster, self.start, self.end, self.model,
@@ -280,10 +291,13 @@ def sweep(
     ----------
     configs : sequence of SweepConfig
     executor : None, "sequential", concurrent.futures.Executor or distributed.Client
-        ``None``: a local process pool of ``workers`` processes (spawned, default: CPU count),
-        or a dask client on ``scheduler`` when given.
+        ``None``: a dask client on ``scheduler`` when given; else one after another in this
+        process when every config runs on the compiled core (:attr:`SweepConfig.compiled`: a
+        run takes about 0.1 s, less than starting a worker process) and ``workers`` is not
+        given; else a local process pool of ``workers`` processes (spawned, default: CPU
+        count). The log says which.
     workers : int, optional
-        Local pool size.
+        Local pool size; giving it asks for the pool.
     scheduler : str, optional
         ``tcp://HOST:PORT`` of a dask.distributed scheduler.
     slices : mapping, optional
@@ -309,6 +323,9 @@ def sweep(
         client, own_client = Client(scheduler), True
     elif executor is not None and type(executor).__name__ == "Client":
         client = executor
+    elif executor is None and workers is None and all(c.compiled for c in configs):
+        executor = "sequential"
+        LOG.info("sweep: %d runs one after another (all on the compiled core)", len(configs))
     rows: list[dict[str, Any] | None] = [None] * len(configs)
     try:
         note = prepare_compiled(configs, client)
@@ -344,6 +361,7 @@ def sweep(
             own = pool is None
             if own:
                 n = workers or os.cpu_count() or 1
+                LOG.info("sweep: %d runs on a local pool of %d processes", len(configs), n)
                 pool = ProcessPoolExecutor(max_workers=n, mp_context=get_context("spawn"))
             assert isinstance(pool, Executor)
             try:
