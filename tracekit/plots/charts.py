@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from tracekit.plots._base import (
+    FACET_WRAP,
     PALETTE,
     STATUS_COLORS,
     WEEKDAY_NAMES,
@@ -250,7 +251,9 @@ def bars(df: pl.DataFrame, x: str, y: str, color: Keys = None, title: str = "",
     """
     colors, facet = split_legend(df, as_list(color), facet)
     panels = groups(df, [facet]) if facet else [("", df)]
-    fig, cells = panels_figure([p[0] for p in panels] if facet else [], shared_y=False)
+    # Category labels are often turned: rows of panels need room between them for the labels.
+    fig, cells = panels_figure([p[0] for p in panels] if facet else [], shared_y=False,
+                               vertical_spacing=0.2 if len(panels) > FACET_WRAP else None)
     seen: dict[str, str] = {}
     shown: set[str] = set()
     scale = 100.0 if percent_y else 1.0
@@ -264,7 +267,12 @@ def bars(df: pl.DataFrame, x: str, y: str, color: Keys = None, title: str = "",
             ), row=r, col=c)  # fmt: skip
             shown.add(name)
     fig.update_layout(barmode="group")
-    fig.update_xaxes(type="category", title_text=axis_title(x, x_title))
+    fig.update_xaxes(type="category")
+    # The x title once per column, under its lowest panel, so it never runs into the title of
+    # the panel below.
+    for r, c in cells:
+        if (r + 1, c) not in cells:
+            fig.update_xaxes(title_text=axis_title(x, x_title), row=r, col=c)
     fig.update_yaxes(type=axis_type(df[y].to_list(), log_y), title_text=axis_title(y, y_title))
     return finish(fig, title, height=panel_height(len(cells)))
 
