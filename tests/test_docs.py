@@ -9,7 +9,7 @@ from pathlib import Path, PurePosixPath
 
 ROOT = Path(__file__).resolve().parents[1]
 # Paths the docs name that a run creates (never tracked) or that stand for a user's own file.
-GENERATED = ("data/", "reports/", "venus", "for_", "slurm_swf", "replay_")
+GENERATED = ("data/", "reports/", "benchmarks/results/", "venus", "for_", "slurm_swf", "replay_")
 SELF_CHECKS = ("tests/test_docs.py", "tests/replay/test_layout.py")
 REPO_TOP = ("tracekit/", "docs/", "tests/", "notebooks/", "benchmarks/", "examples/", ".ci/")
 
