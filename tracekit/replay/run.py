@@ -412,19 +412,15 @@ def _replay_whole(
     # VCs in name order, jobs by submit time, ties in row order (a stable sort): the engines'
     # order. Only the numeric columns are reordered; results are scattered back to row order.
     n = frame.height
-    names = frame["vc"].unique().sort()
-    code = frame["vc"].cast(pl.Enum(names)).to_physical().to_numpy().astype(np.int64)
+    names, code = vc_codes(frame["vc"], cl)
     submit_in = frame["submit_time"].to_numpy()
-    # np.lexsort((submit_in, code)) as two stable sorts: cheap on a submit-sorted trace.
-    order = np.argsort(submit_in, kind="stable")
-    order = order[np.argsort(code[order], kind="stable")]
-    code_sorted = code[order]
+    order = submit_vc_order(submit_in, code)
     gpu_all = frame["num_gpus"].to_numpy().astype(np.int64)[order]
     work = frame["duration_s"].to_numpy()[order]
     plan = VCPlan(
         policy=pol,
         cluster=cl,
-        bounds=vc_bounds(code_sorted, names.to_list()),
+        bounds=vc_bounds(code, names.to_list()),
         submit=submit_in[order],
         duration=work + tail_s if tail_s else work,
         gpus=gpu_all,
@@ -443,8 +439,9 @@ def _replay_whole(
     used_core = core_of(plan)
     n_workers = resolve_workers(workers, plan)
     runs = replay_vcs(plan, n_workers)
-    starts = np.full(n, np.nan)
-    ends = np.full(n, np.nan)
+    # Every row is in one VC's slice, so every start and end is written below.
+    starts = np.empty(n)
+    ends = np.empty(n)
     npre = np.zeros(n, dtype=np.int64)
     ovh = np.zeros(n)
     final: list[Any] | None = [None] * n if compat else None
@@ -457,19 +454,21 @@ def _replay_whole(
         rows = order[lo:hi]
         starts[rows] = run.start
         ends[rows] = run.end
-        npre[rows] = run.preemptions
-        ovh[rows] = run.overhead
+        vc_code = names.index_of(vc)
+        if pol.preemptive:  # (a static policy never preempts: its counts stay zero)
+            npre[rows] = run.preemptions
+            ovh[rows] = run.overhead
         if final is not None:
             for r, a in zip(rows.tolist(), run.alloc, strict=True):  # type: ignore[arg-type]
                 final[r] = a
         if pol.preemptive:
             sj = np.asarray(run.seg_job, dtype=np.int64)
-            seg_code.append(np.full(len(sj), code_sorted[lo]))
+            seg_code.append(np.full(len(sj), vc_code))
             seg_s.append(np.asarray(run.seg_start, dtype=np.float64))
             seg_e.append(np.asarray(run.seg_end, dtype=np.float64))
             seg_g.append(gpu_all[lo:hi][sj])
         else:
-            seg_code.append(code_sorted[lo:hi])
+            seg_code.append(np.full(hi - lo, vc_code))
             seg_s.append(np.asarray(run.start, dtype=np.float64))
             seg_e.append(np.asarray(run.end, dtype=np.float64))
             seg_g.append(gpu_all[lo:hi])
@@ -523,6 +522,33 @@ def _replay_whole(
         "core": used_core,
     }
     return ReplayResult(out, cl, config, quality, segments, 0.0, node_log)
+
+
+def vc_codes(vc: pl.Series, cluster: Cluster) -> tuple[pl.Series, np.ndarray]:
+    """The VC names in sorted order and each row's index into them.
+
+    One enum cast on the cluster's sorted VC names when every row's VC is one of them (always,
+    after validation); otherwise the names present in the rows.
+    """
+    names = pl.Series(sorted(cluster), dtype=pl.String)
+    code = vc.cast(pl.Enum(names), strict=False)
+    if code.null_count():
+        names = vc.unique().sort()
+        code = vc.cast(pl.Enum(names))
+    return names, code.to_physical().to_numpy()
+
+
+def submit_vc_order(submit: np.ndarray, code: np.ndarray) -> np.ndarray:
+    """Row order by VC code, then submit time, ties in row order (``np.lexsort((submit,
+    code))``), as two stable sorts: the first is skipped on a submit-sorted table (the usual
+    trace), the second sorts small unsigned codes, which numpy does by radix sort."""
+    n = len(submit)
+    top = int(code.max()) if n else 0
+    small = code.astype(np.uint8 if top < 2**8 else np.uint16 if top < 2**16 else np.int64)
+    if n < 2 or bool((submit[1:] >= submit[:-1]).all()):
+        return np.argsort(small, kind="stable")
+    order = np.argsort(submit, kind="stable")
+    return order[np.argsort(small[order], kind="stable")]
 
 
 def _node_text(alloc: Any) -> str | None:

@@ -136,13 +136,36 @@ def _ranks(keys: np.ndarray | tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.nd
     parts = [np.asarray(k, dtype=np.float64) for k in (keys if isinstance(keys, tuple) else [keys])]
     n = len(parts[0])
     # Stable sorts from the least significant key up: np.lexsort's order (ties by submit
-    # order), three times faster on one key and nearly free on keys already sorted (FIFO).
-    order = np.argsort(parts[-1], kind="stable")
+    # order), three times faster on one key and free on keys already sorted (FIFO).
+    order = stable_argsort(parts[-1])
     for part in reversed(parts[:-1]):
-        order = order[np.argsort(part[order], kind="stable")]
+        order = order[stable_argsort(part[order])]
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(n)
     return rank, order
+
+
+def stable_argsort(key: np.ndarray) -> np.ndarray:
+    """``np.argsort(key, kind="stable")`` of a float array, two to three times faster.
+
+    Numpy's stable sort of floats is a merge sort; its default sort is a vectorised quicksort
+    that leaves equal keys in no set order. So: quicksort, number the runs of equal keys (all
+    NaNs are one run, as they are for numpy's sort), then sort ``run * n + index``, integers
+    that are all distinct, which puts equal keys back in index order. A key already in order
+    (FIFO's submit times) costs one comparison pass.
+    """
+    n = len(key)
+    if n < 2 or bool((key[1:] >= key[:-1]).all()):
+        return np.arange(n)
+    order = np.argsort(key)
+    k = key[order]
+    new = k[1:] != k[:-1]
+    new &= ~(np.isnan(k[1:]) & np.isnan(k[:-1]))
+    if new.all():
+        return order
+    run = np.zeros(n, dtype=np.int64)
+    np.cumsum(new, out=run[1:])
+    return np.sort(run * n + order) % n
 
 
 def _stuck(view: JobView, j: int, nodes: int, gpn: int, placement: str) -> RuntimeError:
@@ -1143,10 +1166,9 @@ def replay_vcs(plan: VCPlan, workers: int) -> list[VCRun]:
 
 
 def vc_bounds(codes: np.ndarray, names: list[str]) -> list[tuple[str, int, int]]:
-    """``(vc, lo, hi)`` runs of a sorted array of VC codes (indices into ``names``)."""
-    if len(codes) == 0:
-        return []
-    change = np.flatnonzero(codes[1:] != codes[:-1]) + 1
-    lows = np.concatenate([[0], change])
-    highs = np.concatenate([change, [len(codes)]])
-    return [(names[codes[lo]], int(lo), int(hi)) for lo, hi in zip(lows, highs, strict=True)]
+    """``(vc, lo, hi)`` slices of the rows once sorted by VC code (``codes``: index into
+    ``names`` of each row, in any order), for the VCs that have rows."""
+    counts = np.bincount(np.asarray(codes, dtype=np.int64), minlength=len(names))
+    highs = np.cumsum(counts)
+    return [(names[i], int(highs[i] - c), int(highs[i])) for i, c in enumerate(counts.tolist())
+            if c]  # fmt: skip
