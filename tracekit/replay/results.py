@@ -15,6 +15,7 @@ Averages stay floats (the published simulators' summary files truncate them to i
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,8 @@ class ReplayResult:
     quality : QualityCounter
         Input repairs and loading decisions (rules ``replay.*``).
     segments : polars.DataFrame
-        Run intervals ``vc, start, end, num_gpus`` (one per uninterrupted run).
+        Run intervals ``vc, start, end, num_gpus`` (one per uninterrupted run). May be given
+        as a function of no argument that returns it: it is then built when first read.
     wall_s : float
         Wall-clock time of the replay.
     node_log : list, optional
@@ -76,7 +78,7 @@ class ReplayResult:
     resources: Cluster | GPUPool
     config: dict[str, Any]
     quality: QualityCounter
-    segments: pl.DataFrame
+    segments: pl.DataFrame | Callable[[], pl.DataFrame]
     wall_s: float = 0.0
     node_log: list[tuple[str, int, float, float, tuple[tuple[int, int], ...]]] | None = field(
         default=None, repr=False
@@ -104,6 +106,22 @@ class ReplayResult:
         """When :attr:`prediction_model` was trained until (``2020-08-01``, or a
         ``first..last`` range under weekly retraining); None without store predictions."""
         return self.config.get("trained_until")
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.segments, pl.DataFrame):
+            self._build_segments = self.segments
+            del self.segments
+
+    def __getattr__(self, name: str) -> Any:
+        # Reached only for an attribute not set: the deferred segments, built once.
+        if name == "segments" and "_build_segments" in self.__dict__:
+            self.segments = self.__dict__.pop("_build_segments")()
+            return self.segments
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __getstate__(self) -> dict[str, Any]:
+        self.segments  # noqa: B018 - a pickle carries the table, not the function
+        return self.__dict__
 
     def summary(self, by_vc: bool | None = None) -> pl.DataFrame:
         """Per-VC (plus ``vc="all"``) statistics; see :func:`summarize`.

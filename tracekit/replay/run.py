@@ -497,15 +497,17 @@ def _replay_whole(
         out = out.with_columns(pl.Series("nodes", [_node_text(a) for a in final], pl.String))
         cols.append("nodes")
     out = out.select(cols)
-    segments = pl.DataFrame(
-        {
-            "vc": names.gather(np.concatenate(seg_code)) if seg_code else [],
-            "start": np.concatenate(seg_s) if seg_s else np.zeros(0),
-            "end": np.concatenate(seg_e) if seg_e else np.zeros(0),
-            "num_gpus": np.concatenate(seg_g) if seg_g else np.zeros(0, dtype=np.int64),
-        },
-        schema={"vc": pl.String, "start": pl.Float64, "end": pl.Float64, "num_gpus": pl.Int64},
-    )
+    def segments() -> pl.DataFrame:  # built when first read (summaries do not need it)
+        return pl.DataFrame(
+            {
+                "vc": names.gather(np.concatenate(seg_code)) if seg_code else [],
+                "start": np.concatenate(seg_s) if seg_s else np.zeros(0),
+                "end": np.concatenate(seg_e) if seg_e else np.zeros(0),
+                "num_gpus": np.concatenate(seg_g) if seg_g else np.zeros(0, dtype=np.int64),
+            },
+            schema={"vc": pl.String, "start": pl.Float64, "end": pl.Float64, "num_gpus": pl.Int64},
+        )
+
     config = {
         "policy": pol.name,
         "policy_repr": repr(pol),
