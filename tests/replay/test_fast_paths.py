@@ -16,7 +16,9 @@ from tracekit.replay.inputs import _any_bad, _rules
 from tracekit.replay.run import submit_vc_order, vc_codes
 
 CAPS = {"a": (1, 8), "b": (2, 8), "c": (4, 8)}
-_FLOATS = st.sampled_from([0.0, -0.0, 1.0, 2.0, 2.5, -3.0, 1e300, np.inf, -np.inf, np.nan])
+_FLOATS = st.sampled_from(
+    [0.0, -0.0, 1.0, 2.0, 7.0, -3.0, 2.0**52, -(2.0**52), 2.5, 1e300, np.inf, -np.inf, np.nan]
+)
 
 
 @st.composite
