@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from tracekit.errors import TraceFormatError
 from tracekit.replay import Cluster, replay, validate_jobs
 from tracekit.replay.engines.whole_gpu import stable_argsort, vc_bounds
-from tracekit.replay.inputs import _any_bad, _rules
+from tracekit.replay.inputs import _any_bad, _rules, _surely_unique
 from tracekit.replay.run import submit_vc_order, vc_codes
 
 CAPS = {"a": (1, 8), "b": (2, 8), "c": (4, 8)}
@@ -95,3 +95,24 @@ def test_vc_order_is_lexsort_by_vc_then_submit(rows: list[tuple[str, float]], so
         (v, int((vc == v).sum())) for v in ["a", "b", "c"] if (vc == v).any()
     ]
     assert all(set(vc.gather(order[lo:hi]).to_list()) == {v} for v, lo, hi in bounds)
+
+
+_TEXT = st.text(alphabet="ab-_7é", max_size=16)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_TEXT, min_size=2, max_size=30), st.integers(0, 3), st.integers(1, 12))
+def test_surely_unique_ids_are_unique(ids: list[str], cut: int, width: int) -> None:
+    # Strings made by slicing longer ones, and by gluing chunks, must still compare by content.
+    made = [
+        pl.Series(ids),
+        pl.Series(ids).str.slice(cut, width),
+        pl.concat([pl.Series(ids[:cut], dtype=pl.String), pl.Series(ids[cut:])], rechunk=False),
+        (pl.Series(ids) + "x").str.slice(0, width),
+    ]
+    for series in made:
+        if _surely_unique(series):
+            assert series.n_unique() == series.len()
+    assert _surely_unique(pl.Series(ids)) == (len(set(ids)) == len(ids)) or any(
+        len(i.encode()) > 12 for i in ids
+    )

@@ -279,7 +279,9 @@ def _any_bad(
     the two VC rules are checked on the per-VC largest request instead of looking every row's
     VC up twice.
     """
-    quick = {"replay.duplicate_job_id": pl.len() - pl.col("job_id").n_unique()}
+    unique = _surely_unique(df["job_id"])
+    dup = pl.lit(0) if unique else pl.len() - pl.col("job_id").n_unique()
+    quick = {"replay.duplicate_job_id": dup}
     per_vc = not shared and "replay.unknown_vc" in (rule for rule, _, _, _ in rules)
     if per_vc:
         quick["replay.unknown_vc"] = quick["replay.job_larger_than_vc"] = pl.lit(0)
@@ -293,6 +295,35 @@ def _any_bad(
         vc is not None and (vc not in caps or (top is not None and top > caps[vc]))
         for vc, top in largest.iter_rows()
     )
+
+
+_MAX_INLINE_BYTES = 12
+_HASH_MUL = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _surely_unique(ids: pl.Series) -> bool:
+    """True when the strings are certainly all distinct, from their Arrow views alone.
+
+    In Arrow's string-view layout a string of at most 12 bytes lies whole in its 16-byte view
+    (length, then the bytes, zero-padded), so equal short strings have equal views. Hashing
+    the views and finding no equal hash proves the ids distinct, several times faster than
+    hashing the strings; any doubt (longer strings, nulls, another layout, equal hashes) says
+    False and the exact count decides.
+    """
+    import pyarrow as pa  # (polars' own Arrow export needs it too; not loaded at start-up)
+
+    arr = ids.to_arrow(compat_level=pl.CompatLevel.newest())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if arr.type != pa.string_view() or arr.null_count or len(arr) < 2:
+        return False
+    views = np.frombuffer(arr.buffers()[1], dtype=np.uint64).reshape(-1, 2)
+    views = views[arr.offset : arr.offset + len(arr)]
+    if int((views[:, 0] & np.uint64(0xFFFFFFFF)).max()) > _MAX_INLINE_BYTES:
+        return False
+    hashes = views[:, 0] * _HASH_MUL ^ views[:, 1]
+    hashes.sort()
+    return not bool((hashes[1:] == hashes[:-1]).any())
 
 
 _NUMBERS = (
