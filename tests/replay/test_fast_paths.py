@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from tracekit.errors import TraceFormatError
 from tracekit.replay import Cluster, replay, validate_jobs
 from tracekit.replay.engines.whole_gpu import stable_argsort, vc_bounds
-from tracekit.replay.inputs import _any_bad, _rules, _surely_unique
-from tracekit.replay.run import submit_vc_order, vc_codes
+from tracekit.replay.inputs import _any_bad, _rules, _surely_unique, vc_index
+from tracekit.replay.run import submit_vc_order
 
 CAPS = {"a": (1, 8), "b": (2, 8), "c": (4, 8)}
 _FLOATS = st.sampled_from(
@@ -48,6 +48,9 @@ def test_fast_validation_finds_a_bad_row_exactly_when_a_rule_does(jobs: pl.DataF
     rules = _rules(False, False, caps, False, "strict")
     plain = any(int(jobs.select(expr).to_series().fill_null(True).sum()) for _, expr, _, _ in rules)
     assert _any_bad(jobs, rules, caps, False) == plain
+    index = vc_index(jobs["vc"], sorted(caps))
+    if index is not None:
+        assert _any_bad(jobs, rules, caps, False, index) == plain
     if not plain:  # and a clean table passes validation unchanged
         clean, quality = validate_jobs(jobs, cluster)
         assert clean.height == jobs.height and not any(quality.counts.values())
@@ -85,12 +88,13 @@ def test_vc_order_is_lexsort_by_vc_then_submit(rows: list[tuple[str, float]], so
         rows = sorted(rows, key=lambda r: r[1])
     vc = pl.Series([r[0] for r in rows], dtype=pl.String)
     submit = np.array([r[1] for r in rows], dtype=np.float64)
-    names, code = vc_codes(vc, Cluster.from_dict(CAPS))
-    assert names.to_list() == ["a", "b", "c"]
-    assert [names[int(c)] for c in code] == vc.to_list()
+    names = sorted(Cluster.from_dict(CAPS))
+    code = vc_index(vc, names)
+    assert code is not None and [names[int(c)] for c in code] == vc.to_list()
+    assert vc_index(pl.Series(["a", "d"]), names) is None
     order = submit_vc_order(submit, code)
     assert np.array_equal(order, np.lexsort((submit, code)))
-    bounds = vc_bounds(code, names.to_list())
+    bounds = vc_bounds(code, names)
     assert [(vc, hi - lo) for vc, lo, hi in bounds] == [
         (v, int((vc == v).sum())) for v in ["a", "b", "c"] if (vc == v).any()
     ]

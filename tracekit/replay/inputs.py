@@ -169,6 +169,7 @@ def validate_jobs(
     quality: QualityCounter | None = None,
     source: str = "<jobs>",
     line_offset: int = 1,
+    vc_index: np.ndarray | None = None,
 ) -> tuple[pl.DataFrame, QualityCounter]:
     """Check (or repair) a job table against a cluster (whole GPUs) or a GPU pool (shared GPUs).
 
@@ -197,6 +198,10 @@ def validate_jobs(
         Name used in error messages (the CSV path).
     line_offset : int
         Added to the 0-based row index in messages (2 for a CSV with a header line).
+    vc_index : numpy.ndarray, optional
+        Whole GPUs: each row's VC as an index into the cluster's sorted VC names
+        (:func:`vc_index`), when the caller has it; the VC checks then need no second look at
+        the names.
 
     Returns
     -------
@@ -236,7 +241,7 @@ def validate_jobs(
     gpu_dtype = pl.Float64 if shared else pl.Int64
     # Fast path: one polars pass tells whether any rule finds a row; clean tables (the usual
     # case) stop here.
-    if not _any_bad(df, rules, caps, shared):
+    if not _any_bad(df, rules, caps, shared, vc_index):
         for rule, _, _, _ in rules:
             quality.add(rule, 0)
         return df.drop("_row").with_columns(pl.col("num_gpus").cast(gpu_dtype)), quality
@@ -271,13 +276,15 @@ def _any_bad(
     rules: list[tuple[str, pl.Expr, str, pl.Expr | None]],
     caps: dict[str, int],
     shared: bool,
+    vc_index: np.ndarray | None = None,
 ) -> bool:
     """Whether any rule finds a bad row, in one pass (the fast path of :func:`validate_jobs`).
 
     Most rules' masks are summed. Cheaper equivalents where the mask is the costly part:
-    duplicates are ``rows - distinct ids`` (the ids that are not first seen), and on whole GPUs
-    the two VC rules are checked on the per-VC largest request instead of looking every row's
-    VC up twice.
+    duplicate ids are proved absent from the ids' Arrow views when they are short
+    (:func:`_surely_unique`) and counted as ``rows - distinct ids`` otherwise; on whole GPUs
+    the two VC rules compare each row's GPUs with its VC's size through ``vc_index`` (every
+    row's VC known), or else check the largest request of each VC name.
     """
     unique = _surely_unique(df["job_id"])
     dup = pl.lit(0) if unique else pl.len() - pl.col("job_id").n_unique()
@@ -290,11 +297,22 @@ def _any_bad(
         return True
     if not per_vc:
         return False
+    if vc_index is not None and len(vc_index) == df.height:
+        sizes = np.array([caps[vc] for vc in sorted(caps)], dtype=np.float64)
+        # (NaN GPUs compare False here; the GPU rule above has flagged them already.)
+        return bool((df["num_gpus"].to_numpy() > sizes[vc_index]).any())
     largest = df.group_by("vc").agg(pl.col("num_gpus").max())
     return any(
         vc is not None and (vc not in caps or (top is not None and top > caps[vc]))
         for vc, top in largest.iter_rows()
     )
+
+
+def vc_index(vc: pl.Series, names: list[str]) -> np.ndarray | None:
+    """Each row's VC as an index into ``names`` (sorted), by one enum cast; None when a row's
+    VC is null or not among them."""
+    code = vc.cast(pl.Enum(names), strict=False)
+    return None if code.null_count() else code.to_physical().to_numpy()
 
 
 _MAX_INLINE_BYTES = 12
@@ -978,5 +996,6 @@ __all__ = [
     "read_jobs_csv",
     "read_vcs_csv",
     "validate_jobs",
+    "vc_index",
     "window_bounds",
 ]

@@ -45,6 +45,7 @@ from tracekit.replay.inputs import (
     read_jobs_csv,
     read_vcs_csv,
     validate_jobs,
+    vc_index,
 )
 from tracekit.replay.placements import (
     NODE_PLACEMENTS,
@@ -334,6 +335,7 @@ def _validated(
     allow_zero_duration: bool = False,
     type_affinity: str = "strict",
     on_nodes: bool = False,
+    vc_codes: np.ndarray | None = None,
 ) -> tuple[pl.DataFrame, QualityCounter]:
     quality = QualityCounter()
     frame = canonical(jobs)
@@ -350,6 +352,7 @@ def _validated(
         quality=quality,
         source=source,
         line_offset=line_offset,
+        vc_index=vc_codes,
     )
 
 
@@ -380,10 +383,20 @@ def _replay_whole(
     if pool:
         cl = cl.pooled()
         frame = frame.with_columns(pl.lit(POOL_VC).alias("vc"))
+    # Each row's VC as an index into the sorted VC names, looked up once for validation and
+    # for the engines' order (again only if validation dropped rows).
+    names = sorted(cl)
+    known = "vc" in frame.columns and frame.schema["vc"] == pl.String
+    code = vc_index(frame["vc"], names) if known else None
     frame, quality = _validated(
         frame, cl, pol, repair=repair, validate=validate, source=source,
-        line_offset=line_offset, allow_zero_duration=allow_zero_duration,
+        line_offset=line_offset, allow_zero_duration=allow_zero_duration, vc_codes=code,
     )  # fmt: skip
+    if code is None or len(code) != frame.height:
+        code = vc_index(frame["vc"], names)
+    if code is None:  # not validated: VCs outside the cluster fail in the engines, as before
+        names = frame["vc"].unique().sort().to_list()
+        code = frame["vc"].cast(pl.Enum(names)).to_physical().to_numpy()
     if not validate:
         frame = frame.with_columns(pl.col("num_gpus").cast(pl.Int64))
     mode = _backfill_mode(backfill, pol)
@@ -412,7 +425,6 @@ def _replay_whole(
     # VCs in name order, jobs by submit time, ties in row order (a stable sort): the engines'
     # order. Only the numeric columns are reordered; results are scattered back to row order.
     n = frame.height
-    names, code = vc_codes(frame["vc"], cl)
     submit_in = frame["submit_time"].to_numpy()
     order = submit_vc_order(submit_in, code)
     gpu_all = frame["num_gpus"].to_numpy().astype(np.int64)[order]
@@ -420,7 +432,7 @@ def _replay_whole(
     plan = VCPlan(
         policy=pol,
         cluster=cl,
-        bounds=vc_bounds(code, names.to_list()),
+        bounds=vc_bounds(code, names),
         submit=submit_in[order],
         duration=work + tail_s if tail_s else work,
         gpus=gpu_all,
@@ -454,7 +466,7 @@ def _replay_whole(
         rows = order[lo:hi]
         starts[rows] = run.start
         ends[rows] = run.end
-        vc_code = names.index_of(vc)
+        vc_code = names.index(vc)
         if pol.preemptive:  # (a static policy never preempts: its counts stay zero)
             npre[rows] = run.preemptions
             ovh[rows] = run.overhead
@@ -500,7 +512,9 @@ def _replay_whole(
     def segments() -> pl.DataFrame:  # built when first read (summaries do not need it)
         return pl.DataFrame(
             {
-                "vc": names.gather(np.concatenate(seg_code)) if seg_code else [],
+                "vc": pl.Series(names, dtype=pl.String).gather(np.concatenate(seg_code))
+                if seg_code
+                else [],
                 "start": np.concatenate(seg_s) if seg_s else np.zeros(0),
                 "end": np.concatenate(seg_e) if seg_e else np.zeros(0),
                 "num_gpus": np.concatenate(seg_g) if seg_g else np.zeros(0, dtype=np.int64),
@@ -524,20 +538,6 @@ def _replay_whole(
         "core": used_core,
     }
     return ReplayResult(out, cl, config, quality, segments, 0.0, node_log)
-
-
-def vc_codes(vc: pl.Series, cluster: Cluster) -> tuple[pl.Series, np.ndarray]:
-    """The VC names in sorted order and each row's index into them.
-
-    One enum cast on the cluster's sorted VC names when every row's VC is one of them (always,
-    after validation); otherwise the names present in the rows.
-    """
-    names = pl.Series(sorted(cluster), dtype=pl.String)
-    code = vc.cast(pl.Enum(names), strict=False)
-    if code.null_count():
-        names = vc.unique().sort()
-        code = vc.cast(pl.Enum(names))
-    return names, code.to_physical().to_numpy()
 
 
 def submit_vc_order(submit: np.ndarray, code: np.ndarray) -> np.ndarray:
