@@ -84,10 +84,14 @@ def alloc_offsets(gpus: np.ndarray, gpn: int, nodes: int, placement: str) -> tup
     """Start of each job's slots in the flat allocation buffers, and their total: at most
     ``ceil(g / gpn)`` nodes per job (``first_fit``: ``min(g, nodes)``)."""
     if placement == "first_fit":
-        size = np.minimum(gpus, max(nodes, 1))
+        size = np.minimum(gpus, max(nodes, 1)).astype(np.int64)
     else:
-        size = -(-gpus // gpn)
-    size = np.maximum(size, 1).astype(np.int64)
+        size = gpus.astype(np.int64) + (gpn - 1)  # ceil(g / gpn) = (g + gpn - 1) // gpn
+        if gpn > 0 and gpn & (gpn - 1) == 0:
+            size >>= gpn.bit_length() - 1  # (a power of two: a shift, not a division)
+        else:
+            size //= gpn
+    np.maximum(size, 1, out=size)
     off = np.zeros(len(gpus), dtype=np.int64)
     if len(gpus) > 1:
         np.cumsum(size[:-1], out=off[1:])
