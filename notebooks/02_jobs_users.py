@@ -35,10 +35,7 @@ import tracekit
 from tracekit import plots
 from tracekit.analysis import arrivals, findings, findings_table, jobs, summary, users
 
-st = tracekit.open_store(store)
-present, missing = summary.select_traces(st, traces)
-plots.mark_data(**summary.data_kinds(st, present))
-display(Markdown(summary.data_banner(st, missing, present)))
+st, present, missing = tracekit.reports.open_report(store, traces)
 jf = st.scan("jobs", trace=present, cluster=clusters)
 
 # %% [markdown]

@@ -38,12 +38,9 @@ from IPython.display import Markdown, display
 
 import tracekit
 from tracekit import plots
-from tracekit.analysis import findings, findings_table, summary, utilization
+from tracekit.analysis import findings, findings_table, utilization
 
-st = tracekit.open_store(store)
-present, missing = summary.select_traces(st, traces)
-plots.mark_data(**summary.data_kinds(st, present))
-display(Markdown(summary.data_banner(st, missing, present)))
+st, present, missing = tracekit.reports.open_report(store, traces)
 
 
 def has(trace: str, table: str) -> bool:

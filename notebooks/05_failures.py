@@ -30,12 +30,9 @@ from IPython.display import Markdown, display
 
 import tracekit
 from tracekit import plots
-from tracekit.analysis import failures, findings, findings_table, summary, users
+from tracekit.analysis import failures, findings, findings_table, users
 
-st = tracekit.open_store(store)
-present, missing = summary.select_traces(st, traces)
-plots.mark_data(**summary.data_kinds(st, present))
-display(Markdown(summary.data_banner(st, missing, present)))
+st, present, missing = tracekit.reports.open_report(store, traces)
 jf = st.scan("jobs", trace=present, cluster=clusters)
 
 # %% [markdown]

@@ -41,16 +41,13 @@ seed = 7
 
 # %%
 import polars as pl
-from IPython.display import Markdown, display
+from IPython.display import display
 
 import tracekit
 from tracekit import plots, predict
 from tracekit.analysis import summary
 
-st = tracekit.open_store(store)
-present, missing = summary.select_traces(st, traces)
-plots.mark_data(**summary.data_kinds(st, present))
-display(Markdown(summary.data_banner(st, missing, present)))
+st, present, missing = tracekit.reports.open_report(store, traces)
 
 
 results = {}

@@ -50,10 +50,7 @@ from tracekit.replay.studies import (
     replay_study_runs,
 )
 
-st = tracekit.open_store(store)
-present, missing = summary.select_traces(st, traces)
-plots.mark_data(**summary.data_kinds(st, present))
-display(Markdown(summary.data_banner(st, missing, present)))
+st, present, missing = tracekit.reports.open_report(store, traces)
 
 # `make reports` ran the study already: read its tables instead of replaying again.
 saved = Path(results) if results else None

@@ -42,10 +42,7 @@ from tracekit import plots
 from tracekit.analysis import findings, findings_table, openb, summary
 from tracekit.replay.studies import openb as placement_study
 
-st = tracekit.open_store(store)
-present, missing = summary.select_traces(st, traces)
-plots.mark_data(**summary.data_kinds(st, present))
-display(Markdown(summary.data_banner(st, missing, present)))
+st, present, missing = tracekit.reports.open_report(store, traces)
 have = "openb" in present
 if have:
     pods = st.scan("jobs", trace="openb", cluster=clusters)

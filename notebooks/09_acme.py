@@ -38,10 +38,7 @@ import tracekit
 from tracekit import plots
 from tracekit.analysis import acme, findings, findings_table, jobs, summary
 
-st = tracekit.open_store(store)
-present, missing = summary.select_traces(st, traces)
-plots.mark_data(**summary.data_kinds(st, present))
-display(Markdown(summary.data_banner(st, missing, present)))
+st, present, missing = tracekit.reports.open_report(store, traces)
 have = "acme" in present
 if have:
     aj = st.scan("jobs", trace="acme", cluster=clusters)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -250,3 +252,10 @@ def test_predict_prints_its_splits_as_column_heads(tmp_path: Path) -> None:
     assert "held-out" not in result.output and "row 1" not in result.output
     head = next(ln for ln in result.output.splitlines() if "split" in ln)
     assert [c.strip() for c in head.split("┃")[1:4]] == ["split", "train", "test"]
+
+
+def test_cli_start_up_does_not_import_pandas() -> None:
+    # pandas costs about a second of every command's start-up; only commands that use it pay.
+    code = "import sys, tracekit.cli; print('pandas' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

@@ -10,6 +10,7 @@ from tracekit.reports.build import build_pages, run_all, run_ingest
 from tracekit.reports.figures import headline_figures, write_static_figures
 from tracekit.reports.index import write_index
 from tracekit.reports.notebooks import notebook_sources
+from tracekit.reports.opening import open_report
 from tracekit.reports.page import export_page, write_assets
 from tracekit.reports.pipeline import ensure_sample_store, write_findings, write_replay_study
 
@@ -21,6 +22,7 @@ __all__ = [
     "export_page",
     "headline_figures",
     "notebook_sources",
+    "open_report",
     "run_all",
     "run_ingest",
     "write_assets",

@@ -10,6 +10,7 @@ has one, ``official.py``) and the same keyword arguments; what they share lives 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -480,8 +481,14 @@ def unique_job_ids(
     return frame
 
 
-#: Column -> polars type of the store's ``jobs`` table.
-JOBS_DTYPES: dict[str, pl.DataType] = dict(pl.from_arrow(JOBS.empty_table()).schema)  # type: ignore[union-attr]
+@functools.cache
+def jobs_dtypes() -> dict[str, pl.DataType]:
+    """Column -> polars type of the store's ``jobs`` table.
+
+    Built on first use, not at import: the first Arrow array a process builds imports pandas
+    (about a second), which every ``tracekit`` command would otherwise pay at start-up.
+    """
+    return dict(pl.from_arrow(JOBS.empty_table()).schema)  # type: ignore[union-attr]
 
 
 def jobs_frame(frame: pl.DataFrame, **columns: pl.Expr) -> pl.DataFrame:
@@ -492,19 +499,20 @@ def jobs_frame(frame: pl.DataFrame, **columns: pl.Expr) -> pl.DataFrame:
     --------
     >>> jobs_frame(raw, job_id=pl.col("name"), status=pl.lit("completed"))  # doctest: +SKIP
     """
-    unknown = sorted(set(columns) - set(JOBS_DTYPES))
+    dtypes = jobs_dtypes()
+    unknown = sorted(set(columns) - set(dtypes))
     if unknown:
         raise KeyError(f"not columns of the jobs table: {', '.join(unknown)}")
     return frame.select(
         (columns[c].cast(t) if c in columns else pl.lit(None, t)).alias(c)
-        for c, t in JOBS_DTYPES.items()
+        for c, t in dtypes.items()
     )
 
 
 __all__ = [
     "EMPTY_HINT",
-    "JOBS_DTYPES",
     "NAME_PATTERN",
+    "jobs_dtypes",
     "jobs_frame",
     "non_negative_int",
     "read_file",
