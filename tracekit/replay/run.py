@@ -883,5 +883,6 @@ __all__ = [
     "check_shared_options",
     "choose_resource_model",
     "simulate",
+    "submit_vc_order",
     "write_output",
 ]
