@@ -92,19 +92,3 @@ def test_one_policy_registry_and_one_reader() -> None:
             continue
         for call in ("read_csv(", ".scan(", "scan_parquet(", "read_parquet("):
             assert call not in text, f"{name} reads input ({call}); only inputs.py may"
-
-
-def test_docs_and_docstrings_stand_alone() -> None:
-    root = PACKAGE.parents[1]
-    files = list(modules().values())
-    files += [
-        root / "docs" / "replay.md",
-        root / "benchmarks" / "bench_replay.py",
-        root / "benchmarks" / "bench_sweep.py",
-        root / "benchmarks" / "sweep_example.toml",
-    ]
-    banned = re.compile(r"replay\.md §|findings\.md|formats\.md|fixtures\.md|calibration\.json"
-                        r"|replay_compat|shared/specs|/work/")  # fmt: skip
-    for path in files:
-        hits = banned.findall(path.read_text())
-        assert not hits, f"{path.name} cites files outside the repository: {hits}"
