@@ -103,11 +103,12 @@ def print_frame(
                 table.add_row(col, *[r[i] for r in cells])
         console.print(table)
         return
-    table = Table(title=title, show_lines=False)
     if compact:
         # No padding: the box's blank column rule is the one-space gap between columns.
         table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
                       padding=0)  # fmt: skip
+    else:
+        table = Table(title=title, show_lines=False)
     for col in frame.columns:
         table.add_column(col, justify="right" if frame[col].dtype.is_numeric() else "left")
     for row in cells:
