@@ -221,11 +221,15 @@ def validate_jobs(
             source, None, "the policy needs predictions but there is no pred_duration_s column"
         )
     keep = [c for c in (*REQUIRED, *(SHARED_OPTIONAL if shared else OPTIONAL)) if c in jobs.columns]
+    # Whole GPUs: integer GPU counts stay integers on the fast path (they end as Int64); the
+    # rules and their messages see them as floats, as they see every number.
+    whole_ints = not shared and jobs.schema["num_gpus"].is_integer()
     df = jobs.select(keep).with_columns(
         pl.col("job_id").cast(pl.String),
         pl.col("vc").cast(pl.String),
-        *[pl.col(c).cast(pl.Float64) for c in (*_NUMBERS, "num_gpus") if c in keep],
-    )
+        *[pl.col(c).cast(pl.Float64) for c in (*_NUMBERS, "num_gpus") if c in keep
+          and not (c == "num_gpus" and whole_ints)],
+    )  # fmt: skip
     if shared and "group" not in df.columns:
         df = df.with_columns(pl.col("vc").alias("group"))
     if shared and on_nodes:
@@ -233,18 +237,18 @@ def validate_jobs(
             pl.lit(None, dtype=pl.Float64).alias(c) for c in ("num_cpus", "mem_gb")
             if c not in df.columns
         )  # fmt: skip
-    df = df.with_row_index("_row")
     caps = resources.capacities()
     rules = _rules(allow_zero_duration, needs_prediction, caps, shared, type_affinity)
     if shared and on_nodes:
         rules = _node_rules(rules, resources, type_affinity)  # type: ignore[arg-type]
     gpu_dtype = pl.Float64 if shared else pl.Int64
-    # Fast path: one polars pass tells whether any rule finds a row; clean tables (the usual
-    # case) stop here.
+    # Fast path: a few column-wide checks tell whether any rule finds a row; clean tables (the
+    # usual case) stop here.
     if not _any_bad(df, rules, caps, shared, vc_index):
         for rule, _, _, _ in rules:
             quality.add(rule, 0)
-        return df.drop("_row").with_columns(pl.col("num_gpus").cast(gpu_dtype)), quality
+        return df.with_columns(pl.col("num_gpus").cast(gpu_dtype)), quality
+    df = df.with_columns(pl.col("num_gpus").cast(pl.Float64)).with_row_index("_row")
     # Slow path, rule by rule in order (a repair can change what later rules see).
     for rule, expr, problem, fix in rules:
         mask = df.select(expr).to_series().fill_null(True).to_numpy()
@@ -278,27 +282,40 @@ def _any_bad(
     shared: bool,
     vc_index: np.ndarray | None = None,
 ) -> bool:
-    """Whether any rule finds a bad row, in one pass (the fast path of :func:`validate_jobs`).
+    """Whether any rule finds a bad row (the fast path of :func:`validate_jobs`).
 
-    Most rules' masks are summed. Cheaper equivalents where the mask is the costly part:
-    duplicate ids are proved absent from the ids' Arrow views when they are short
-    (:func:`_surely_unique`) and counted as ``rows - distinct ids`` otherwise; on whole GPUs
-    the two VC rules compare each row's GPUs with its VC's size through ``vc_index`` (every
-    row's VC known), or else check the largest request of each VC name.
+    Cheaper equivalents of the rules' masks: the numeric rules are decided from each column's
+    smallest and largest value (:func:`_numbers_bad`; NaN and nulls spoil both), empty and
+    duplicate ids from the ids' Arrow views when they are short (:func:`_ids_bad`), on whole
+    GPUs the two VC rules by comparing each row's GPUs with its VC's size through
+    ``vc_index`` (every row's VC known), or else the largest request of each VC name. Any
+    other rule's mask is summed, all in one polars pass.
     """
-    unique = _surely_unique(df["job_id"])
-    dup = pl.lit(0) if unique else pl.len() - pl.col("job_id").n_unique()
-    quick = {"replay.duplicate_job_id": dup}
-    per_vc = not shared and "replay.unknown_vc" in (rule for rule, _, _, _ in rules)
+    if df.height == 0:
+        return False
+    names = [rule for rule, _, _, _ in rules]
+    decided = _numbers_bad(df, names)
+    if decided is True:
+        return True
+    quick = set(decided)
+    ids = _ids_bad(df["job_id"], "replay.null_job_id" in names)
+    if ids:
+        return True
+    quick |= {"replay.null_job_id", "replay.duplicate_job_id"}
+    if "replay.null_vc" in names:
+        if df["vc"].null_count():
+            return True
+        quick.add("replay.null_vc")
+    per_vc = not shared and "replay.unknown_vc" in names
     if per_vc:
-        quick["replay.unknown_vc"] = quick["replay.job_larger_than_vc"] = pl.lit(0)
-    exprs = [quick.get(rule, expr.sum()).alias(rule) for rule, expr, _, _ in rules]
-    if any(df.select(exprs).row(0)):
+        quick |= {"replay.unknown_vc", "replay.job_larger_than_vc"}
+    rest = [expr.sum().alias(rule) for rule, expr, _, _ in rules if rule not in quick]
+    if rest and any(df.select(rest).row(0)):
         return True
     if not per_vc:
         return False
     if vc_index is not None and len(vc_index) == df.height:
-        sizes = np.array([caps[vc] for vc in sorted(caps)], dtype=np.float64)
+        sizes = np.array([caps[vc] for vc in sorted(caps)], dtype=np.int64)
         # (NaN GPUs compare False here; the GPU rule above has flagged them already.)
         return bool((df["num_gpus"].to_numpy() > sizes[vc_index]).any())
     largest = df.group_by("vc").agg(pl.col("num_gpus").max())
@@ -306,6 +323,74 @@ def _any_bad(
         vc is not None and (vc not in caps or (top is not None and top > caps[vc]))
         for vc, top in largest.iter_rows()
     )
+
+
+def _numbers_bad(df: pl.DataFrame, rules: list[str]) -> bool | set[str]:
+    """True when a numeric rule among ``rules`` finds a row, else the set of those decided
+    (they find none).
+
+    Each is decided by the column's smallest and largest value alone: numpy's ``min`` and
+    ``max`` return NaN when any value is NaN (nulls become NaN too), and NaN fails every
+    comparison below, as a non-finite value fails the rules.
+    """
+    limits: dict[str, tuple[Any, Any]] = {}
+
+    def bounds(col: str) -> tuple[Any, Any]:
+        if col not in limits:
+            values = df[col].to_numpy()
+            limits[col] = (values.min(), values.max())
+        return limits[col]
+
+    checks = {
+        "replay.bad_submit_time": ("submit_time", lambda lo, hi: lo > -np.inf and hi < np.inf),
+        "replay.bad_duration": ("duration_s", lambda lo, hi: lo > -np.inf and hi < np.inf),
+        "replay.negative_duration": ("duration_s", lambda lo, hi: lo >= 0),
+        "replay.nonpositive_duration": ("duration_s", lambda lo, hi: lo > 0),
+        "replay.nonpositive_gpus": ("num_gpus", lambda lo, hi: lo > 0 and hi < np.inf),
+        "replay.negative_gpus": ("num_gpus", lambda lo, hi: lo >= 0 and hi < np.inf),
+        "replay.bad_prediction_filled_with_median": (
+            "pred_duration_s", lambda lo, hi: lo > 0 and hi <= MAX_TIME_S),
+    }  # fmt: skip
+    decided: set[str] = set()
+    for rule in rules:
+        if rule in checks:
+            col, ok = checks[rule]
+            if not ok(*bounds(col)):
+                return True
+        elif rule == "replay.time_out_of_range":
+            (slo, shi), (_, dhi) = bounds("submit_time"), bounds("duration_s")
+            if not (-MAX_TIME_S <= slo and shi <= MAX_TIME_S and dhi <= MAX_TIME_S):
+                return True
+        elif rule == "replay.fractional_gpus_rounded_up":
+            gpus = df["num_gpus"]
+            if not gpus.dtype.is_integer():
+                lo, hi = bounds("num_gpus")
+                values = gpus.to_numpy()
+                # (only finite values reach here: a NaN or inf fails the GPU rule first)
+                if not (lo > -np.inf and hi < np.inf) or not (values == np.floor(values)).all():
+                    return True
+        else:
+            continue
+        decided.add(rule)
+    return decided
+
+
+def _ids_bad(ids: pl.Series, nonempty: bool) -> bool:
+    """Whether a job id is null or empty (when ``nonempty`` is checked) or repeated.
+
+    Short ids are proved distinct from their Arrow views (:func:`_surely_unique`), their
+    lengths read from the same views; otherwise ``rows - distinct ids`` decides.
+    """
+    if ids.null_count():
+        # (nulls are repeats of one another too, as ``is_first_distinct`` counts them)
+        return nonempty or ids.len() != ids.n_unique()
+    short = _short_views(ids)
+    views = None if short is None else short[0]
+    if nonempty and (short[1] == 0 if short is not None else (ids.str.len_bytes() == 0).any()):
+        return True
+    if views is not None and _views_distinct(views):
+        return False
+    return ids.len() != ids.n_unique()
 
 
 def vc_index(vc: pl.Series, names: list[str]) -> np.ndarray | None:
@@ -328,17 +413,30 @@ def _surely_unique(ids: pl.Series) -> bool:
     hashing the strings; any doubt (longer strings, nulls, another layout, equal hashes) says
     False and the exact count decides.
     """
+    short = _short_views(ids)
+    return short is not None and _views_distinct(short[0])
+
+
+def _short_views(ids: pl.Series) -> tuple[np.ndarray, int] | None:
+    """The ``(n, 2)`` uint64 Arrow views of at least two strings without nulls that are all at
+    most 12 bytes long (each lies whole in its view) and the shortest length, else None."""
     import pyarrow as pa  # (polars' own Arrow export needs it too; not loaded at start-up)
 
     arr = ids.to_arrow(compat_level=pl.CompatLevel.newest())
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     if arr.type != pa.string_view() or arr.null_count or len(arr) < 2:
-        return False
+        return None
     views = np.frombuffer(arr.buffers()[1], dtype=np.uint64).reshape(-1, 2)
     views = views[arr.offset : arr.offset + len(arr)]
-    if int((views[:, 0] & np.uint64(0xFFFFFFFF)).max()) > _MAX_INLINE_BYTES:
-        return False
+    lengths = (views[:, 0] & np.uint64(0xFFFFFFFF)).view(np.int64)
+    if int(lengths.max()) > _MAX_INLINE_BYTES:
+        return None
+    return views, int(lengths.min())
+
+
+def _views_distinct(views: np.ndarray) -> bool:
+    """No two hashes of the views (from :func:`_short_views`) are equal."""
     hashes = views[:, 0] * _HASH_MUL ^ views[:, 1]
     hashes.sort()
     return not bool((hashes[1:] == hashes[:-1]).any())

@@ -427,7 +427,7 @@ def _replay_whole(
     n = frame.height
     submit_in = frame["submit_time"].to_numpy()
     order = submit_vc_order(submit_in, code)
-    gpu_all = frame["num_gpus"].to_numpy().astype(np.int64)[order]
+    gpu_all = frame["num_gpus"].to_numpy().astype(np.int64, copy=False)[order]
     work = frame["duration_s"].to_numpy()[order]
     plan = VCPlan(
         policy=pol,
@@ -454,20 +454,17 @@ def _replay_whole(
     # Every row is in one VC's slice, so every start and end is written below.
     starts = np.empty(n)
     ends = np.empty(n)
-    npre = np.zeros(n, dtype=np.int64)
-    ovh = np.zeros(n)
+    npre = np.zeros(n, dtype=np.int64) if pol.preemptive else None
+    ovh = np.zeros(n) if pol.preemptive else None
     final: list[Any] | None = [None] * n if compat else None
-    seg_code: list[np.ndarray] = []
-    seg_s: list[np.ndarray] = []
-    seg_e: list[np.ndarray] = []
-    seg_g: list[np.ndarray] = []
+    seg_parts: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
     node_log: list[Any] | None = [] if record else None
     for (vc, lo, hi), run in zip(plan.bounds, runs, strict=True):
         rows = order[lo:hi]
         starts[rows] = run.start
         ends[rows] = run.end
         vc_code = names.index(vc)
-        if pol.preemptive:  # (a static policy never preempts: its counts stay zero)
+        if npre is not None and ovh is not None:  # (a static policy never preempts)
             npre[rows] = run.preemptions
             ovh[rows] = run.overhead
         if final is not None:
@@ -475,49 +472,50 @@ def _replay_whole(
                 final[r] = a
         if pol.preemptive:
             sj = np.asarray(run.seg_job, dtype=np.int64)
-            seg_code.append(np.full(len(sj), vc_code))
-            seg_s.append(np.asarray(run.seg_start, dtype=np.float64))
-            seg_e.append(np.asarray(run.seg_end, dtype=np.float64))
-            seg_g.append(gpu_all[lo:hi][sj])
+            seg_s, seg_e, seg_g = run.seg_start, run.seg_end, gpu_all[lo:hi][sj]
         else:
-            seg_code.append(np.full(hi - lo, vc_code))
-            seg_s.append(np.asarray(run.start, dtype=np.float64))
-            seg_e.append(np.asarray(run.end, dtype=np.float64))
-            seg_g.append(gpu_all[lo:hi])
+            seg_s, seg_e, seg_g = run.start, run.end, gpu_all[lo:hi]
+        seg_parts.append((vc_code, np.asarray(seg_s, np.float64), np.asarray(seg_e, np.float64),
+                          seg_g))  # fmt: skip
         if node_log is not None and run.nodes is not None:
             node_log += [(vc, int(rows[j]), s, e, a) for j, s, e, a in run.nodes]
-    out = frame.with_columns(
+    # The derived columns in numpy, the operations of the polars expressions they replace in
+    # the same order: jct_s = end - submit; queue_s = jct - duration - overhead - tail,
+    # clipped at 0 as polars' clip does (a value below 0 becomes 0; NaN and -0.0 stay).
+    # Subtracting a zero overhead or tail changes no float, so it is skipped.
+    jct = ends - submit_in
+    queue = jct - frame["duration_s"].to_numpy()
+    if ovh is not None:
+        queue -= ovh
+    if tail_s:
+        queue -= tail_s
+    queue[queue < 0.0] = 0.0
+    zero = pl.lit(0, dtype=pl.Int64) if npre is None else pl.Series(npre, dtype=pl.Int64)
+    extra = [c for c in ("pred_duration_s", "user") if c in frame.columns]
+    out = frame.select(
+        "job_id", "vc", "submit_time",
         pl.Series("start_time", starts, dtype=pl.Float64),
         pl.Series("end_time", ends, dtype=pl.Float64),
-        pl.Series("preemptions", npre, dtype=pl.Int64),
-        pl.Series("overhead_s", ovh, dtype=pl.Float64),
-    )
-    out = out.with_columns(
-        (pl.col("end_time") - pl.col("submit_time")).alias("jct_s"),
-    ).with_columns(
-        (pl.col("jct_s") - pl.col("duration_s") - pl.col("overhead_s") - tail_s)
-        .clip(0.0)
-        .alias("queue_s"),
-    )
-    cols = ["job_id", "vc", "submit_time", "start_time", "end_time", "duration_s", "num_gpus",
-            "queue_s", "jct_s", "preemptions", "overhead_s"]  # fmt: skip
-    if has_pred:
-        cols.append("pred_duration_s")
-    if "user" in out.columns:
-        cols.append("user")
+        "duration_s", "num_gpus",
+        pl.Series("queue_s", queue, dtype=pl.Float64),
+        pl.Series("jct_s", jct, dtype=pl.Float64),
+        zero.alias("preemptions"),
+        (pl.lit(0.0) if ovh is None else pl.Series(ovh, dtype=pl.Float64)).alias("overhead_s"),
+        *extra,
+    )  # fmt: skip
     if final is not None:
         out = out.with_columns(pl.Series("nodes", [_node_text(a) for a in final], pl.String))
-        cols.append("nodes")
-    out = out.select(cols)
+
     def segments() -> pl.DataFrame:  # built when first read (summaries do not need it)
+        codes, seg_s, seg_e, seg_g = zip(*seg_parts, strict=True) if seg_parts else ((),) * 4
         return pl.DataFrame(
             {
-                "vc": pl.Series(names, dtype=pl.String).gather(np.concatenate(seg_code))
-                if seg_code
-                else [],
-                "start": np.concatenate(seg_s) if seg_s else np.zeros(0),
-                "end": np.concatenate(seg_e) if seg_e else np.zeros(0),
-                "num_gpus": np.concatenate(seg_g) if seg_g else np.zeros(0, dtype=np.int64),
+                "vc": pl.Series(names, dtype=pl.String).gather(
+                    np.repeat(np.asarray(codes, np.int64), [len(x) for x in seg_s])
+                ),
+                "start": np.concatenate([*seg_s, np.zeros(0)]),
+                "end": np.concatenate([*seg_e, np.zeros(0)]),
+                "num_gpus": np.concatenate([*seg_g, np.zeros(0, np.int64)]),
             },
             schema={"vc": pl.String, "start": pl.Float64, "end": pl.Float64, "num_gpus": pl.Int64},
         )
