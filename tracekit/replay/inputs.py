@@ -316,8 +316,11 @@ def _any_bad(
         return False
     if vc_index is not None and len(vc_index) == df.height:
         sizes = np.array([caps[vc] for vc in sorted(caps)], dtype=np.int64)
+        gpus = df["num_gpus"].to_numpy()
         # (NaN GPUs compare False here; the GPU rule above has flagged them already.)
-        return bool((df["num_gpus"].to_numpy() > sizes[vc_index]).any())
+        if gpus.max() <= sizes.min():  # every job fits the smallest VC
+            return False
+        return bool((gpus > sizes[vc_index]).any())
     largest = df.group_by("vc").agg(pl.col("num_gpus").max())
     return any(
         vc is not None and (vc not in caps or (top is not None and top > caps[vc]))

@@ -451,9 +451,11 @@ def _replay_whole(
     used_core = core_of(plan)
     n_workers = resolve_workers(workers, plan)
     runs = replay_vcs(plan, n_workers)
-    # Every row is in one VC's slice, so every start and end is written below.
+    # Every row is in one VC's slice, so every start (and end) is written below. The loops of
+    # a static policy end a job at start + duration, one addition done here as there.
+    own_ends = pol.preemptive or used_core == "kernel"
     starts = np.empty(n)
-    ends = np.empty(n)
+    ends = np.empty(n) if own_ends else None
     npre = np.zeros(n, dtype=np.int64) if pol.preemptive else None
     ovh = np.zeros(n) if pol.preemptive else None
     final: list[Any] | None = [None] * n if compat else None
@@ -462,7 +464,8 @@ def _replay_whole(
     for (vc, lo, hi), run in zip(plan.bounds, runs, strict=True):
         rows = order[lo:hi]
         starts[rows] = run.start
-        ends[rows] = run.end
+        if ends is not None:
+            ends[rows] = run.end
         vc_code = names.index(vc)
         if npre is not None and ovh is not None:  # (a static policy never preempts)
             npre[rows] = run.preemptions
@@ -483,8 +486,11 @@ def _replay_whole(
     # the same order: jct_s = end - submit; queue_s = jct - duration - overhead - tail,
     # clipped at 0 as polars' clip does (a value below 0 becomes 0; NaN and -0.0 stay).
     # Subtracting a zero overhead or tail changes no float, so it is skipped.
+    duration_in = frame["duration_s"].to_numpy()
+    if ends is None:
+        ends = starts + duration_in
     jct = ends - submit_in
-    queue = jct - frame["duration_s"].to_numpy()
+    queue = jct - duration_in
     if ovh is not None:
         queue -= ovh
     if tail_s:

@@ -83,19 +83,8 @@ def _arr(x: np.ndarray, dtype: type) -> np.ndarray:
 def alloc_offsets(gpus: np.ndarray, gpn: int, nodes: int, placement: str) -> tuple[np.ndarray, int]:
     """Start of each job's slots in the flat allocation buffers, and their total: at most
     ``ceil(g / gpn)`` nodes per job (``first_fit``: ``min(g, nodes)``)."""
-    if placement == "first_fit":
-        size = np.minimum(gpus, max(nodes, 1)).astype(np.int64)
-    else:
-        size = gpus.astype(np.int64) + (gpn - 1)  # ceil(g / gpn) = (g + gpn - 1) // gpn
-        if gpn > 0 and gpn & (gpn - 1) == 0:
-            size >>= gpn.bit_length() - 1  # (a power of two: a shift, not a division)
-        else:
-            size //= gpn
-    np.maximum(size, 1, out=size)
-    off = np.zeros(len(gpus), dtype=np.int64)
-    if len(gpus) > 1:
-        np.cumsum(size[:-1], out=off[1:])
-    return off, int(size.sum())
+    return kernels().alloc_offsets(_arr(gpus, np.int64), int(gpn), int(nodes),
+                                   PLACEMENT_KINDS[placement])  # fmt: skip
 
 
 def allocations(
@@ -111,7 +100,7 @@ def allocations(
 
 def run_static(
     view: JobView,
-    rank: np.ndarray,
+    rank: np.ndarray | None,
     byrank: np.ndarray,
     est: np.ndarray | None,
     backfill: str,
@@ -121,23 +110,27 @@ def run_static(
     gpus_per_node: int,
     placement: str,
     compat: bool,
-) -> tuple[np.ndarray, ...]:
-    """One VC under a static-key policy (ranks by ``(key, submit order)``).
+) -> tuple[Any, ...]:
+    """One VC under a static-key policy (``byrank``: the jobs by ``(key, submit order)``;
+    ``rank``: its inverse, or None to derive it in the compiled loop).
 
-    Returns ``(start, end, alloc, alloc_len, alloc_offset)``: job ``j``'s last allocation is
-    ``alloc[:, alloc_offset[j] : alloc_offset[j] + alloc_len[j]]`` (nodes, GPUs).
+    Returns ``(start, end, alloc, alloc_len, alloc_offset, stuck)``: job ``j``'s last
+    allocation is ``alloc[:, alloc_offset[j] : alloc_offset[j] + alloc_len[j]]`` (nodes,
+    GPUs); ``stuck`` is the first job never placed, or -1.
     """
     gpus = _arr(view.gpus, np.int64)
-    aoff, asize = alloc_offsets(gpus, gpus_per_node, nodes, placement)
     est_arr = _arr(est if est is not None else view.duration, np.float64)
     ensure_compiled()
-    start, end, al, alen = kernels().static_loop(
+    start, end, al, alen, aoff, stuck = kernels().static_loop(
         BACKFILL_KINDS[backfill], _arr(view.submit, np.float64), _arr(view.duration, np.float64),
-        gpus, _arr(rank, np.int64), _arr(byrank, np.int64), est_arr,
-        -1 if backfill_depth is None else int(backfill_depth), bool(fresh_gpu_order), int(nodes),
-        int(gpus_per_node), PLACEMENT_KINDS[placement], bool(compat), aoff, asize,
+        gpus, _NO_RANK if rank is None else _arr(rank, np.int64), _arr(byrank, np.int64),
+        est_arr, -1 if backfill_depth is None else int(backfill_depth), bool(fresh_gpu_order),
+        int(nodes), int(gpus_per_node), PLACEMENT_KINDS[placement], bool(compat),
     )  # fmt: skip
-    return start, end, al, alen, aoff
+    return start, end, al, alen, aoff, int(stuck)
+
+
+_NO_RANK = np.zeros(0, dtype=np.int64)
 
 
 def run_preemptive(

@@ -335,24 +335,46 @@ def _sift(kf: np.ndarray, ki: np.ndarray, idx: np.ndarray, i: int, size: int) ->
 # static-key policies (whole_gpu.run_static)
 # ---------------------------------------------------------------------------------------------
 @loop
+def alloc_offsets(gpus: np.ndarray, gpn: int, nodes: int, kind: int) -> tuple:
+    """Start of each job's slots in the flat allocation buffers, and their total: at most
+    ``ceil(g / gpn)`` nodes per job (``FIRST_FIT``: ``min(g, nodes)``), at least one."""
+    n = gpus.shape[0]
+    aoff = np.empty(n, dtype=np.int64)
+    total = 0
+    for j in range(n):
+        g = gpus[j]
+        size = min(g, max(nodes, 1)) if kind == FIRST_FIT else (g + gpn - 1) // gpn
+        aoff[j] = total
+        total += max(size, 1)
+    return aoff, total
+
+
+@loop
 def static_loop(
     mode: int, sub: np.ndarray, dur: np.ndarray, gpus: np.ndarray, rank: np.ndarray,
     byrank: np.ndarray, est: np.ndarray, depth: int, fresh_order: bool, nodes: int, gpn: int,
-    kind: int, compat: bool, aoff: np.ndarray, asize: int,
+    kind: int, compat: bool,
 ) -> tuple:  # fmt: skip
-    """Replay one VC under a static-key policy: ``mode`` HOL / GREEDY / EASY; ``rank`` and
-    ``byrank`` the job ranks by (key, submit order); ``depth < 0``: no EASY depth limit.
+    """Replay one VC under a static-key policy: ``mode`` HOL / GREEDY / EASY; ``byrank`` the
+    jobs by (key, submit order), ``rank`` its inverse (each job's rank; an empty array: derived
+    here); ``depth < 0``: no EASY depth limit.
 
-    Returns ``(start, end, al, alen)``: times, and each job's last allocation as ``alen[j]``
-    ``(node, gpus)`` columns of ``al`` from ``aoff[j]`` on.
+    Returns ``(start, end, al, alen, aoff, stuck)``: times, each job's last allocation as
+    ``alen[j]`` ``(node, gpus)`` columns of ``al`` from ``aoff[j]`` on, and the first job that
+    was never placed (-1: none).
     """
     n = sub.shape[0]
     start = np.full(n, np.nan)
     end = np.full(n, np.nan)
+    aoff, asize = alloc_offsets(gpus, gpn, nodes, kind)
     al = np.zeros((2, asize), dtype=np.int64)
     alen = np.zeros(n, dtype=np.int64)
     if n == 0:
-        return start, end, al, alen
+        return start, end, al, alen, aoff, -1
+    if rank.shape[0] != n:
+        rank = np.empty(n, dtype=np.int64)
+        for r in range(n):
+            rank[byrank[r]] = r
     pl, bits = new_nodes(nodes, gpn)
     fin_t = np.empty(n)
     fin_j = np.empty(n, dtype=np.int64)
@@ -366,7 +388,10 @@ def static_loop(
     else:
         _static_easy(sub, dur, gpus, rank, byrank, est, depth, pl, bits, kind, compat, aoff, al,
                      alen, start, end, fin_t, fin_j, pend)  # fmt: skip
-    return start, end, al, alen
+    for j in range(n):
+        if np.isnan(start[j]):
+            return start, end, al, alen, aoff, j
+    return start, end, al, alen, aoff, -1
 
 
 @loop

@@ -130,18 +130,24 @@ class VCRun:
         return run
 
 
-def _ranks(keys: np.ndarray | tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Rank of each job by (key..., submit order) and the inverse permutation (a tuple of
-    arrays is a lexicographic key, most significant first)."""
+def rank_order(keys: np.ndarray | tuple[np.ndarray, ...]) -> np.ndarray:
+    """The jobs (indices) in order of (key..., submit order) (a tuple of arrays is a
+    lexicographic key, most significant first)."""
     parts = [np.asarray(k, dtype=np.float64) for k in (keys if isinstance(keys, tuple) else [keys])]
-    n = len(parts[0])
     # Stable sorts from the least significant key up: np.lexsort's order (ties by submit
     # order), three times faster on one key and free on keys already sorted (FIFO).
     order = stable_argsort(parts[-1])
     for part in reversed(parts[:-1]):
         order = order[stable_argsort(part[order])]
-    rank = np.empty(n, dtype=np.int64)
-    rank[order] = np.arange(n)
+    return order
+
+
+def _ranks(keys: np.ndarray | tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Rank of each job by (key..., submit order) and the inverse permutation
+    (:func:`rank_order`)."""
+    order = rank_order(keys)
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
     return rank, order
 
 
@@ -168,7 +174,8 @@ def stable_argsort(key: np.ndarray) -> np.ndarray:
     order = np.argsort(key)
     k = key[order]
     new = k[1:] != k[:-1]
-    new &= ~(np.isnan(k[1:]) & np.isnan(k[:-1]))
+    if np.isnan(k[-1]):  # (NaNs sort last)
+        new &= ~(np.isnan(k[1:]) & np.isnan(k[:-1]))
     if new.all():
         return order
     run = np.zeros(n, dtype=np.int64)
@@ -1077,15 +1084,14 @@ def _run_compiled(view: JobView, plan: VCPlan, nodes: int, gpn: int) -> VCRun:
     spec = pol.kernel_spec()
     assert spec is not None and isinstance(plan.placement, str)
     if not pol.preemptive:
-        rank, byrank = _ranks(pol.keys(view))
+        byrank = rank_order(pol.keys(view))
         est = np.asarray(pol.estimate(view), dtype=np.float64) if plan.backfill == "easy" else None
-        start, end, al, alen, aoff = compiled.run_static(
-            view, rank, byrank, est, plan.backfill, plan.backfill_depth,
+        start, end, al, alen, aoff, stuck = compiled.run_static(
+            view, None, byrank, est, plan.backfill, plan.backfill_depth,
             pol.fresh_gpu_order and plan.compat, nodes, gpn, plan.placement, plan.compat,
         )  # fmt: skip
-        nan = np.flatnonzero(np.isnan(start))
-        if len(nan):
-            raise _stuck(view, int(nan[0]), nodes, gpn, plan.placement)
+        if stuck >= 0:
+            raise _stuck(view, stuck, nodes, gpn, plan.placement)
         alloc = compiled.allocations(al, alen, aoff) if plan.compat else None
         return VCRun.of(start, end, alloc=alloc)
     mode = _run_mode(pol, spec)  # type: ignore[arg-type]
@@ -1130,6 +1136,8 @@ def resolve_workers(workers: int | None, plan: VCPlan) -> int:
         or len(plan.submit) < PARALLEL_MIN_JOBS
         # Not inside a worker of somebody else's pool (a sweep, dask): it owns the CPUs.
         or multiprocessing.parent_process() is not None
+        # A compiled replay takes less time than forking workers and shipping their results.
+        or core_of(plan) != "python"
     ):
         return 1
     return min(_cpu_count(), len(plan.bounds))
