@@ -440,7 +440,8 @@ def _short_views(ids: pl.Series) -> tuple[np.ndarray, int] | None:
 
 def _views_distinct(views: np.ndarray) -> bool:
     """No two hashes of the views (from :func:`_short_views`) are equal."""
-    hashes = views[:, 0] * _HASH_MUL ^ views[:, 1]
+    hashes = views[:, 0] * _HASH_MUL
+    hashes ^= views[:, 1]
     hashes.sort()
     return not bool((hashes[1:] == hashes[:-1]).any())
 

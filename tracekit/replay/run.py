@@ -33,6 +33,7 @@ from tracekit.replay.engines.whole_gpu import (
     BACKFILL_MODES,
     VCPlan,
     core_of,
+    is_sorted,
     overhead_function,
     replay_vcs,
     resolve_workers,
@@ -551,7 +552,7 @@ def submit_vc_order(submit: np.ndarray, code: np.ndarray) -> np.ndarray:
     n = len(submit)
     top = int(code.max()) if n else 0
     small = code.astype(np.uint8 if top < 2**8 else np.uint16 if top < 2**16 else np.int64)
-    if n < 2 or bool((submit[1:] >= submit[:-1]).all()):
+    if n < 2 or is_sorted(submit):
         return np.argsort(small, kind="stable")
     order = np.argsort(submit, kind="stable")
     return order[np.argsort(small[order], kind="stable")]
