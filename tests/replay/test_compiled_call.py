@@ -212,3 +212,18 @@ def test_validation_shortcuts_agree_with_the_rules(
         assert not plain and not any(outcomes[0][1].values())
         assert outcomes[0][0].equals(outcomes[1][0]) and outcomes[0][1] == outcomes[1][1]
         assert outcomes[0][0].schema["num_gpus"] == pl.Int64
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from([0.5, 1.0, 1.5, 3.0, 1e-300, 1e300]), st.integers(0, 3),
+                       st.integers(0, 2**18)), min_size=2, max_size=60),  # fmt: skip
+)
+def test_stable_argsort_of_positive_keys_that_differ_in_their_last_bits(
+    parts: list[tuple[float, int, int]],
+) -> None:
+    # Keys a few units in the last place apart share the float bits the packed sort keeps:
+    # their runs must still come out in (key, index) order, numpy's stable order.
+    keys = np.array([b * (1.0 + k * np.finfo(float).eps) + b * m * 2.0**-40
+                     for b, k, m in parts])  # fmt: skip
+    np.testing.assert_array_equal(engine.stable_argsort(keys), np.argsort(keys, kind="stable"))

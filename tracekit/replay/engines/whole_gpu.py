@@ -157,9 +157,12 @@ def stable_argsort(key: np.ndarray) -> np.ndarray:
     Numpy's stable sort of floats is a merge sort; its integer sort is a vectorised quicksort.
     A key already in order (FIFO's submit times) costs one comparison pass. Whole numbers in a
     modest range (durations in seconds, the usual SJF key) are packed with the index into one
-    integer, ``(key - min) << bits | index``, all distinct, and sorted once. Any other key:
-    quicksort, number the runs of equal keys (all NaNs are one run, as in numpy's sort), then
-    sort ``run * n + index``, which puts equal keys back in index order.
+    integer, ``(key - min) << bits | index``, all distinct, and sorted once. Other
+    positive finite keys (QSSF's GPU-seconds): their float bits, which order them as integers,
+    with the lowest ``bits`` replaced by the index, sorted once; the rare runs of keys equal
+    but for those bits are then put in (key, index) order. Any other key: quicksort, number the
+    runs of equal keys (all NaNs are one run, as in numpy's sort), then sort ``run * n +
+    index``, which puts equal keys back in index order.
     """
     n = len(key)
     if n < 2 or is_sorted(key):
@@ -174,6 +177,21 @@ def stable_argsort(key: np.ndarray) -> np.ndarray:
         packed = ((key - low).astype(np.int64) << bits) | np.arange(n)
         packed.sort()
         return packed & ((1 << bits) - 1)
+    if low > 0.0 and high < np.inf:
+        index = (1 << bits) - 1
+        packed = key.view(np.int64) & ~index
+        packed |= np.arange(n)
+        packed.sort()
+        order = packed & index
+        # Keys that differ only in the dropped bits are in index order: put each such run in
+        # (key, index) order (rare: keys within a relative 2**(bits - 52) of each other).
+        same = (packed[1:] >> bits) == (packed[:-1] >> bits)
+        if same.any():
+            pos = np.flatnonzero(np.append(same, False) | np.insert(same, 0, False))
+            run = np.cumsum(np.insert(~same, 0, False))[pos]
+            at = order[pos]
+            order[pos] = at[np.lexsort((at, key[at], run))]
+        return order
     order = np.argsort(key)
     k = key[order]
     new = k[1:] != k[:-1]
