@@ -364,11 +364,13 @@ def static_loop(
     was never placed (-1: none).
     """
     n = sub.shape[0]
+    # Only start is filled (NaN: never placed); the rest is written before it is read, and a
+    # job never placed stops the replay.
     start = np.full(n, np.nan)
-    end = np.full(n, np.nan)
+    end = np.empty(n)
     aoff, asize = alloc_offsets(gpus, gpn, nodes, kind)
-    al = np.zeros((2, asize), dtype=np.int64)
-    alen = np.zeros(n, dtype=np.int64)
+    al = np.empty((2, asize), dtype=np.int64)
+    alen = np.empty(n, dtype=np.int64)
     if n == 0:
         return start, end, al, alen, aoff, -1
     if rank.shape[0] != n:
