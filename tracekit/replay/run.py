@@ -26,9 +26,9 @@ from tracekit.replay.engines.shared_gpu import (
     PLACEMENTS,
     SHARE_MODES,
     UNITS,
-    SharedEngine,
     SlowdownModel,
 )
+from tracekit.replay.engines.shared_compiled import run_shared
 from tracekit.replay.engines.whole_gpu import (
     BACKFILL_MODES,
     VCPlan,
@@ -276,14 +276,12 @@ def replay(
             raise ValueError("compat applies to whole GPUs (the published simulators' model)")
         if pool or workers not in (None, 1) or ckpt_overhead is not None:
             raise ValueError("pool, workers and ckpt_overhead apply to whole GPUs only")
-        if core == "compiled":
-            raise ValueError("the compiled core replays whole GPUs; shared GPUs run in Python")
         result = _replay_shared(
             jobs, as_pool(cluster), pol, backfill=backfill, placement=placement,
             type_affinity=type_affinity or "strict",
             max_jobs_per_gpu=DEFAULT_MAX_JOBS_PER_GPU if max_jobs_per_gpu is None
             else max_jobs_per_gpu, share_by=share_by or "request", slowdown=slowdown,
-            record=record, until=until, **common,
+            record=record, until=until, core=core, **common,
         )  # fmt: skip
     else:
         if until is not None:
@@ -571,6 +569,7 @@ def _replay_shared(
     slowdown: SlowdownModel | float | None,
     record: bool,
     until: float | None,
+    core: str,
     repair: bool,
     validate: bool,
     seed: int,
@@ -612,11 +611,10 @@ def _replay_shared(
             have = col in df.columns
             values = (df[col].fill_null(0.0) * unit).round(0) if have else None
             node_requests[name] = None if values is None else values.to_numpy().astype(np.int64)
-    engine = SharedEngine(
-        view, df["group"].to_list(), gpool, pol, placer, type_affinity, max_jobs_per_gpu,
-        share_by, model, backfill is not False, record, until=until, **node_requests,
+    engine, used_core = run_shared(
+        view, df["group"], gpool, pol, placer, type_affinity, max_jobs_per_gpu, share_by,
+        model, backfill is not False, record, core=core, until=until, **node_requests,
     )  # fmt: skip
-    engine.run()
     placed = engine.placed_groups()
     out = (
         df.select(
@@ -691,6 +689,7 @@ def _replay_shared(
         "seed": seed,
         "pool": gpool.source,
         "until": until,
+        "core": used_core,
     }
     return ReplayResult(out, gpool, config, quality, segments, 0.0, None, events)
 

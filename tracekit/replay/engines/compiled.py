@@ -41,8 +41,9 @@ CORES = ("auto", "compiled", "python")
 but an error when it has none, ``python`` = the reference Python loops."""
 PLACEMENT_KINDS = {"consolidate": 0, "first_fit": 1, "spread": 2}
 BACKFILL_KINDS = {"none": 0, "greedy": 1, "easy": 2}
-ENTRY_POINTS = ("static_loop", "preemptive_loop")
-"""The compiled functions (each compiled once per machine and kernel version)."""
+ENTRY_POINTS = ("static_loop", "preemptive_loop", "shared_loop")
+"""The compiled functions (each compiled once per machine and kernel version); the last is the
+shared-GPU loop (:mod:`~tracekit.replay.engines.shared_compiled`)."""
 
 _KERNELS: ModuleType | None = None
 
@@ -267,9 +268,16 @@ def warm() -> dict[str, Any]:
         _WARM = None
         raise
     report: dict[str, str] = {}
-    for name in ENTRY_POINTS:
+    for name in ENTRY_POINTS[:2]:
         stats = getattr(k, name).stats
         report[name] = "compiled" if sum(stats.cache_misses.values()) else "cache"
+    from tracekit.replay.engines import shared_compiled  # (it imports this module)
+
+    try:
+        report["shared_loop"] = shared_compiled.warm_tiny()
+    except BaseException:
+        _WARM = None
+        raise
     _WARM = {
         "seconds": time.perf_counter() - t0,
         "cache": str(cache_dir()),
@@ -284,9 +292,15 @@ def cache_dir() -> Path | None:
     return Path(path) if path else None
 
 
-def _cache_prefix() -> str:
+def _kernel_modules() -> list[ModuleType]:
+    from tracekit.replay.engines import shared_compiled
+
+    return [kernels(), shared_compiled.kernels()]
+
+
+def _cache_prefix() -> tuple[str, ...]:
     # numba names the cache files "<module file stem>.<function>-<line>.py<ver>.*"
-    return Path(kernels().__file__).stem + "."
+    return tuple(Path(m.__file__).stem + "." for m in _kernel_modules())  # type: ignore[arg-type]
 
 
 def _current_cache_names() -> set[str] | None:
@@ -295,7 +309,7 @@ def _current_cache_names() -> set[str] | None:
     expected, then every kernel file is taken). Files left by earlier versions of the kernels
     (other source lines) are not among them."""
     names: set[str] = set()
-    for obj in vars(kernels()).values():
+    for obj in (v for m in _kernel_modules() for v in vars(m).values()):
         cache = getattr(getattr(obj, "_cache", None), "_cache_file", None)
         if cache is None:
             continue
