@@ -21,6 +21,7 @@ import polars as pl
 from tracekit.quality import QualityCounter
 from tracekit.replay.engines.compiled import CORES
 from tracekit.replay.engines.placement import PLACERS, PlacerFactory
+from tracekit.replay.engines.shared_compiled import run_shared
 from tracekit.replay.engines.shared_gpu import (
     AFFINITIES,
     PLACEMENTS,
@@ -28,7 +29,6 @@ from tracekit.replay.engines.shared_gpu import (
     UNITS,
     SlowdownModel,
 )
-from tracekit.replay.engines.shared_compiled import run_shared
 from tracekit.replay.engines.whole_gpu import (
     BACKFILL_MODES,
     VCPlan,

@@ -43,9 +43,21 @@ PLACEMENT_KINDS = {"consolidate": 0, "first_fit": 1, "spread": 2}
 BACKFILL_KINDS = {"none": 0, "greedy": 1, "easy": 2}
 ENTRY_POINTS = ("static_loop", "preemptive_loop", "shared_loop")
 """The compiled functions (each compiled once per machine and kernel version); the last is the
-shared-GPU loop (:mod:`~tracekit.replay.engines.shared_compiled`)."""
+shared-GPU loop, which :mod:`~tracekit.replay.engines.shared_compiled` registers."""
 
 _KERNELS: ModuleType | None = None
+#: Kernels of other cores, by entry point: ``(their module, a warm-up returning "cache" or
+#: "compiled")``; warmed, cached and shipped with these (see :func:`register_kernel`).
+_OTHER_KERNELS: dict[str, tuple[Callable[[], ModuleType], Callable[[], str]]] = {}
+
+
+def register_kernel(
+    entry_point: str, module: Callable[[], ModuleType], warm_up: Callable[[], str]
+) -> None:
+    """Warm, cache and ship another core's compiled function with these (the shared-GPU
+    loop registers itself when :mod:`~tracekit.replay.engines.shared_compiled` is imported,
+    which importing :mod:`tracekit.replay` does)."""
+    _OTHER_KERNELS[entry_point] = (module, warm_up)
 
 
 def kernels() -> ModuleType:
@@ -271,10 +283,9 @@ def warm() -> dict[str, Any]:
     for name in ENTRY_POINTS[:2]:
         stats = getattr(k, name).stats
         report[name] = "compiled" if sum(stats.cache_misses.values()) else "cache"
-    from tracekit.replay.engines import shared_compiled  # (it imports this module)
-
     try:
-        report["shared_loop"] = shared_compiled.warm_tiny()
+        for name, (_, warm_up) in _OTHER_KERNELS.items():
+            report[name] = warm_up()
     except BaseException:
         _WARM = None
         raise
@@ -293,9 +304,7 @@ def cache_dir() -> Path | None:
 
 
 def _kernel_modules() -> list[ModuleType]:
-    from tracekit.replay.engines import shared_compiled
-
-    return [kernels(), shared_compiled.kernels()]
+    return [kernels(), *(module() for module, _ in _OTHER_KERNELS.values())]
 
 
 def _cache_prefix() -> tuple[str, ...]:
@@ -385,6 +394,7 @@ __all__ = [
     "import_cached",
     "install_cache",
     "kernels",
+    "register_kernel",
     "run_preemptive",
     "run_static",
     "ship_and_warm",

@@ -5,8 +5,9 @@ whether a replay can use it (:func:`why_python`), prepares its arrays, calls it 
 a :class:`SharedRun` that reads like a finished
 :class:`~tracekit.replay.engines.shared_gpu.SharedEngine`. :func:`run_shared` is the one entry
 point of both cores. Compilation, its on-disk cache and its shipping to other machines are
-those of the whole-GPU core (:mod:`~tracekit.replay.engines.compiled`), which warms this
-kernel too.
+those of the whole-GPU core (:mod:`~tracekit.replay.engines.compiled`): this module registers
+its loop there (``compiled.register_kernel``), so ``compiled.ensure_compiled()`` warms it with
+the others, once per process under the cache lock.
 
 A placement runs compiled when its class declares a kernel (``Placement.kernel``: ``pack``,
 ``balance``); a packing policy when its class declares its pairing rule (``pair_kernel()``:
@@ -220,6 +221,9 @@ def warm_tiny() -> str:
                  "usage", SlowdownModel(), True, None)  # fmt: skip
     stats = kernels().shared_loop.stats
     return "compiled" if sum(stats.cache_misses.values()) else "cache"
+
+
+compiled.register_kernel("shared_loop", kernels, warm_tiny)
 
 
 __all__ = [
