@@ -109,10 +109,11 @@ def test_packing_reserves_high_end_balance_spreads(core: str) -> None:
     # Flexible jobs (no group) fill the lowest tier first under reserving-and-packing.
     jobs = _jobs([(str(i), i, 1000, 0.5, None, 0.2) for i in range(4)])
     pool = {"T4": (1, 2), "V100": (1, 2)}
-    packed = simulate_shared(jobs, pool, "fifo", core=core, placement="pack", type_affinity="any").jobs
+    packed = simulate_shared(jobs, pool, "fifo", core, placement="pack", type_affinity="any").jobs
     assert set(packed["vc"]) == {"T4"}
     assert packed["max_jobs_on_gpu"].max() == 2
-    spread = simulate_shared(jobs, pool, "fifo", core=core, placement="balance", type_affinity="any").jobs
+    spread = simulate_shared(jobs, pool, "fifo", core, placement="balance",
+                             type_affinity="any").jobs  # fmt: skip
     assert set(spread["vc"]) == {"T4", "V100"}
     assert not spread["colocated"].any()  # 4 jobs, 4 empty GPUs: balance never stacks
 
