@@ -239,11 +239,13 @@ def replay(
         :data:`~tracekit.replay.engines.whole_gpu.PARALLEL_MIN_JOBS` jobs on several VCs, run
         from a top-level process on Linux, when the Python loops replay them; otherwise 1.
     core : {"auto", "compiled", "python"}
-        Whole GPUs: ``auto`` replays on the compiled core (numba) whenever the policy declares
-        a kernel (every built-in whole-GPU policy; not with ``record`` or a placement
-        factory), ``compiled`` insists on it (an error otherwise), ``python`` runs the
-        reference Python loops. All give identical results; ``result.config["core"]`` says
-        which ran.
+        ``auto`` replays on the compiled core (numba) whenever it can: whole GPUs when the
+        policy declares a kernel (every built-in whole-GPU policy; not with ``record`` or a
+        placement factory); shared GPUs with a group placement that declares one (``pack``,
+        ``balance``) under a static-key policy or Lucid (not with ``record``, a node
+        placement or a custom slowdown model). ``compiled`` insists on it (an error naming
+        why otherwise), ``python`` runs the reference Python engines. All give identical
+        results; ``result.config["core"]`` says which ran.
     until : float, optional
         Shared GPUs: stop the replay at this time (seconds); jobs still running then have no
         end time, jobs still pending no start time.
