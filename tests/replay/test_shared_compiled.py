@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from tracekit.replay import GPUPool, Lucid, ReplayResult, SlowdownModel, replay
 from tracekit.replay.placements import Pack
 from tracekit.replay.policies import make_policy
+from tracekit.replay.resources import CPU_GROUP, Node
 
 
 def shared_digest(res: ReplayResult) -> str:
@@ -206,12 +207,66 @@ def test_which_runs_take_the_compiled_core() -> None:
     assert make_policy("lucid").pair_kernel() == (1.0, 2.0)  # type: ignore[attr-defined]
 
 
-def test_node_placements_run_in_python(real_data: Any) -> None:
-    """Node placements have no compiled kernel yet: ``auto`` runs them in Python."""
+@st.composite
+def node_workloads(draw: st.DrawFn) -> tuple[pl.DataFrame, GPUPool]:
+    """A pool that knows its nodes (1-8 nodes of two GPU models, 0-8 GPUs, CPU and memory) and
+    1-40 jobs asking for GPUs (0 = CPU and memory only), CPU and memory."""
+    spec = st.tuples(st.sampled_from(["A", "B"]), st.sampled_from([0, 1, 2, 4, 8]),
+                     st.sampled_from([4_000, 16_000, 64_000]),
+                     st.sampled_from([8_192, 65_536]))  # fmt: skip
+    rows = draw(st.lists(spec, min_size=1, max_size=8))
+    nodes = [Node(f"n{i}", g if gpus else CPU_GROUP, gpus, cpu, mem)
+             for i, (g, gpus, cpu, mem) in enumerate(rows)]  # fmt: skip
+    n = draw(st.integers(1, 40))
+    job = st.tuples(
+        st.integers(0, 60), st.integers(1, 80),
+        st.sampled_from([0.0, 0.1, 0.25, 0.5, 0.6, 1.0, 2.0, 3.0, 4.0]),
+        st.sampled_from(["A", "B", "A|B", None]), st.integers(0, 100),
+        st.sampled_from([0.0, 0.5, 1.0, 2.0, 8.0]), st.sampled_from([0.0, 1.0, 4.0, 16.0]),
+    )  # fmt: skip
+    jobs = draw(st.lists(job, min_size=n, max_size=n))
+    frame = pl.DataFrame(
+        {
+            "job_id": [f"j{i}" for i in range(n)],
+            "submit_time": [float(r[0]) for r in jobs],
+            "duration_s": [float(r[1]) for r in jobs],
+            "num_gpus": [r[2] for r in jobs],
+            "group": [r[3] for r in jobs],
+            "util": [r[4] / 100 for r in jobs],
+            "pred_duration_s": [float(r[1]) * 1.5 for r in jobs],
+            "num_cpus": [r[5] for r in jobs],
+            "mem_gb": [r[6] for r in jobs],
+        },
+        schema_overrides={"group": pl.String},
+    )
+    return frame, GPUPool.from_nodes(nodes)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    work=node_workloads(),
+    policy=st.sampled_from(["fifo", "sjf", "qssf"]),
+    placement=st.sampled_from(["best-fit", "packing", "load-balancing"]),
+    max_jobs=st.integers(1, 4),
+    share_by=st.sampled_from(["request", "usage"]),
+    backfill=st.booleans(),
+    until=st.one_of(st.none(), st.integers(0, 120)),
+)
+def test_compiled_node_placements_equal_python_engine(
+    work: tuple[pl.DataFrame, GPUPool], policy: str, placement: str, max_jobs: int,
+    share_by: str, backfill: bool, until: int | None,
+) -> None:  # fmt: skip
+    jobs, pool = work
+    both_cores(jobs, pool, policy, placement=placement, max_jobs_per_gpu=max_jobs,
+               share_by=share_by, backfill=backfill, until=until, repair=True)  # fmt: skip
+
+
+def test_fgd_runs_in_python() -> None:
+    """FGD has no compiled kernel yet: ``auto`` runs it in Python, ``compiled`` says why."""
     jobs = pl.DataFrame({"job_id": ["a", "b"], "submit_time": [0.0, 1.0],
                          "duration_s": [10.0, 10.0], "num_gpus": [0.5, 0.5]})  # fmt: skip
     pool = {"pool": (2, 2)}
-    res = replay(jobs, pool, "fifo", placement="best-fit")
-    assert res.config["core"] == "python"
-    with pytest.raises(ValueError, match="placement 'best-fit' \\(BestFit\\)"):
-        replay(jobs, pool, "fifo", placement="best-fit", core="compiled")
+    assert replay(jobs, pool, "fifo", placement="fgd").config["core"] == "python"
+    assert replay(jobs, pool, "fifo", placement="best-fit").config["core"] == "compiled"
+    with pytest.raises(ValueError, match="placement 'fgd' \\(FGD\\), which has no compiled"):
+        replay(jobs, pool, "fifo", placement="fgd", core="compiled")

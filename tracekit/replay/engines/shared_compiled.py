@@ -22,6 +22,7 @@ from types import ModuleType
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from tracekit.replay.engines import compiled
 from tracekit.replay.engines.shared_gpu import (
@@ -31,13 +32,19 @@ from tracekit.replay.engines.shared_gpu import (
     allowed_groups,
     job_arrays,
 )
-from tracekit.replay.placements import GroupPlacement, Placement, make_placement
+from tracekit.replay.placements import (
+    GroupPlacement,
+    NodePlacement,
+    NodeState,
+    Placement,
+    make_placement,
+)
 from tracekit.replay.policies import make_policy
 from tracekit.replay.policies.base import JobView, PackingPolicy, Policy
 from tracekit.replay.resources import GPUPool
 
-#: Group placements with a compiled kernel (``Placement.kernel`` -> the kernel's code).
-PLACEMENT_KERNELS = {"pack": 0, "balance": 1}
+#: Placements with a compiled kernel (``Placement.kernel`` -> the kernel's code).
+PLACEMENT_KERNELS = {"pack": 0, "balance": 1, "best-fit": 2, "packing": 3, "load-balancing": 4}
 MODULE = "tracekit.replay.engines.shared_kernels"
 
 _KERNELS: ModuleType | None = None
@@ -57,8 +64,7 @@ def why_python(
     """Why this shared-GPU replay cannot run on the compiled core ("" when it can)."""
     if record:
         return "recording GPU occupancy (record=True)"
-    kind = getattr(placer, "kernel", None)
-    if not isinstance(placer, GroupPlacement) or kind not in PLACEMENT_KERNELS:
+    if getattr(placer, "kernel", None) not in PLACEMENT_KERNELS:
         return f"placement {placer.name!r} ({type(placer).__name__}), which has no compiled kernel"
     if isinstance(policy, PackingPolicy):
         rule = getattr(policy, "pair_kernel", None)
@@ -68,7 +74,7 @@ def why_python(
         return f"policy {policy.name!r}, which is preemptive"
     if type(model) is not SlowdownModel:
         return f"slowdown model {type(model).__name__}, which has no compiled kernel"
-    if k.size and int(k.min()) == 0:
+    if isinstance(placer, GroupPlacement) and k.size and int(k.min()) == 0:
         return "jobs without GPUs under a group placement"
     return ""
 
@@ -88,12 +94,32 @@ class SharedRun:
     max_co: np.ndarray
     placed_group: np.ndarray
     group_names: list[str]
+    placed_node: np.ndarray
+    node_names: list[str]
+    node_columns: np.ndarray  # each started job's GPU columns, job after job (node placements)
 
     def placed_groups(self) -> pl.Series:
         """Name of the group each job ran on (null if it never started)."""
         idx = pl.Series(self.placed_group)
         idx = pl.select(pl.when(idx >= 0).then(idx)).to_series()
         return pl.Series(self.group_names, dtype=pl.String).gather(idx)
+
+    def placed_nodes(self) -> pl.Series:
+        """Node placements: the machine each job ran on (null if it never started)."""
+        idx = pl.Series(self.placed_node)
+        idx = pl.select(pl.when(idx >= 0).then(idx)).to_series()
+        return pl.Series(self.node_names, dtype=pl.String).gather(idx)
+
+    def placed_columns(self) -> pl.Series:
+        """Node placements: the GPUs (0 .. gpus - 1 of its node) each job took (null if it
+        never started)."""
+        started = self.placed_node >= 0
+        off = np.zeros(len(self.k) + 1, dtype=np.int64)
+        np.cumsum(np.where(started, self.k, 0), out=off[1:])
+        values = self.node_columns
+        lists = pa.ListArray.from_arrays(pa.array(off.astype(np.int32)), pa.array(values),
+                                         mask=pa.array(~started))  # fmt: skip
+        return pl.Series(pl.from_arrow(lists)).cast(pl.List(pl.Int64))
 
 
 def _patterns(
@@ -125,9 +151,12 @@ def run_compiled(
     backfill: bool,
     until: float | None,
     arrays: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
+    cpu_milli: np.ndarray | None = None,
+    memory_mib: np.ndarray | None = None,
 ) -> SharedRun:
     """Replay on the compiled loop (check :func:`why_python` first); ``arrays``: the
-    :func:`~tracekit.replay.engines.shared_gpu.job_arrays` of the jobs, when already known."""
+    :func:`~tracekit.replay.engines.shared_gpu.job_arrays` of the jobs, when already known;
+    ``cpu_milli``, ``memory_mib``: what a node placement reserves per job."""
     k_mod = kernels()
     compiled.ensure_compiled()
     k, util, units, key = arrays if arrays is not None else job_arrays(view, policy, share_by)
@@ -155,14 +184,42 @@ def run_compiled(
         iv[k_mod.I_MAXGPUS] = policy.max_gpus
         fp[k_mod.F_CAP] = util_cap + 1e-12  # Lucid.can_pair's sum, computed the same way
         fp[k_mod.F_RATIO] = ratio
+    mask = np.zeros((len(pat_off) - 1, len(lay.groups)), dtype=np.bool_)
+    for p in range(len(pat_off) - 1):
+        mask[p, pat_grp[pat_off[p] : pat_off[p + 1]]] = True
+    i64 = np.int64
+    zero = np.zeros(n, dtype=i64)
+    if isinstance(placer, NodePlacement):
+        ns = NodeState(pool, max_jobs)
+        names, base = ns.names, lay.node_base(pool)
+        ledger = (ns.group, base, ns.cap_cpu, ns.cap_gpu,
+                  zero if cpu_milli is None else np.ascontiguousarray(cpu_milli, dtype=i64),
+                  zero if memory_mib is None else np.ascontiguousarray(memory_mib, dtype=i64),
+                  mask, ns.free_cpu.copy(), ns.free_mem.copy(), ns.free.copy(), ns.jobs.copy(),
+                  ns.avail.copy(), ns.best.copy(), ns.full.copy(),
+                  np.asarray(ns.free_sum, dtype=i64).copy())  # fmt: skip
+    else:
+        names, none, grid = [], np.zeros(0, dtype=i64), np.zeros((0, 1), dtype=i64)
+        ledger = (none, none, none, none, zero, zero, mask, none, none, grid, grid, grid, none,
+                  none, none)  # fmt: skip
     f64 = np.float64
-    start, end, served, min_rate, max_co, placed = k_mod.shared_loop(
+    start, end, served, min_rate, max_co, group, node, gpus = k_mod.shared_loop(
         submit, np.ascontiguousarray(view.duration, dtype=f64), k, units, util,
         np.ascontiguousarray(key, dtype=f64), rank, byrank, order, pat, pat_off, pat_grp,
-        np.asarray(lay.glo, dtype=np.int64), np.asarray(lay.ghi, dtype=np.int64),
-        lay.machine_of, lay.group_of, len(lay.machine_base), powtab, iv, fp,
+        np.asarray(lay.glo, dtype=i64), np.asarray(lay.ghi, dtype=i64), lay.machine_of,
+        lay.group_of, len(lay.machine_base), powtab, iv, fp, *ledger,
     )  # fmt: skip
-    return SharedRun(start, end, k, units, util, served, min_rate, max_co, placed, lay.groups)
+    columns = np.zeros(0, dtype=i64)
+    if names:  # each started job's GPUs less its node's first GPU
+        started = node >= 0
+        slots = np.repeat(np.flatnonzero(started), k[started])
+        off = np.zeros(n + 1, dtype=i64)
+        np.cumsum(k, out=off[1:])
+        within = np.arange(len(slots)) - np.repeat(np.cumsum(k[started]) - k[started],
+                                                   k[started])  # fmt: skip
+        columns = gpus[off[slots] + within] - base[node[slots]]
+    return SharedRun(start, end, k, units, util, served, min_rate, max_co, group, lay.groups,
+                     node, names, columns)  # fmt: skip
 
 
 def run_shared(
@@ -195,7 +252,8 @@ def run_shared(
         why = why_python(policy, placer, model, record, arrays[0])
         if not why:
             run = run_compiled(view, groups, pool, policy, placer, affinity, max_jobs,
-                               share_by, model, backfill, until, arrays)  # fmt: skip
+                               share_by, model, backfill, until, arrays, cpu_milli,
+                               memory_mib)  # fmt: skip
             return run, "compiled"
         if core == "compiled":
             raise ValueError(

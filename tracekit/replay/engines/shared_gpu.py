@@ -164,6 +164,16 @@ class GPULayout:
         return cls(list(pool.groups), lo, hi, base, np.array(machine_of, dtype=np.int64),
                    np.array(group_of, dtype=np.int64))  # fmt: skip
 
+    def node_base(self, pool: GPUPool) -> np.ndarray:
+        """The first GPU of each node (nodes in the pool's node order, ``pool.node_list()``)."""
+        nodes = pool.node_list()
+        index = {node.machine_id: i for i, node in enumerate(nodes)}
+        # Machines are numbered group by group; nodes in the pool's node order.
+        of_machine = [index[x.machine_id] for g in self.groups for x in nodes if x.group == g]
+        base = np.zeros(len(nodes), dtype=np.int64)
+        base[np.array(of_machine, dtype=np.int64)] = self.machine_base
+        return base
+
 
 def allowed_groups(
     group: str | None, gidx: dict[str, int], affinity: str, n_groups: int
@@ -324,16 +334,7 @@ class SharedEngine:
     ) -> None:
         """The node ledger, each job's request and the flat index of every node's GPUs."""
         self.nodes = NodeState(pool, self.max_jobs)
-        index = {name: i for i, name in enumerate(self.nodes.names)}
-        # Machines are numbered group by group; nodes in the pool's node order.
-        self.node_of_machine = np.empty(len(self.machine_base), dtype=np.int64)
-        m = 0
-        for g in self.group_names:
-            for node in (x for x in pool.node_list() if x.group == g):
-                self.node_of_machine[m] = index[node.machine_id]
-                m += 1
-        self.node_base = np.zeros(len(self.nodes), dtype=np.int64)
-        self.node_base[self.node_of_machine] = self.machine_base
+        self.node_base = GPULayout.of(pool).node_base(pool)
         zeros = np.zeros(self.n, dtype=np.int64)
         cpu = zeros if cpu_milli is None else np.asarray(cpu_milli, dtype=np.int64)
         mem = zeros if memory_mib is None else np.asarray(memory_mib, dtype=np.int64)

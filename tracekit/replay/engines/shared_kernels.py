@@ -35,8 +35,8 @@ loop = njit(cache=True)
 helper = njit(cache=True, _nrt=False, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 
 UNITS = 1000  # tracekit.replay.placements.base.UNITS
-#: Group placements.
-PACK, BALANCE = 0, 1
+#: Placements: the group placements, then the node placements.
+PACK, BALANCE, BEST_FIT, PACKING, LOAD_BALANCING = 0, 1, 2, 3, 4
 #: Packing policy: none, partner first (Lucid), empty GPUs first.
 NO_PAIR, PAIR_FIRST, EMPTY_FIRST = 0, 1, 2
 #: Integer parameters ``iv``.
@@ -193,6 +193,138 @@ def _partner(j: int, max_gpus: int, cap: float, ratio: float, k: np.ndarray,
                 return True
         p = xnext[p]
     return False
+
+
+# ---------------------------------------------------------------------------------------------
+# node placements (placements.base.NodeState and the placements' choose)
+# ---------------------------------------------------------------------------------------------
+@helper
+def _remaining(nfc: np.ndarray, cap_cpu: np.ndarray, nfs: np.ndarray, cap_gpu: np.ndarray,
+               node: int, c: int, kk: int, u: int) -> float:  # fmt: skip
+    """``NodeState.remaining``: share of CPU plus share of GPU capacity left after the job."""
+    cpu = float(nfc[node] - c) / float(max(cap_cpu[node], 1))
+    gpu = float(nfs[node] - kk * u) / float(max(cap_gpu[node] * UNITS, 1))
+    return cpu + gpu
+
+
+@helper
+def _node_choose(place: int, j: int, k: np.ndarray, units: np.ndarray, jcpu: np.ndarray,
+                 jmem: np.ndarray, pat: np.ndarray, pat_mask: np.ndarray,
+                 node_group: np.ndarray, cap_cpu: np.ndarray, cap_gpu: np.ndarray,
+                 nfc: np.ndarray, nfm: np.ndarray, nfree: np.ndarray, navail: np.ndarray,
+                 nbest: np.ndarray, nfull: np.ndarray, nfs: np.ndarray,
+                 cols: np.ndarray) -> int:  # fmt: skip
+    """The node (returned; -1: none fits) and GPU columns (into ``cols``) job ``j`` takes.
+
+    The feasible choices are scanned in node order, and for a fraction of one GPU in column
+    order, keeping the first best by the placement's key: every later choice with the same
+    free amount on the same node ties with an earlier one, so this is the Python engine's pick
+    among its distinct candidates.
+    """
+    u = units[j]
+    kk = k[j]
+    c = jcpu[j]
+    m = jmem[j]
+    sharing = kk == 1 and u < UNITS
+    width = nfree.shape[1]
+    bn = -1
+    bcol = -1
+    bk = 0
+    br = 0.0
+    bf = 0
+    for node in range(nfc.size):
+        if nfc[node] < c or nfm[node] < m or not pat_mask[pat[j], node_group[node]]:
+            continue
+        if kk == 1:
+            if nbest[node] < u:
+                continue
+        elif kk > 1:
+            if u >= UNITS:
+                if nfull[node] < kk:
+                    continue
+            else:
+                cnt = 0
+                for col in range(width):
+                    if navail[node, col] >= u:
+                        cnt += 1
+                if cnt < kk:
+                    continue
+        rem = _remaining(nfc, cap_cpu, nfs, cap_gpu, node, c, kk, u)
+        in_use = nfc[node] < cap_cpu[node] or nfs[node] < cap_gpu[node] * UNITS
+        if not sharing:
+            klass = 1 if in_use else 2
+            if place == BEST_FIT:
+                better = bn < 0 or rem < br
+            elif place == PACKING:
+                better = bn < 0 or klass < bk or (klass == bk and rem < br)
+            else:
+                better = bn < 0 or -rem < -br
+            if better:
+                bn = node
+                br = rem
+                bk = klass
+            continue
+        for col in range(width):
+            if navail[node, col] < u:
+                continue
+            f = nfree[node, col]
+            klass = 0 if f < UNITS else (1 if in_use else 2)
+            if place == BEST_FIT:
+                better = bn < 0 or rem < br or (rem == br and f < bf)
+            elif place == PACKING:
+                better = bn < 0 or klass < bk or (klass == bk and f < bf)
+            else:
+                better = bn < 0 or -rem < -br or (-rem == -br and -f < -bf)
+            if better:
+                bn = node
+                bcol = col
+                br = rem
+                bf = f
+                bk = klass
+    if bn < 0:
+        return -1
+    if sharing:
+        cols[0] = bcol
+        return bn
+    q = 0
+    for col in range(width):
+        if q == kk:
+            break
+        if navail[bn, col] >= u:
+            cols[q] = col
+            q += 1
+    return bn
+
+
+@helper
+def _node_change(node: int, cols: np.ndarray, ncols: int, u: int, c: int, m: int, sign: int,
+                 nfc: np.ndarray, nfm: np.ndarray, nfree: np.ndarray, njobs: np.ndarray,
+                 navail: np.ndarray, nbest: np.ndarray, nfull: np.ndarray, nfs: np.ndarray,
+                 max_jobs: int) -> None:  # fmt: skip
+    """``NodeState.take`` (``sign = -1``) or ``give`` (``+1``) of a job on ``node``."""
+    nfc[node] += sign * c
+    nfm[node] += sign * m
+    if ncols == 0:
+        return
+    for q in range(ncols):
+        nfree[node, cols[q]] += sign * u
+        njobs[node, cols[q]] -= sign
+    best = -(1 << 62)
+    full = 0
+    fs = 0
+    for col in range(nfree.shape[1]):
+        f = nfree[node, col]
+        a = f if njobs[node, col] < max_jobs else -1
+        navail[node, col] = a
+        if a > best:
+            best = a
+        if a == UNITS:
+            full += 1
+        if f > 0:
+            fs += f
+    nbest[node] = best
+    nfull[node] = full
+    nfs[node] = fs
 
 
 # ---------------------------------------------------------------------------------------------
@@ -389,16 +521,25 @@ def shared_loop(submit: np.ndarray, dur: np.ndarray, k: np.ndarray, units: np.nd
                 order: np.ndarray, pat: np.ndarray, pat_off: np.ndarray, pat_grp: np.ndarray,
                 glo: np.ndarray, ghi: np.ndarray, machine_of: np.ndarray,
                 group_of: np.ndarray, n_machines: int, powtab: np.ndarray, iv: np.ndarray,
-                fp: np.ndarray) -> tuple:  # fmt: skip
-    """Replay every job (or up to ``fp[F_UNTIL]``) on shared GPUs with a group placement.
+                fp: np.ndarray, node_group: np.ndarray, node_base: np.ndarray,
+                cap_cpu: np.ndarray, cap_gpu: np.ndarray, jcpu: np.ndarray, jmem: np.ndarray,
+                pat_mask: np.ndarray, nfc: np.ndarray, nfm: np.ndarray, nfree: np.ndarray,
+                njobs: np.ndarray, navail: np.ndarray, nbest: np.ndarray, nfull: np.ndarray,
+                nfs: np.ndarray) -> tuple:  # fmt: skip
+    """Replay every job (or up to ``fp[F_UNTIL]``) on shared GPUs.
 
     ``rank``/``byrank``: each job's position in ``(key, submit, job)`` order and its inverse;
     ``order``: jobs by ``(submit, job)``; ``pat[j]``: the job's allowed groups,
     ``pat_grp[pat_off[pat[j]]:pat_off[pat[j] + 1]]`` in search order; ``glo``/``ghi``,
-    ``machine_of``, ``group_of``: the GPU layout.
+    ``machine_of``, ``group_of``: the GPU layout. Node placements also read each node's
+    group, first GPU, CPU and GPU capacity, each job's CPU and memory, ``pat_mask`` (allowed
+    groups per pattern) and the node ledger (``nfc`` ... ``nfs``: ``NodeState``'s free CPU,
+    memory, free units, jobs and open units per GPU, best, full and summed free units), which
+    they update in place.
 
-    Returns ``(start, end, served, min_rate, max_co, placed_group)`` (NaN / -1: never
-    started or never ended before the horizon).
+    Returns ``(start, end, served, min_rate, max_co, placed_group, placed_node, gpus)`` (NaN /
+    -1: never started or never ended before the horizon; ``gpus``: each job's GPUs, job ``j``'s
+    ``k[j]`` of them after those of the jobs before it).
     """
     n = submit.size
     ng = group_of.size
@@ -409,6 +550,7 @@ def shared_loop(submit: np.ndarray, dur: np.ndarray, k: np.ndarray, units: np.nd
     place = iv[I_PLACE]
     max_gpus = iv[I_MAXGPUS]
     park = backfill and pair == NO_PAIR
+    on_nodes = place >= BEST_FIT
     until = fp[F_UNTIL]
     cap = fp[F_CAP]
     ratio = fp[F_RATIO]
@@ -446,6 +588,7 @@ def shared_loop(submit: np.ndarray, dur: np.ndarray, k: np.ndarray, units: np.nd
             maxk = k[j]
     placed = np.empty(max(poff[n], 1), dtype=np.int64)
     pgroup = np.full(n, -1, dtype=np.int64)
+    pnode = np.full(n, -1, dtype=np.int64)
     # exclusive jobs of a packing policy, per slot count
     xhead = np.full(maxk + 1, -1, dtype=np.int64)
     xtail = np.full(maxk + 1, -1, dtype=np.int64)
@@ -466,6 +609,7 @@ def shared_loop(submit: np.ndarray, dur: np.ndarray, k: np.ndarray, units: np.nd
     npend = 0
     nparked = 0
     pick = np.empty(maxk, dtype=np.int64)
+    cols = np.empty(maxk, dtype=np.int64)
     bf = np.empty(maxk, dtype=np.int64)
     bm = np.empty(maxk, dtype=np.int64)
     aff = np.empty(n, dtype=np.int64)
@@ -539,6 +683,14 @@ def shared_loop(submit: np.ndarray, dur: np.ndarray, k: np.ndarray, units: np.nd
                 if gseen[g] != stamp:
                     gseen[g] = stamp
                     epoch[g] += 1
+            if on_nodes:
+                node = pnode[j]
+                for q in range(lo, hi):
+                    cols[q - lo] = placed[q] - node_base[node]
+                _node_change(node, cols, hi - lo, u, jcpu[j], jmem[j], 1, nfc, nfm, nfree,
+                             njobs, navail, nbest, nfull, nfs, max_jobs)  # fmt: skip
+                if gseen[node_group[node]] != stamp:
+                    epoch[node_group[node]] += 1
             _reschedule(aff, na, t, rem, rate, last, served, min_rate, max_co, version,
                         placed, poff, nj, usum, powtab, ht, hs, hj, hv, st)  # fmt: skip
             released = True
@@ -556,8 +708,8 @@ def shared_loop(submit: np.ndarray, dur: np.ndarray, k: np.ndarray, units: np.nd
             arrived[:na].sort()
             npend = _merge(pend, npend, arrived, na, keep)
             pend, keep = keep, pend
-        if npend == 0 or st[S_OPEN] == 0:
-            continue
+        if npend == 0 or (not on_nodes and st[S_OPEN] == 0):
+            continue  # (a node may still take a job without GPUs)
         # -- one scheduling pass over the pending jobs, in order --
         nk = 0
         i = 0
@@ -572,8 +724,16 @@ def shared_loop(submit: np.ndarray, dur: np.ndarray, k: np.ndarray, units: np.nd
                 for q in range(plo, phi):
                     sig += epoch[pat_grp[q]]
             ok = False
+            node = -1
             if sig != tried[j]:
-                if pair == NO_PAIR:
+                if on_nodes:
+                    node = _node_choose(place, j, k, units, jcpu, jmem, pat, pat_mask,
+                                        node_group, cap_cpu, cap_gpu, nfc, nfm, nfree, navail,
+                                        nbest, nfull, nfs, cols)  # fmt: skip
+                    ok = node >= 0
+                    for q in range(k[j] if ok else 0):
+                        pick[q] = node_base[node] + cols[q]
+                elif pair == NO_PAIR:
                     ok = _choose(place, j, False, k, units, pat, pat_off, pat_grp, glo, ghi,
                                  free, nj, max_jobs, mused, machine_of, gfree, fw, pick, bf,
                                  bm)  # fmt: skip
@@ -635,7 +795,13 @@ def shared_loop(submit: np.ndarray, dur: np.ndarray, k: np.ndarray, units: np.nd
                     mused[m] += u
             start[j] = t
             last[j] = t
-            pgroup[j] = group_of[pick[0]] if kk > 0 else -1
+            if on_nodes:
+                _node_change(node, cols, kk, u, jcpu[j], jmem[j], -1, nfc, nfm, nfree, njobs,
+                             navail, nbest, nfull, nfs, max_jobs)  # fmt: skip
+                pnode[j] = node
+                pgroup[j] = node_group[node]
+            else:
+                pgroup[j] = group_of[pick[0]]
             if pair != NO_PAIR:
                 for q in range(1, na):
                     _x_pop(aff[q], k[aff[q]], xhead, xtail, xnext, xprev, xin)
@@ -651,10 +817,12 @@ def shared_loop(submit: np.ndarray, dur: np.ndarray, k: np.ndarray, units: np.nd
                 if gseen[g] != stamp:
                     gseen[g] = stamp
                     epoch[g] += 1
+            if on_nodes and gseen[node_group[node]] != stamp:
+                epoch[node_group[node]] += 1
             _sort_small(aff, na)
             _reschedule(aff, na, t, rem, rate, last, served, min_rate, max_co, version,
                         placed, poff, nj, usum, powtab, ht, hs, hj, hv, st)  # fmt: skip
-            if backfill and st[S_OPEN] == 0:
+            if backfill and not on_nodes and st[S_OPEN] == 0:
                 for q in range(i + 1, npend):
                     keep[nk] = pend[q]
                     nk += 1
@@ -662,4 +830,4 @@ def shared_loop(submit: np.ndarray, dur: np.ndarray, k: np.ndarray, units: np.nd
             i += 1
         pend, keep = keep, pend
         npend = nk
-    return start, end, served, min_rate, max_co, pgroup
+    return start, end, served, min_rate, max_co, pgroup, pnode, placed
