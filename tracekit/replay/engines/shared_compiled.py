@@ -9,10 +9,11 @@ those of the whole-GPU core (:mod:`~tracekit.replay.engines.compiled`): this mod
 its loop there (``compiled.register_kernel``), so ``compiled.ensure_compiled()`` warms it with
 the others, once per process under the cache lock.
 
-A placement runs compiled when its class declares a kernel (``Placement.kernel``: ``pack``,
-``balance``); a packing policy when its class declares its pairing rule (``pair_kernel()``:
-Lucid); any static-key policy does (its keys are computed in Python). A subclass inherits
-neither declaration unless it states one itself: it may change what the kernel would not see.
+A placement runs compiled when its class declares a kernel (``Placement.kernel``: every
+built-in placement but ``fgd``); a packing policy when its class declares its pairing rule
+(``pair_kernel()``: Lucid); any static-key policy does (its keys are computed in Python). A
+subclass inherits neither declaration unless it states one itself: it may change what the
+kernel would not see.
 """
 
 from __future__ import annotations

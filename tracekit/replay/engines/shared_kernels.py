@@ -1,7 +1,8 @@
 """Compiled (numba) event loop of the shared-GPU replay: the Python engine's algorithm on arrays.
 
-:func:`shared_loop` mirrors :class:`tracekit.replay.engines.shared_gpu.SharedEngine` with a
-group placement (``pack``, ``balance``) operation for operation - the same float additions,
+:func:`shared_loop` mirrors :class:`tracekit.replay.engines.shared_gpu.SharedEngine` with the
+placements ``pack``, ``balance``, ``best-fit``, ``packing`` and ``load-balancing`` operation for
+operation - the same float additions,
 multiplications and comparisons in the same order, the same tie rules - so that both give
 bit-identical per-job results. Read the Python engine for the *why*; comments here only mark
 where the array form differs:
@@ -17,6 +18,9 @@ where the array form differs:
 * **Exclusive jobs** of a packing policy are one doubly linked list per slot count, in
   insertion order (the Python engine's insertion-ordered dicts).
 * **Slowdown.** ``powtab[n]`` is the model's ``(1 - kappa) ** (n - 1)``, computed in Python.
+* **Nodes.** The node ledger (``NodeState``) is a set of arrays updated in place; a node
+  placement scans the feasible nodes (and GPUs) in order and keeps the first best choice
+  instead of listing candidates and sorting them.
 
 All numba code of the shared-GPU replay lives in this one module: numba's on-disk cache is
 invalidated by a change of the *calling* function's source file only, so a helper in another

@@ -79,8 +79,8 @@ class Placement:
     name: ClassVar[str] = ""
     summary: ClassVar[str] = ""
     scope: ClassVar[str] = "group"
-    #: The compiled core's kernel of this placement (``"pack"``, ``"balance"``), or None: the
-    #: Python engine. A subclass inherits none unless it declares one itself (it may change
+    #: The compiled core's kernel of this placement (its registry name), or None: the Python
+    #: engine. A subclass inherits none unless it declares one itself (it may change
     #: choices the kernel would not see).
     kernel: ClassVar[str | None] = None
 
