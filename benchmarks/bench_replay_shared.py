@@ -103,11 +103,9 @@ _CHILD = (
 )
 
 
-def _child(cache: str | None) -> dict[str, Any]:
+def _child(cache: str) -> dict[str, Any]:
     """Compile (empty ``cache`` folder) or load the shared loop in a fresh process."""
-    env = dict(os.environ)
-    if cache is not None:
-        env["NUMBA_CACHE_DIR"] = cache
+    env = {**os.environ, "NUMBA_CACHE_DIR": cache}
     out = subprocess.run([sys.executable, "-c", _CHILD], env=env, capture_output=True,
                          text=True, check=True)  # fmt: skip
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -124,10 +122,10 @@ def main() -> None:
     print(f"{n:,} PAI-like jobs on {pool.gpus():,} GPUs ({', '.join(pool.groups)}); "
           f"1-min load {os.getloadavg()[0]:.2f}")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="bench_numba_") as tmp:
-        first = _child(tmp)
-    assert first["how"] == "compiled", first
-    load = _child(None)
-    replay(jobs.head(100), pool, "fifo", core="compiled")  # this process loads the cache
+        first = _child(tmp)  # an empty cache folder: compiles and stores
+        load = _child(tmp)  # a fresh process on that folder: loads
+    assert first["how"] == "compiled" and load["how"] == "cache", (first, load)
+    replay(jobs.head(100), pool, "fifo", core="compiled")  # this process compiles or loads
     print(f"shared loop: first compilation {first['cpu_s']:.1f} CPU s ({first['wall_s']:.1f} s "
           f"wall, child process, empty cache); loading it from the cache {load['wall_s']:.2f} s "
           f"({load['how']}) in a fresh process")  # fmt: skip
