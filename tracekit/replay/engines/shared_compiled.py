@@ -101,15 +101,11 @@ class SharedRun:
 
     def placed_groups(self) -> pl.Series:
         """Name of the group each job ran on (null if it never started)."""
-        idx = pl.Series(self.placed_group)
-        idx = pl.select(pl.when(idx >= 0).then(idx)).to_series()
-        return pl.Series(self.group_names, dtype=pl.String).gather(idx)
+        return _named(self.placed_group, self.group_names)
 
     def placed_nodes(self) -> pl.Series:
         """Node placements: the machine each job ran on (null if it never started)."""
-        idx = pl.Series(self.placed_node)
-        idx = pl.select(pl.when(idx >= 0).then(idx)).to_series()
-        return pl.Series(self.node_names, dtype=pl.String).gather(idx)
+        return _named(self.placed_node, self.node_names)
 
     def placed_columns(self) -> pl.Series:
         """Node placements: the GPUs (0 .. gpus - 1 of its node) each job took (null if it
@@ -121,6 +117,13 @@ class SharedRun:
         lists = pa.ListArray.from_arrays(pa.array(off.astype(np.int32)), pa.array(values),
                                          mask=pa.array(~started))  # fmt: skip
         return pl.Series(pl.from_arrow(lists)).cast(pl.List(pl.Int64))
+
+
+def _named(index: np.ndarray, names: list[str]) -> pl.Series:
+    """``names[index]`` per job, null where ``index`` is -1."""
+    idx = pl.Series(index)
+    idx = pl.select(pl.when(idx >= 0).then(idx)).to_series()
+    return pl.Series(names, dtype=pl.String).gather(idx)
 
 
 def _patterns(
