@@ -253,8 +253,8 @@ def run_config(config: SweepConfig, data: Slice) -> dict[str, Any]:
     engine = config.resolved_engine
     options: dict[str, Any] = {"core": config.core}
     if engine == "shared":
-        options = {"type_affinity": config.type_affinity,
-                   "max_jobs_per_gpu": config.max_jobs_per_gpu}  # fmt: skip
+        options.update(type_affinity=config.type_affinity,
+                       max_jobs_per_gpu=config.max_jobs_per_gpu)  # fmt: skip
     res = replay(jobs, data.cluster, config.policy, resource_model=engine,
                  placement=config.placement, repair=True, seed=config.seed, **options)  # fmt: skip
     row["core"] = res.config.get("core", "python")
