@@ -401,7 +401,9 @@ def prepare_compiled(configs: Sequence[SweepConfig], client: Any = None) -> str 
     when its kernels and CPU match and compiles once otherwise. Workers that join later
     compile or load on their first replay.
     """
-    if not any(c.core != "python" and c.resolved_engine == "whole" for c in configs):
+    # Both resource models have a compiled core (a shared-GPU run with FGD falls back to Python
+    # on its own; warming for it costs one cache load).
+    if not any(c.core != "python" for c in configs):
         return None
     local = compiled.ensure_compiled()
     here = "compiled" if "compiled" in local["kernels"].values() else "loaded from its cache"
