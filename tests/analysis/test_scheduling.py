@@ -60,6 +60,22 @@ def test_beside_published_quotes_then_derives(study: pl.DataFrame) -> None:
     assert derived.filter(pl.col("policy") == "sjf")["published"].to_list() == [1.32]
 
 
+def test_modes_beside_published(study: pl.DataFrame) -> None:
+    # The same jobs in two modes: head-of-line FIFO queues longer than with EASY backfill.
+    hol = study.with_columns(
+        pl.when(pl.col("policy") == "fifo").then(pl.col("jct_mean_s") * 4)
+        .otherwise(pl.col("jct_mean_s")).alias("jct_mean_s")
+    )  # fmt: skip
+    out = scheduling.modes_beside_published({"EASY": study, "head-of-line": hol},
+                                            published_results())  # fmt: skip
+    # Philly has no SJF run in this study: only Venus has a FIFO/SJF pair to compare
+    assert out.select("cluster", "mode").rows() == [("Venus", "EASY"), ("Venus", "head-of-line")]
+    assert out["fifo_jct_mean_s"].to_list() == pytest.approx([60_000.0, 240_000.0])
+    assert out["fifo_over_sjf"].to_list() == pytest.approx([3.0, 12.0])
+    assert out["published_fifo_over_sjf"].to_list() == pytest.approx([3.07, 3.07])
+    assert out["published_fifo_jct_mean_s"].to_list() == pytest.approx([64_702.0, 64_702.0])
+
+
 def test_jct_cdf_per_run() -> None:
     per_job = pl.DataFrame({"trace": "helios", "cluster": "Venus",
                             "policy": ["fifo", "fifo", "sjf", "sjf"],

@@ -93,8 +93,16 @@ def test_core_option_gives_the_same_output(tmp_path: Path) -> None:
         assert f"replayed on the {core} core" in result.output
         outs[core] = out.read_text()
     assert outs["compiled"] == outs["python"]
-    result = invoke(*args, "--policy", "lucid", "--core", "compiled")
-    assert result.exit_code == 2 and "shared GPUs run in Python" in result.output
+    # Shared GPUs: Lucid and every placement but FGD run compiled; FGD in Python.
+    for core in ("compiled", "python"):
+        out = tmp_path / f"lucid-{core}.csv"
+        result = invoke(*args, "--policy", "lucid", "--core", core, "--out", str(out))
+        assert result.exit_code == 0 and f"replayed on the {core} core" in result.output
+        outs[core] = out.read_text()
+    assert outs["compiled"] == outs["python"]
+    result = invoke(*args, "--resources", "shared", "--placement", "fgd", "--core", "compiled")
+    assert result.exit_code == 2
+    assert "compiled core does not run placement 'fgd'" in " ".join(result.output.split())
 
 
 def test_csv_argument_errors(tmp_path: Path) -> None:

@@ -30,7 +30,8 @@ def test_warm_report_and_one_warm_up_per_process() -> None:
 def test_cache_files_round_trip() -> None:
     compiled.ensure_compiled()
     files = compiled.cache_files()
-    assert files and all(n.startswith("kernels.") for n in files)
+    assert files and all(n.startswith(("kernels.", "shared_kernels.")) for n in files)
+    assert any(n.startswith("shared_kernels.") for n in files)  # the shared-GPU loop too
     assert {Path(n).suffix for n in files} == {".nbi", ".nbc"}
     # Installing this process's own files rewrites them (atomically) with the same bytes.
     folder = compiled.install_cache(files)

@@ -160,8 +160,13 @@ def test_replay_core_choice() -> None:
         replay(jobs, cl, OwnKeysSRTF(), core="compiled")
     with pytest.raises(ValueError, match="a placement factory"):
         replay(jobs, cl, "fifo", placement=Consolidate, core="compiled")
-    with pytest.raises(ValueError, match="shared GPUs run in Python"):
-        replay(jobs, cl, "lucid", core="compiled")
+    # Shared GPUs: Lucid runs compiled, except where its kernel cannot (recording occupancy).
+    lucid = replay(jobs, cl, "lucid", core="compiled")
+    assert lucid.config["core"] == "compiled"
+    assert lucid.jobs.equals(replay(jobs, cl, "lucid", core="python").jobs)
+    assert replay(jobs, cl, "lucid", record=True).config["core"] == "python"
+    with pytest.raises(ValueError, match="does not run recording GPU occupancy"):
+        replay(jobs, cl, "lucid", record=True, core="compiled")
     with pytest.raises(ValueError, match="core must be one of"):
         replay(jobs, cl, "fifo", core="fast")
 

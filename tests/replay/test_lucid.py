@@ -1,4 +1,6 @@
-"""Lucid-style policy on the shared-GPU replay (tracekit.replay.policies.lucid)."""
+"""Lucid-style policy on the shared-GPU replay (tracekit.replay.policies.lucid), on both cores
+(tests taking the ``core`` fixture run once per core; the property test compares them on every
+example)."""
 
 from __future__ import annotations
 
@@ -12,10 +14,19 @@ from tracekit.replay import UNITS, Lucid, ReplayResult, replay
 
 
 def simulate_lucid(
-    jobs: pl.DataFrame, pool, policy: Lucid | None = None, **options
+    jobs: pl.DataFrame, pool, policy: Lucid | None = None, core: str = "python", **options
 ) -> ReplayResult:  # noqa: ANN001
-    """The front door with the Lucid policy (shared GPUs)."""
-    return replay(jobs, pool, policy or "lucid", **options)
+    """The front door with the Lucid policy (shared GPUs). ``core="compiled"``: replay on the
+    compiled core, check that every per-job column equals the Python engine's, and return the
+    compiled result (the Python one when ``record`` asks for GPU occupancy)."""
+    ref = replay(jobs, pool, policy or "lucid", core="python", **options)
+    if core == "python":
+        return ref
+    fast = {k: v for k, v in options.items() if k != "record"}
+    got = replay(jobs, pool, policy or "lucid", core="compiled", **fast)
+    assert got.config["core"] == "compiled"
+    assert got.jobs.equals(ref.jobs), (got.jobs, ref.jobs)
+    return ref if options.get("record") else got
 
 
 def _jobs(rows: list[tuple]) -> pl.DataFrame:
@@ -33,45 +44,45 @@ def _jobs(rows: list[tuple]) -> pl.DataFrame:
     )
 
 
-def test_low_util_pair_shares_high_util_pair_waits() -> None:
+def test_low_util_pair_shares_high_util_pair_waits(core: str) -> None:
     low = _jobs([("0", 0, 100, 1, 0.3, 100), ("1", 1, 100, 1, 0.4, 100)])
-    out = simulate_lucid(low, {"pool": 1}).jobs
+    out = simulate_lucid(low, {"pool": 1}, core=core).jobs
     assert out["start_time"].to_list() == [0.0, 1.0]  # job id "0" works (it crashes the artifact)
     assert out["colocated"].all()
     high = _jobs([("0", 0, 100, 1, 0.7, 100), ("1", 1, 100, 1, 0.6, 100)])
-    out = simulate_lucid(high, {"pool": 1}).jobs
+    out = simulate_lucid(high, {"pool": 1}, core=core).jobs
     assert out["start_time"].to_list() == [0.0, 100.0]
     assert not out["colocated"].any()
 
 
-def test_priority_ratio_and_same_gpu_count() -> None:
+def test_priority_ratio_and_same_gpu_count(core: str) -> None:
     long_newcomer = _jobs([("a", 0, 100, 1, 0.2, 100), ("b", 1, 100, 1, 0.2, 300)])
-    out = simulate_lucid(long_newcomer, {"pool": 1}).jobs
+    out = simulate_lucid(long_newcomer, {"pool": 1}, core=core).jobs
     assert out["start_time"][1] >= 100.0  # 300 > 2 x 100: not packed
-    ok = simulate_lucid(long_newcomer, {"pool": 1}, Lucid(priority_ratio=4.0)).jobs
+    ok = simulate_lucid(long_newcomer, {"pool": 1}, Lucid(priority_ratio=4.0), core=core).jobs
     assert ok["start_time"][1] == 1.0
     sizes = _jobs([("a", 0, 100, 2, 0.2, 100), ("b", 1, 100, 1, 0.2, 100)])
-    out = simulate_lucid(sizes, {"pool": 2}).jobs
+    out = simulate_lucid(sizes, {"pool": 2}, core=core).jobs
     assert out["start_time"][1] >= 100.0  # different GPU counts never pair
 
 
-def test_at_most_two_jobs_per_gpu() -> None:
+def test_at_most_two_jobs_per_gpu(core: str) -> None:
     jobs = _jobs([(str(i), i, 100, 1, 0.1, 100) for i in range(3)])
-    out = simulate_lucid(jobs, {"pool": 1}, record=True)
+    out = simulate_lucid(jobs, {"pool": 1}, core=core, record=True)
     assert out.gpu_events is not None and out.gpu_events["jobs"].max() == 2
     assert out.jobs["start_time"][2] > 2.0
 
 
-def test_large_jobs_never_packed() -> None:
+def test_large_jobs_never_packed(core: str) -> None:
     jobs = _jobs([("a", 0, 100, 16, 0.1, 100), ("b", 1, 100, 16, 0.1, 100)])
-    out = simulate_lucid(jobs, {"pool": (2, 8)}).jobs
+    out = simulate_lucid(jobs, {"pool": (2, 8)}, core=core).jobs
     assert out["start_time"].to_list() == [0.0, 100.0]
 
 
-def test_order_by_predicted_gpu_time_and_missing_prediction() -> None:
+def test_order_by_predicted_gpu_time_and_missing_prediction(core: str) -> None:
     jobs = _jobs([("run", 0, 50, 1, 1.0, 50), ("long", 1, 10, 1, 1.0, 5000),
                   ("short", 2, 10, 1, 1.0, 20), ("nopred", 3, 10, 1, 1.0, None)])  # fmt: skip
-    out = simulate_lucid(jobs, {"pool": 1}).jobs.sort("start_time")
+    out = simulate_lucid(jobs, {"pool": 1}, core=core).jobs.sort("start_time")
     # short (20 s) < nopred (filled with 1,000 s) < long (5,000 s)
     assert out["job_id"].to_list() == ["run", "short", "nopred", "long"]
     pol = Lucid()
@@ -80,7 +91,7 @@ def test_order_by_predicted_gpu_time_and_missing_prediction() -> None:
     ]  # fmt: skip
 
 
-def test_colocated_jobs_never_finish_faster_than_alone() -> None:
+def test_colocated_jobs_never_finish_faster_than_alone(core: str) -> None:
     rng = np.random.default_rng(0)
     n = 80
     rows = [
@@ -91,7 +102,7 @@ def test_colocated_jobs_never_finish_faster_than_alone() -> None:
     jobs = _jobs(rows).with_columns(
         (pl.col("duration_s") * pl.Series(rng.lognormal(0, 0.5, n))).alias("pred_duration_s")
     )
-    out = simulate_lucid(jobs, {"pool": (1, 4)}).jobs
+    out = simulate_lucid(jobs, {"pool": (1, 4)}, core=core).jobs
     assert out["colocated"].sum() > 0
     assert (out["jct_s"] >= out["duration_s"] - 1e-6).all()  # never faster than alone
     np.testing.assert_allclose(out["served_s"], out["duration_s"], rtol=1e-9, atol=1e-6)
@@ -142,4 +153,5 @@ def test_lucid_invariants_property(rows, prefer_exclusive) -> None:  # noqa: ANN
     assert (out["start_time"] >= out["submit_time"]).all()
     assert (out["min_rate"] <= 1.0).all()
     np.testing.assert_allclose(out["served_s"], out["duration_s"], rtol=1e-9, atol=1e-6)
-    assert simulate_lucid(jobs, {"pool": (1, 4)}, pol).digest() == res.digest()
+    # The same replay on the compiled core: every per-job column equal, so the digest too.
+    assert simulate_lucid(jobs, {"pool": (1, 4)}, pol, "compiled").digest() == res.digest()

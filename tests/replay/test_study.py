@@ -6,7 +6,14 @@ import polars as pl
 import pytest
 
 from tracekit.replay import fifo_ratios, published_results
-from tracekit.replay.studies import STUDY_MODE, STUDY_WINDOWS, study_mode_label, study_train_until
+from tracekit.replay.studies import (
+    SAMPLE_MODE,
+    STUDY_MODE,
+    STUDY_WINDOWS,
+    study_mode,
+    study_mode_label,
+    study_train_until,
+)
 
 
 def test_published_results_are_data_with_sources() -> None:
@@ -45,13 +52,35 @@ def test_study_windows_are_the_published_experiments() -> None:
     assert study_train_until("openb") is None
 
 
+class _Marked:
+    """A store stand-in that says which traces are synthetic samples."""
+
+    def __init__(self, *synthetic: str) -> None:
+        self.synthetic = set(synthetic)
+
+    def is_synthetic(self, trace: str) -> bool:
+        return trace in self.synthetic
+
+
+def test_a_scaled_sample_is_replayed_with_easy_backfill() -> None:
+    # Real data: the published simulators' head-of-line mode; a synthetic (scaled) sample: EASY
+    # backfill, so a scaled pool does not idle behind jobs sized for the full cluster.
+    assert SAMPLE_MODE == {"backfill": "easy", "placement": "consolidate"}
+    store = _Marked("helios")
+    assert study_mode(store, "helios") == SAMPLE_MODE
+    assert study_mode(store, "philly") == STUDY_MODE
+    assert study_mode(store, "helios", STUDY_MODE) == STUDY_MODE  # asked for: as published
+    assert study_mode_label(SAMPLE_MODE, "qssf") == "EASY backfill; consolidate; one pool"
+    assert study_mode_label(SAMPLE_MODE, "srtf").startswith("preemptive")
+
+
 def test_study_mode_is_the_published_simulators() -> None:
     # SC'21 Table 3 and the Helios artifact's Philly replay: head-of-line blocking for the
     # non-preemptive policies (backfill None = each policy's published default), consolidate.
     assert STUDY_MODE == {"backfill": None, "placement": "consolidate"}
     assert study_mode_label() == "head-of-line, no backfill; consolidate; one pool"
     assert study_mode_label({"backfill": "easy", "placement": "consolidate"}, "sjf", 11) == (
-        "easy backfill; consolidate; 11 VCs"
+        "EASY backfill; consolidate; 11 VCs"
     )
     assert study_mode_label(policy="tiresias").startswith("preemptive")
     assert study_mode_label(policy="lucid", vcs=15) == "shared GPUs, packing; 15 VCs"

@@ -20,6 +20,7 @@ from tracekit.replay.sweep import (
     load_slice,
     parse_predictor,
     policy_predictor_grid,
+    prepare_compiled,
     sensitivity_grid,
     sweep,
     sweep_toml,
@@ -167,7 +168,7 @@ def test_sweep_sequential_vs_local_pool_vs_dask(
     assert (seq["jobs"] > 0).all() and seq["jct_mean_s"].is_not_null().all()
     # whole GPUs run on the compiled core, and the Python core gives the same outcomes
     assert set(seq.filter(pl.col("engine") == "whole")["core"]) == {"compiled"}
-    assert set(seq.filter(pl.col("engine") == "shared")["core"]) == {"python"}
+    assert set(seq.filter(pl.col("engine") == "shared")["core"]) == {"compiled"}
     slow = sweep([replace(c, core="python") for c in configs], "sequential", progress=False)
     assert set(slow["core"]) == {"python"}
     assert slow["digest"].to_list() == seq["digest"].to_list()
@@ -357,3 +358,11 @@ def test_compiled_sweeps_run_in_process_unless_workers_are_asked(
     assert not mixed[-1].compiled and not replace(whole[0], core="python").compiled
     sweep(mixed, progress=False)
     assert len(pools) == 2 and "4 runs on a local pool" in caplog.text
+
+
+def test_a_shared_gpu_sweep_prepares_the_compiled_core(store: Path) -> None:
+    # Shared GPUs have a compiled core too: a sweep of Lucid runs alone warms it before fanning
+    # out and says how; a sweep on the Python core does not.
+    lucid = [SweepConfig("pai", "pai", "lucid", store=str(store))]
+    assert (prepare_compiled(lucid) or "").startswith("compiled core: ")
+    assert prepare_compiled([replace(c, core="python") for c in lucid]) is None

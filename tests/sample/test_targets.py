@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import polars as pl
+import pytest
 
 from tracekit.analysis.findings import findings_table
 from tracekit.sample import DEFAULT_SCALES, DEFAULT_TRACES
@@ -63,44 +64,48 @@ def test_study_table_shape(default_run: dict[str, Any]) -> None:
     assert jobs.height == int(summary["jobs"].sum())
 
 
-def test_study_replays_as_the_published_simulators(default_run: dict[str, Any]) -> None:
-    # FIFO, SJF and QSSF block at the head of the queue with consolidated placement, as the
-    # Helios artifact that produced SC'21 Table 3 and its Philly replay; the sample's Helios
-    # clusters are one pool each, Philly its recorded VCs.
+def test_study_replays_the_scaled_sample_with_easy_backfill(default_run: dict[str, Any]) -> None:
+    # The published simulators block at the head of the queue; a scaled sample is replayed with
+    # EASY backfill instead (a tenth of the GPUs would idle behind jobs sized for the full
+    # cluster), placement still consolidates; the sample's Helios clusters are one pool each,
+    # Philly its recorded VCs.
     summary = default_run["study"].summary
     mode = dict(zip(summary.select(pl.format("{}/{}/{}", "cluster", "policy", "predictor"))
                     .to_series(), summary["mode"], strict=True))  # fmt: skip
-    assert mode["Venus/fifo/none"] == "head-of-line, no backfill; consolidate; one pool"
-    assert mode["philly/qssf/lgbm"] == "head-of-line, no backfill; consolidate; 15 VCs"
+    assert mode["Venus/fifo/none"] == "EASY backfill; consolidate; one pool"
+    assert mode["philly/qssf/lgbm"] == "EASY backfill; consolidate; 15 VCs"
     assert mode["Earth/srtf/oracle"].startswith("preemptive")
     inputs = default_run["study"].inputs
     assert inputs.filter(pl.col("trace") == "helios")["window_start"].dt.day().to_list() == [1] * 4
 
 
-def test_helios_fifo_over_sjf_near_table_3(default_run: dict[str, Any]) -> None:
+def test_fifo_over_sjf_near_the_published_experiments(default_run: dict[str, Any]) -> None:
+    # SC'21 Table 3 for each Helios cluster, the Helios artifact's Philly replay and the PAI
+    # simulator's log: FIFO/SJF mean-JCT ratio and FIFO's mean JCT within a factor of 2.
     rows = _targets(default_run, "FIFO/SJF")
-    assert rows.height == 4
-    assert dict(zip(rows["cluster"], rows["published"], strict=True)) == {
-        "Venus": 3.07, "Earth": 2.87, "Saturn": 6.59, "Uranus": 1.49,
-    }  # fmt: skip
-    # FIFO queues far longer than SJF everywhere; Venus and Uranus are within a factor of 2 of
-    # SC'21 Table 3 at seed 7, Earth and Saturn are not (a scaled cluster's head-of-line queue
-    # is longer: docs/sample.md, "Known misses").
-    assert (rows["sample"] > 1.5).all(), rows
-    ok = dict(zip(rows["cluster"], rows["ok"], strict=True))
-    assert ok["Venus"] and ok["Uranus"], rows
+    assert dict(zip(rows["cluster"], rows["published"], strict=True)) == pytest.approx({
+        "Venus": 3.07, "Earth": 2.87, "Saturn": 6.59, "Uranus": 1.49, "philly": 2.51,
+        "pai": 1.32,
+    })  # fmt: skip
+    assert rows["ok"].all(), rows
+    rows = _targets(default_run, "FIFO mean JCT")
+    assert rows.height == 6 and rows["ok"].all(), rows
 
 
-def test_qssf_beats_fifo_everywhere(default_run: dict[str, Any]) -> None:
-    # QSSF with LightGBM predictions beats FIFO on every cluster. It is not always above SJF
-    # with the true durations: SJF orders by duration alone, so a short many-GPU job at the
-    # head idles the cluster, while QSSF orders by GPU time (docs/sample.md, "Known misses").
+def test_qssf_against_fifo_and_sjf(default_run: dict[str, Any]) -> None:
+    # QSSF with LightGBM predictions beats FIFO on every Helios cluster and PAI, and lies between
+    # SJF (oracle) and FIFO on Venus, Saturn and Uranus at seed 7. Where it does not, the reasons
+    # are in docs/sample.md ("Known misses"): QSSF orders by GPU time, which SJF by duration does
+    # not bound (Earth, PAI), and Philly's predictions rank jobs poorly (Spearman 0.36).
     rows = _targets(default_run, "QSSF (LightGBM)")
     assert rows.height == 6
     summary = default_run["study"].summary
-    for trace, cluster, qssf in rows.select("trace", "cluster", "sample").iter_rows():
-        fifo = summary.filter((pl.col("cluster") == cluster) & (pl.col("policy") == "fifo"))
-        assert qssf < fifo["jct_mean_s"][0], (trace, cluster)
+    jct = {(c, p, q): v for c, p, q, v in summary.select(
+        "cluster", "policy", "predictor", "jct_mean_s").iter_rows()}  # fmt: skip
+    for cluster in ("Venus", "Earth", "Saturn", "Uranus", "pai"):
+        assert jct[cluster, "qssf", "lgbm"] < jct[cluster, "fifo", "none"], cluster
+    ok = dict(zip(rows["cluster"], rows["ok"], strict=True))
+    assert ok["Venus"] and ok["Saturn"] and ok["Uranus"], rows
 
 
 def test_sample_spans_the_trace_period_with_warm_up(default_run: dict[str, Any]) -> None:

@@ -9,7 +9,7 @@ package stays independent of :mod:`tracekit.replay`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import polars as pl
 
@@ -116,6 +116,48 @@ def beside_published(
     return ours.join(published_fifo_ratios(published), on=[*STUDY_KEYS, "policy"], how="inner")
 
 
+def modes_beside_published(summaries: Mapping[str, Frame], published: Frame) -> pl.DataFrame:
+    """FIFO's mean JCT and FIFO/SJF (oracle) ratio of the same jobs replayed in several modes
+    (e.g. head-of-line as published, EASY backfill), beside the published ones.
+
+    Parameters
+    ----------
+    summaries : mapping of str to frame
+        Mode name -> a study summary (``replay_study.csv`` rows) with FIFO and SJF (oracle).
+    published : frame
+        :func:`tracekit.replay.studies.published_results`.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``trace, cluster, mode, fifo_jct_mean_s, published_fifo_jct_mean_s, fifo_over_sjf,
+        published_fifo_over_sjf``, for the (trace, cluster) pairs with a published FIFO/SJF.
+    """
+    pub = eager(published)
+    pub_jct = pub.filter((pl.col("policy") == "fifo") & (pl.col("metric") == "jct_mean_s"))
+    pub_jct = pub_jct.select(*STUDY_KEYS, pl.col("value").alias("published_fifo_jct_mean_s"))
+    pub_ratio = published_fifo_ratios(pub).filter(pl.col("policy") == "sjf")
+    pub_ratio = pub_ratio.select(*STUDY_KEYS, pl.col("published").alias("published_fifo_over_sjf"))
+    frames = [
+        over_policy(summary)
+        .filter(pl.col("run") == "sjf (oracle)")
+        .join(pub_ratio, on=list(STUDY_KEYS), how="inner")
+        .select(*STUDY_KEYS, pl.lit(mode).alias("mode"),
+                pl.col("baseline_jct_mean_s").alias("fifo_jct_mean_s"),
+                pl.col("ratio").alias("fifo_over_sjf"), "published_fifo_over_sjf")  # fmt: skip
+        for mode, summary in summaries.items()
+    ]
+    if not frames:
+        return pl.DataFrame()
+    return (
+        pl.concat(frames)
+        .sort(list(STUDY_KEYS), maintain_order=True)
+        .join(pub_jct, on=list(STUDY_KEYS), how="left", maintain_order="left")
+        .select(*STUDY_KEYS, "mode", "fifo_jct_mean_s", "published_fifo_jct_mean_s",
+                "fifo_over_sjf", "published_fifo_over_sjf")  # fmt: skip
+    )
+
+
 def jct_cdf(
     per_job: Frame,
     by: str | Sequence[str] | None = (*STUDY_KEYS, "run"),
@@ -142,6 +184,7 @@ __all__ = [
     "MAIN_PREDICTORS",
     "beside_published",
     "jct_cdf",
+    "modes_beside_published",
     "over_policy",
     "published_fifo_ratios",
     "run_label",

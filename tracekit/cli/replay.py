@@ -99,8 +99,7 @@ def command(
     core: Annotated[
         str,
         typer.Option(
-            help="Whole GPUs: auto, compiled or python (the reference loops); identical "
-            "results."
+            help="auto, compiled or python (the reference loops); identical results."
         ),
     ] = "auto",
 ) -> None:

@@ -21,12 +21,12 @@ import polars as pl
 from tracekit.quality import QualityCounter
 from tracekit.replay.engines.compiled import CORES
 from tracekit.replay.engines.placement import PLACERS, PlacerFactory
+from tracekit.replay.engines.shared_compiled import run_shared
 from tracekit.replay.engines.shared_gpu import (
     AFFINITIES,
     PLACEMENTS,
     SHARE_MODES,
     UNITS,
-    SharedEngine,
     SlowdownModel,
 )
 from tracekit.replay.engines.whole_gpu import (
@@ -240,11 +240,13 @@ def replay(
         :data:`~tracekit.replay.engines.whole_gpu.PARALLEL_MIN_JOBS` jobs on several VCs, run
         from a top-level process on Linux, when the Python loops replay them; otherwise 1.
     core : {"auto", "compiled", "python"}
-        Whole GPUs: ``auto`` replays on the compiled core (numba) whenever the policy declares
-        a kernel (every built-in whole-GPU policy; not with ``record`` or a placement
-        factory), ``compiled`` insists on it (an error otherwise), ``python`` runs the
-        reference Python loops. All give identical results; ``result.config["core"]`` says
-        which ran.
+        ``auto`` replays on the compiled core (numba) whenever it can: whole GPUs when the
+        policy declares a kernel (every built-in whole-GPU policy; not with ``record`` or a
+        placement factory); shared GPUs with a placement that declares one (every built-in
+        placement but ``fgd``) under a static-key policy or Lucid (not with ``record`` or a
+        custom slowdown model). ``compiled`` insists on it (an error naming
+        why otherwise), ``python`` runs the reference Python engines. All give identical
+        results; ``result.config["core"]`` says which ran.
     until : float, optional
         Shared GPUs: stop the replay at this time (seconds); jobs still running then have no
         end time, jobs still pending no start time.
@@ -277,14 +279,12 @@ def replay(
             raise ValueError("compat applies to whole GPUs (the published simulators' model)")
         if pool or workers not in (None, 1) or ckpt_overhead is not None:
             raise ValueError("pool, workers and ckpt_overhead apply to whole GPUs only")
-        if core == "compiled":
-            raise ValueError("the compiled core replays whole GPUs; shared GPUs run in Python")
         result = _replay_shared(
             jobs, as_pool(cluster), pol, backfill=backfill, placement=placement,
             type_affinity=type_affinity or "strict",
             max_jobs_per_gpu=DEFAULT_MAX_JOBS_PER_GPU if max_jobs_per_gpu is None
             else max_jobs_per_gpu, share_by=share_by or "request", slowdown=slowdown,
-            record=record, until=until, **common,
+            record=record, until=until, core=core, **common,
         )  # fmt: skip
     else:
         if until is not None:
@@ -576,6 +576,7 @@ def _replay_shared(
     slowdown: SlowdownModel | float | None,
     record: bool,
     until: float | None,
+    core: str,
     repair: bool,
     validate: bool,
     seed: int,
@@ -617,11 +618,10 @@ def _replay_shared(
             have = col in df.columns
             values = (df[col].fill_null(0.0) * unit).round(0) if have else None
             node_requests[name] = None if values is None else values.to_numpy().astype(np.int64)
-    engine = SharedEngine(
-        view, df["group"].to_list(), gpool, pol, placer, type_affinity, max_jobs_per_gpu,
-        share_by, model, backfill is not False, record, until=until, **node_requests,
+    engine, used_core = run_shared(
+        view, df["group"], gpool, pol, placer, type_affinity, max_jobs_per_gpu, share_by,
+        model, backfill is not False, record, core=core, until=until, **node_requests,
     )  # fmt: skip
-    engine.run()
     placed = engine.placed_groups()
     out = (
         df.select(
@@ -696,6 +696,7 @@ def _replay_shared(
         "seed": seed,
         "pool": gpool.source,
         "until": until,
+        "core": used_core,
     }
     return ReplayResult(out, gpool, config, quality, segments, 0.0, None, events)
 

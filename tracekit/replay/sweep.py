@@ -253,8 +253,8 @@ def run_config(config: SweepConfig, data: Slice) -> dict[str, Any]:
     engine = config.resolved_engine
     options: dict[str, Any] = {"core": config.core}
     if engine == "shared":
-        options = {"type_affinity": config.type_affinity,
-                   "max_jobs_per_gpu": config.max_jobs_per_gpu}  # fmt: skip
+        options.update(type_affinity=config.type_affinity,
+                       max_jobs_per_gpu=config.max_jobs_per_gpu)  # fmt: skip
     res = replay(jobs, data.cluster, config.policy, resource_model=engine,
                  placement=config.placement, repair=True, seed=config.seed, **options)  # fmt: skip
     row["core"] = res.config.get("core", "python")
@@ -401,7 +401,9 @@ def prepare_compiled(configs: Sequence[SweepConfig], client: Any = None) -> str 
     when its kernels and CPU match and compiles once otherwise. Workers that join later
     compile or load on their first replay.
     """
-    if not any(c.core != "python" and c.resolved_engine == "whole" for c in configs):
+    # Both resource models have a compiled core (a shared-GPU run with FGD falls back to Python
+    # on its own; warming for it costs one cache load).
+    if not any(c.core != "python" for c in configs):
         return None
     local = compiled.ensure_compiled()
     here = "compiled" if "compiled" in local["kernels"].values() else "loaded from its cache"

@@ -41,10 +41,23 @@ CORES = ("auto", "compiled", "python")
 but an error when it has none, ``python`` = the reference Python loops."""
 PLACEMENT_KINDS = {"consolidate": 0, "first_fit": 1, "spread": 2}
 BACKFILL_KINDS = {"none": 0, "greedy": 1, "easy": 2}
-ENTRY_POINTS = ("static_loop", "preemptive_loop")
-"""The compiled functions (each compiled once per machine and kernel version)."""
+ENTRY_POINTS = ("static_loop", "preemptive_loop", "shared_loop")
+"""The compiled functions (each compiled once per machine and kernel version); the last is the
+shared-GPU loop, which :mod:`~tracekit.replay.engines.shared_compiled` registers."""
 
 _KERNELS: ModuleType | None = None
+#: Kernels of other cores, by entry point: ``(their module, a warm-up returning "cache" or
+#: "compiled")``; warmed, cached and shipped with these (see :func:`register_kernel`).
+_OTHER_KERNELS: dict[str, tuple[Callable[[], ModuleType], Callable[[], str]]] = {}
+
+
+def register_kernel(
+    entry_point: str, module: Callable[[], ModuleType], warm_up: Callable[[], str]
+) -> None:
+    """Warm, cache and ship another core's compiled function with these (the shared-GPU
+    loop registers itself when :mod:`~tracekit.replay.engines.shared_compiled` is imported,
+    which importing :mod:`tracekit.replay` does)."""
+    _OTHER_KERNELS[entry_point] = (module, warm_up)
 
 
 def kernels() -> ModuleType:
@@ -260,9 +273,15 @@ def warm() -> dict[str, Any]:
         _WARM = None
         raise
     report: dict[str, str] = {}
-    for name in ENTRY_POINTS:
+    for name in ENTRY_POINTS[:2]:
         stats = getattr(k, name).stats
         report[name] = "compiled" if sum(stats.cache_misses.values()) else "cache"
+    try:
+        for name, (_, warm_up) in _OTHER_KERNELS.items():
+            report[name] = warm_up()
+    except BaseException:
+        _WARM = None
+        raise
     _WARM = {
         "seconds": time.perf_counter() - t0,
         "cache": str(cache_dir()),
@@ -277,9 +296,13 @@ def cache_dir() -> Path | None:
     return Path(path) if path else None
 
 
-def _cache_prefix() -> str:
+def _kernel_modules() -> list[ModuleType]:
+    return [kernels(), *(module() for module, _ in _OTHER_KERNELS.values())]
+
+
+def _cache_prefix() -> tuple[str, ...]:
     # numba names the cache files "<module file stem>.<function>-<line>.py<ver>.*"
-    return Path(kernels().__file__).stem + "."
+    return tuple(Path(m.__file__).stem + "." for m in _kernel_modules())  # type: ignore[arg-type]
 
 
 def _current_cache_names() -> set[str] | None:
@@ -288,7 +311,7 @@ def _current_cache_names() -> set[str] | None:
     expected, then every kernel file is taken). Files left by earlier versions of the kernels
     (other source lines) are not among them."""
     names: set[str] = set()
-    for obj in vars(kernels()).values():
+    for obj in (v for m in _kernel_modules() for v in vars(m).values()):
         cache = getattr(getattr(obj, "_cache", None), "_cache_file", None)
         if cache is None:
             continue
@@ -364,6 +387,7 @@ __all__ = [
     "import_cached",
     "install_cache",
     "kernels",
+    "register_kernel",
     "run_preemptive",
     "run_static",
     "ship_and_warm",

@@ -103,6 +103,98 @@ class SlowdownModel:
         return min(1.0, 1.0 / max(util_sum, 1e-12)) * (1.0 - self.kappa) ** (n_jobs - 1)
 
 
+def job_arrays(
+    view: JobView, policy: Policy, share_by: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per job: slots ``k``, utilisation, units per slot and queue key (both cores use these).
+
+    A job with no GPU (a CPU task on a node) has no slot; a missing utilisation is
+    :data:`DEFAULT_UTIL`; a missing key (e.g. no prediction) sorts last (``inf``).
+    """
+    n = len(view.submit)
+    gpus = np.asarray(view.gpus, dtype=np.float64)
+    k = np.where(gpus > 0, np.maximum(1, np.ceil(gpus - 1e-9)), 0).astype(np.int64)
+    util = view.util if view.util is not None else np.full(n, DEFAULT_UTIL)
+    util = np.nan_to_num(np.asarray(util, dtype=np.float64), nan=DEFAULT_UTIL).clip(0, 1)
+    request = gpus / np.maximum(k, 1)
+    frac = request if share_by == "request" else np.maximum(util, 0.01)
+    units = np.clip(np.ceil(frac * UNITS - 1e-6), 1, UNITS).astype(np.int64)
+    units = np.where(k > 0, units, 0)
+    key = policy.keys(view)
+    key = key[0] if isinstance(key, tuple) else key  # the primary key orders the queue
+    return k, util, units, np.nan_to_num(np.asarray(key, dtype=np.float64), nan=np.inf)
+
+
+@dataclass(frozen=True)
+class GPULayout:
+    """The GPUs of a pool as arrays: grouped contiguously, low tier first, machines in pool order.
+
+    Attributes
+    ----------
+    groups : list of str
+        Group names; group ``g`` holds GPUs ``glo[g]:ghi[g]``.
+    glo, ghi : list of int
+        First and past-the-last GPU of each group.
+    machine_base : list of int
+        First GPU of each machine.
+    machine_of, group_of : numpy.ndarray
+        Each GPU's machine and group.
+    """
+
+    groups: list[str]
+    glo: list[int]
+    ghi: list[int]
+    machine_base: list[int]
+    machine_of: np.ndarray
+    group_of: np.ndarray
+
+    @classmethod
+    def of(cls, pool: GPUPool) -> GPULayout:
+        """The layout of ``pool``'s GPUs."""
+        machine_of, group_of, lo, hi, base = [], [], [], [], []
+        m = 0
+        for gi, g in enumerate(pool.groups):
+            lo.append(len(group_of))
+            for size in pool.machines[g]:
+                base.append(len(group_of))
+                machine_of += [m] * size
+                group_of += [gi] * size
+                m += 1
+            hi.append(len(group_of))
+        return cls(list(pool.groups), lo, hi, base, np.array(machine_of, dtype=np.int64),
+                   np.array(group_of, dtype=np.int64))  # fmt: skip
+
+    def node_base(self, pool: GPUPool) -> np.ndarray:
+        """The first GPU of each node (nodes in the pool's node order, ``pool.node_list()``)."""
+        nodes = pool.node_list()
+        index = {node.machine_id: i for i, node in enumerate(nodes)}
+        # Machines are numbered group by group; nodes in the pool's node order.
+        of_machine = [index[x.machine_id] for g in self.groups for x in nodes if x.group == g]
+        base = np.zeros(len(nodes), dtype=np.int64)
+        base[np.array(of_machine, dtype=np.int64)] = self.machine_base
+        return base
+
+
+def allowed_groups(
+    group: str | None, gidx: dict[str, int], affinity: str, n_groups: int
+) -> list[int]:
+    """The groups a job of ``group`` may use, in search order (own groups first).
+
+    No group, or ``"any"`` affinity with unknown names: anywhere. Only unknown names under
+    ``"strict"`` (validation rejects them first): nowhere. Under ``"any"``: own groups first,
+    then the others from the lowest tier up.
+    """
+    every = list(range(n_groups))
+    own = [] if group is None else [
+        gidx[x] for x in group.split(GROUP_SEPARATOR) if x in gidx
+    ]  # fmt: skip
+    if not own:
+        return [] if group is not None and affinity == "strict" else every
+    if affinity == "strict":
+        return own
+    return own + [x for x in every if x not in own]
+
+
 class SharedEngine:
     """Mutable state of one shared-GPU replay (struct of arrays; see the module docstring).
 
@@ -176,19 +268,7 @@ class SharedEngine:
         self.until = math.inf if until is None else float(until)
         self.submit = np.asarray(view.submit, dtype=np.float64)
         self.dur = np.asarray(view.duration, dtype=np.float64)
-        gpus = np.asarray(view.gpus, dtype=np.float64)
-        # A job with no GPU (a CPU task on a node) has no slot.
-        self.k = np.where(gpus > 0, np.maximum(1, np.ceil(gpus - 1e-9)), 0).astype(np.int64)
-        util = view.util if view.util is not None else np.full(n, DEFAULT_UTIL)
-        self.util = np.nan_to_num(np.asarray(util, dtype=np.float64), nan=DEFAULT_UTIL).clip(0, 1)
-        request = gpus / np.maximum(self.k, 1)
-        frac = request if share_by == "request" else np.maximum(self.util, 0.01)
-        units = np.clip(np.ceil(frac * UNITS - 1e-6), 1, UNITS).astype(np.int64)
-        self.units = np.where(self.k > 0, units, 0)
-        # Missing keys (e.g. no prediction) sort last.
-        key = policy.keys(view)
-        key = key[0] if isinstance(key, tuple) else key  # the primary key orders the queue
-        self.key = np.nan_to_num(np.asarray(key, dtype=np.float64), nan=np.inf)
+        self.k, self.util, self.units, self.key = job_arrays(view, policy, share_by)
         self._build_gpus(pool)
         self._build_allowed(group_of_job, affinity)
         # Per-group cache of the sorted free units of open GPUs (nj < max_jobs).
@@ -225,47 +305,28 @@ class SharedEngine:
     # -- set-up ---------------------------------------------------------------------------------
     def _build_gpus(self, pool: GPUPool) -> None:
         """GPU arrays, grouped contiguously, low tier first (machines in pool order)."""
-        self.group_names = pool.groups
+        lay = GPULayout.of(pool)
+        self.group_names = lay.groups
         self.gidx = {g: i for i, g in enumerate(self.group_names)}
-        machine_of, group_of, lo, hi, base = [], [], [], [], []
-        m = 0
-        for gi, g in enumerate(self.group_names):
-            lo.append(len(group_of))
-            for size in pool.machines[g]:
-                base.append(len(group_of))
-                machine_of += [m] * size
-                group_of += [gi] * size
-                m += 1
-            hi.append(len(group_of))
-        self.glo, self.ghi = lo, hi
-        self.machine_base = base  # first GPU of each machine
-        self.machine_of = np.array(machine_of, dtype=np.int64)
-        self.group_of = np.array(group_of, dtype=np.int64)
-        ng = len(group_of)
+        self.glo, self.ghi = lay.glo, lay.ghi
+        self.machine_base = lay.machine_base  # first GPU of each machine
+        self.machine_of = lay.machine_of
+        self.group_of = lay.group_of
+        ng = len(self.group_of)
         self.free = np.full(ng, UNITS, dtype=np.int64)
         self.nj = np.zeros(ng, dtype=np.int64)
         self.usum = np.zeros(ng, dtype=np.float64)
         self.on_gpu: list[list[int]] = [[] for _ in range(ng)]
-        self.machine_used = np.zeros(m, dtype=np.int64)
+        self.machine_used = np.zeros(len(self.machine_base), dtype=np.int64)
 
     def _build_allowed(self, group_of_job: list[str | None], affinity: str) -> None:
         """Allowed groups per job, in search order (own groups first)."""
-        all_groups = list(range(len(self.group_names)))
         self.allowed: list[list[int]] = []
         memo: dict[str | None, list[int]] = {}
+        n_groups = len(self.group_names)
         for g in group_of_job:
             if g not in memo:
-                own = [] if g is None else [
-                    self.gidx[x] for x in g.split(GROUP_SEPARATOR) if x in self.gidx
-                ]  # fmt: skip
-                if not own:
-                    # No group, or "any" affinity with unknown names: anywhere. Only unknown
-                    # names under "strict" (validation rejects them first): nowhere.
-                    memo[g] = [] if g is not None and affinity == "strict" else all_groups
-                elif affinity == "strict":
-                    memo[g] = own
-                else:  # own groups first, then the others from the lowest tier up
-                    memo[g] = own + [x for x in all_groups if x not in own]
+                memo[g] = allowed_groups(g, self.gidx, affinity, n_groups)
             self.allowed.append(memo[g])
 
     def _build_nodes(
@@ -273,16 +334,7 @@ class SharedEngine:
     ) -> None:
         """The node ledger, each job's request and the flat index of every node's GPUs."""
         self.nodes = NodeState(pool, self.max_jobs)
-        index = {name: i for i, name in enumerate(self.nodes.names)}
-        # Machines are numbered group by group; nodes in the pool's node order.
-        self.node_of_machine = np.empty(len(self.machine_base), dtype=np.int64)
-        m = 0
-        for g in self.group_names:
-            for node in (x for x in pool.node_list() if x.group == g):
-                self.node_of_machine[m] = index[node.machine_id]
-                m += 1
-        self.node_base = np.zeros(len(self.nodes), dtype=np.int64)
-        self.node_base[self.node_of_machine] = self.machine_base
+        self.node_base = GPULayout.of(pool).node_base(pool)
         zeros = np.zeros(self.n, dtype=np.int64)
         cpu = zeros if cpu_milli is None else np.asarray(cpu_milli, dtype=np.int64)
         mem = zeros if memory_mib is None else np.asarray(memory_mib, dtype=np.int64)
@@ -531,9 +583,13 @@ class SharedEngine:
 
 __all__ = [
     "AFFINITIES",
+    "DEFAULT_UTIL",
+    "GPULayout",
     "PLACEMENTS",
     "SHARE_MODES",
     "UNITS",
     "SharedEngine",
     "SlowdownModel",
+    "allowed_groups",
+    "job_arrays",
 ]

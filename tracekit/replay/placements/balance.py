@@ -15,6 +15,7 @@ class Balance(GroupPlacement):
     """Load balancing over the job's groups (see the module docstring)."""
 
     name = "balance"
+    kernel = "balance"  # the compiled core's loop places like this class (shared_kernels._choose)
     summary = "least-allocated group first, emptiest GPUs"
 
     def choose(self, pool: GroupView, j: int, empty: bool) -> np.ndarray | None:

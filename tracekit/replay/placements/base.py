@@ -67,6 +67,8 @@ class Placement:
     ----------
     name : str
         Registry name.
+    kernel : str or None
+        The compiled core's kernel the class declares (None: the Python engine).
     summary : str
         One line for ``tracekit replay --help`` and :func:`~tracekit.replay.placements.describe`.
     scope : {"group", "node"}
@@ -77,6 +79,15 @@ class Placement:
     name: ClassVar[str] = ""
     summary: ClassVar[str] = ""
     scope: ClassVar[str] = "group"
+    #: The compiled core's kernel of this placement (its registry name), or None: the Python
+    #: engine. A subclass inherits none unless it declares one itself (it may change
+    #: choices the kernel would not see).
+    kernel: ClassVar[str | None] = None
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if "kernel" not in cls.__dict__:
+            cls.kernel = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"

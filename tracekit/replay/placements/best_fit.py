@@ -15,6 +15,7 @@ class BestFit(NodePlacement):
     """Best fit on nodes (see the module docstring)."""
 
     name = "best-fit"
+    kernel = "best-fit"  # the compiled core's loop places like this class (shared_kernels)
     summary = "least CPU and GPU share left on the node, tightest GPU"
 
     def choose(self, nodes: NodeState, req: Request, node: np.ndarray, gpu: np.ndarray) -> int:

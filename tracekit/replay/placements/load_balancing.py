@@ -15,6 +15,7 @@ class LoadBalancing(NodePlacement):
     """Load balancing on nodes (see the module docstring)."""
 
     name = "load-balancing"
+    kernel = "load-balancing"  # the compiled core's loop places like this class (shared_kernels)
     summary = "most CPU and GPU share left on the node, emptiest GPU"
 
     def choose(self, nodes: NodeState, req: Request, node: np.ndarray, gpu: np.ndarray) -> int:

@@ -16,6 +16,7 @@ class Pack(GroupPlacement):
     """Reserving-and-packing inside the job's groups (see the module docstring)."""
 
     name = "pack"
+    kernel = "pack"  # the compiled core's loop places like this class (shared_kernels._choose)
     summary = "lowest GPU tier first, fullest GPU that fits (PAI)"
 
     def choose(self, pool: GroupView, j: int, empty: bool) -> np.ndarray | None:

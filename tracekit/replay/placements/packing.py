@@ -17,6 +17,7 @@ class Packing(NodePlacement):
     """GPU packing on nodes (see the module docstring)."""
 
     name = "packing"
+    kernel = "packing"  # the compiled core's loop places like this class (shared_kernels)
     summary = "a partly used GPU, then a node in use, then an idle node"
 
     def choose(self, nodes: NodeState, req: Request, node: np.ndarray, gpu: np.ndarray) -> int:

@@ -89,9 +89,26 @@ class Lucid(PackingPolicy):
         pred = view.pred if view.pred is not None else np.full(len(view.submit), np.nan)
         return self.priority(np.asarray(pred, dtype=np.float64), view.gpus)
 
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        # A subclass may change the pairing rule, which the compiled core would not see: it
+        # runs in Python unless it declares its own pair_kernel.
+        if "pair_kernel" not in cls.__dict__:
+            cls.pair_kernel = _no_pair_kernel  # type: ignore[method-assign]
+
+    def pair_kernel(self) -> tuple[float, float] | None:
+        """The pairing rule of the shared-GPU compiled core: ``(util_cap, priority_ratio)``, the
+        parameters of :meth:`can_pair` (see :mod:`tracekit.replay.engines.shared_compiled`)."""
+        return self.util_cap, self.priority_ratio
+
     def can_pair(self, util_a: float, util_b: float, key_a: float, key_b: float) -> bool:
         """Pair rule: utilisations fit, and the newcomer is not much longer than the partner."""
         return util_a + util_b <= self.util_cap + 1e-12 and key_a <= self.priority_ratio * key_b
+
+
+def _no_pair_kernel(self: Lucid) -> None:
+    """A subclass without its own ``pair_kernel``: no compiled pairing rule (Python)."""
+    return None
 
 
 #: The earlier name of :class:`Lucid`.

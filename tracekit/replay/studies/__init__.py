@@ -17,6 +17,7 @@ from tracekit.replay.studies.comparison import (
 )
 from tracekit.replay.studies.published import fifo_ratios, published_results
 from tracekit.replay.studies.study import (
+    SAMPLE_MODE,
     STUDY_MODE,
     STUDY_RUNS,
     STUDY_TRACES,
@@ -25,11 +26,13 @@ from tracekit.replay.studies.study import (
     replay_study,
     replay_study_runs,
     study_inputs,
+    study_mode,
     study_mode_label,
     study_train_until,
 )
 
 __all__ = [
+    "SAMPLE_MODE",
     "STUDY_MODE",
     "STUDY_RUNS",
     "STUDY_TRACES",
@@ -44,6 +47,7 @@ __all__ = [
     "replay_study",
     "replay_study_runs",
     "study_inputs",
+    "study_mode",
     "study_mode_label",
     "study_train_until",
 ]
