@@ -11,6 +11,8 @@ the same per-job digest and the same per-job columns. Digests hash integers: tim
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 from typing import Any
 
 import numpy as np
@@ -270,3 +272,20 @@ def test_fgd_runs_in_python() -> None:
     assert replay(jobs, pool, "fifo", placement="best-fit").config["core"] == "compiled"
     with pytest.raises(ValueError, match="placement 'fgd' \\(FGD\\), which has no compiled"):
         replay(jobs, pool, "fifo", placement="fgd", core="compiled")
+
+
+def test_a_shared_gpu_replay_loads_only_its_own_kernel() -> None:
+    # A fresh process: a compiled shared-GPU replay warms the shared loop alone; the whole-GPU
+    # kernels (about 0.5 s to import and load) stay unloaded until a whole-GPU replay needs them.
+    code = """
+import sys
+import polars as pl
+from tracekit.replay import GPUPool, replay
+jobs = pl.DataFrame({"job_id": ["a", "b", "c"], "vc": ["v", "v", "v"],
+                     "submit_time": [0.0, 1.0, 2.0], "duration_s": [5.0, 2.0, 1.0],
+                     "num_gpus": [0.5, 1.0, 0.5]})
+res = replay(jobs, GPUPool.from_dict({"v": (1, 2)}), "fifo")
+print(res.config["core"], "tracekit.replay.engines.kernels" in sys.modules)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["compiled", "False"], out.stderr

@@ -162,7 +162,7 @@ def run_compiled(
     :func:`~tracekit.replay.engines.shared_gpu.job_arrays` of the jobs, when already known;
     ``cpu_milli``, ``memory_mib``: what a node placement reserves per job."""
     k_mod = kernels()
-    compiled.ensure_compiled()
+    compiled.ensure_compiled(only="shared_loop")
     k, util, units, key = arrays if arrays is not None else job_arrays(view, policy, share_by)
     submit = np.ascontiguousarray(view.submit, dtype=np.float64)
     n = len(submit)
