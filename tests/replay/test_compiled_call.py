@@ -1,6 +1,7 @@
-"""The whole replay call around the compiled core: what the static loop derives itself (ranks,
-allocation offsets, a job it never placed), the end times computed outside the loops, the
-validation shortcuts, and the default of one process for a compiled replay.
+"""The whole replay call around the compiled core: what the static loop derives itself (the
+job order from one key array, allocation offsets, a job it never placed), the end times
+computed outside the loops, the validation shortcuts, and the default of one process for a
+compiled replay.
 
 Results of the two cores against each other are checked by the golden, property, compat and
 shortcut tests, which run on both; the shortcuts here are checked against the plain
@@ -24,7 +25,7 @@ from tracekit.replay.engines import whole_gpu as engine
 from tracekit.replay.engines.whole_gpu import (
     PARALLEL_MIN_JOBS,
     VCPlan,
-    _ranks,
+    rank_order,
     resolve_workers,
     run_vc,
     vc_bounds,
@@ -48,26 +49,55 @@ def _view(n: int, seed: int, gpn: int = 8) -> JobView:
 @pytest.mark.parametrize("backfill", ["none", "greedy", "easy"])
 @pytest.mark.parametrize("placement", PLACEMENTS)
 @pytest.mark.parametrize("compat", [False, True])
-def test_static_loop_derives_the_ranks_itself(backfill: str, placement: str, compat: bool) -> None:
+def test_static_loop_orders_one_key_itself(backfill: str, placement: str, compat: bool) -> None:
+    # The policy's key packed into priorities in the loop gives the replay of the sorted order.
     for seed in range(4):
         view = _view(60, seed)
-        rank, byrank = _ranks((view.duration, view.gpus))
         est = view.pred if backfill == "easy" else None
-        given_ranks = compiled.run_static(view, rank, byrank, est, backfill, 5, compat, 4, 8,
-                                          placement, compat)  # fmt: skip
-        derived = compiled.run_static(view, None, byrank, est, backfill, 5, compat, 4, 8,
-                                      placement, compat)  # fmt: skip
-        for i in (0, 1, 3, 4):  # start, end, allocation lengths and offsets
-            np.testing.assert_array_equal(given_ranks[i], derived[i])
-        assert compiled.allocations(*given_ranks[2:5]) == compiled.allocations(*derived[2:5])
-        assert derived[-1] == -1 and not np.isnan(derived[0]).any()
+        for key in (view.duration, np.floor(view.duration), np.floor(view.duration) - 20.0):
+            args = (est, backfill, 5, compat, 4, 8, placement, compat)
+            packed = compiled.run_static(view, key, None, *args)
+            sorted_ = compiled.run_static(view, None, rank_order(key), *args)
+            for i in (0, 1, 3, 4):  # start, end, allocation lengths and offsets
+                np.testing.assert_array_equal(packed[i], sorted_[i])
+            assert compiled.allocations(*packed[2:5]) == compiled.allocations(*sorted_[2:5])
+            assert packed[-1] == -1 and not np.isnan(packed[0]).any()
+
+
+_KEYS = st.one_of(
+    st.integers(-3, 3).map(float),
+    st.sampled_from([0.5, 1.0, 1.5, 2.0, 1e6, 2.0**60, -0.0, -1.5, np.inf, -np.inf, np.nan]),
+    # positive keys equal but for their last bits (they share the packed upper bits)
+    st.integers(0, 6).map(lambda k: 1.0 + k * 2.0**-52),
+    st.integers(0, 6).map(lambda k: 3.0 - k * 2.0**-51),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_KEYS, min_size=1, max_size=40), st.sampled_from(["none", "greedy", "easy"]))
+def test_static_loop_runs_jobs_in_key_order(keys: list[float], backfill: str) -> None:
+    # One GPU, every job arrives at 0 and lasts 1 s: the start times are the job order, which
+    # must be numpy's stable order of the keys (ties and NaNs included); keys that do not pack
+    # say so and run from the sorted order.
+    n = len(keys)
+    key = np.array(keys)
+    view = JobView(np.zeros(n), np.ones(n), np.ones(n, dtype=np.int64), None)
+    args = (None, backfill, None, False, 1, 1, "consolidate", False)
+    start, *_, stuck = compiled.run_static(view, key, None, *args)
+    with np.errstate(invalid="ignore"):  # (inf - inf)
+        whole = bool(np.all(key == np.floor(key)) and np.ptp(key) < 2.0**53)
+    packs = not np.isnan(key).any() and (whole or (key.min() > 0 and key.max() < np.inf))
+    if not packs:
+        assert stuck == compiled.NEEDS_ORDER
+        start, *_, stuck = compiled.run_static(view, None, rank_order(key), *args)
+    assert stuck == -1
+    assert start.tolist() == np.argsort(np.argsort(key, kind="stable")).astype(float).tolist()
 
 
 def test_static_loop_names_the_first_job_it_never_placed() -> None:
     view = _view(30, 1)
     view.gpus[[7, 12]] = 40  # more than 4 nodes x 8 GPUs
-    order = np.arange(30)
-    out = compiled.run_static(view, None, order, None, "greedy", None, False, 4, 8,
+    out = compiled.run_static(view, view.submit, None, None, "greedy", None, False, 4, 8,
                               "consolidate", False)  # fmt: skip
     assert out[-1] == 7
     assert np.isnan(out[0][[7, 12]]).all() and not np.isnan(np.delete(out[0], [7, 12])).any()

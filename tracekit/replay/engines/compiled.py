@@ -113,8 +113,8 @@ def allocations(
 
 def run_static(
     view: JobView,
-    rank: np.ndarray | None,
-    byrank: np.ndarray,
+    key: np.ndarray | None,
+    byrank: np.ndarray | None,
     est: np.ndarray | None,
     backfill: str,
     backfill_depth: int | None,
@@ -124,26 +124,35 @@ def run_static(
     placement: str,
     compat: bool,
 ) -> tuple[Any, ...]:
-    """One VC under a static-key policy (``byrank``: the jobs by ``(key, submit order)``;
-    ``rank``: its inverse, or None to derive it in the compiled loop).
+    """One VC under a static-key policy; jobs go by ``(key, submit order)``: ``key`` is the
+    policy's one key array, which the compiled loop turns into job priorities without sorting
+    (whole numbers in a modest range or positive finite numbers), or ``byrank`` lists the jobs
+    in that order (a lexicographic key; give it when :data:`NEEDS_ORDER` came back).
 
     Returns ``(start, end, alloc, alloc_len, alloc_offset, stuck)``: job ``j``'s last
     allocation is ``alloc[:, alloc_offset[j] : alloc_offset[j] + alloc_len[j]]`` (nodes,
-    GPUs); ``stuck`` is the first job never placed, or -1.
+    GPUs); ``stuck`` is the first job never placed, -1, or :data:`NEEDS_ORDER` (the keys do not
+    pack: nothing was replayed).
     """
     gpus = _arr(view.gpus, np.int64)
+    submit = _arr(view.submit, np.float64)
     est_arr = _arr(est if est is not None else view.duration, np.float64)
+    # With byrank the keys are never read: any float array of the jobs' length does.
+    keyf = _arr(key, np.float64) if key is not None else submit
     ensure_compiled()
     start, end, al, alen, aoff, stuck = kernels().static_loop(
-        BACKFILL_KINDS[backfill], _arr(view.submit, np.float64), _arr(view.duration, np.float64),
-        gpus, _NO_RANK if rank is None else _arr(rank, np.int64), _arr(byrank, np.int64),
-        est_arr, -1 if backfill_depth is None else int(backfill_depth), bool(fresh_gpu_order),
-        int(nodes), int(gpus_per_node), PLACEMENT_KINDS[placement], bool(compat),
+        BACKFILL_KINDS[backfill], submit, _arr(view.duration, np.float64), gpus, keyf,
+        keyf.view(np.int64), _NO_ORDER if byrank is None else _arr(byrank, np.int64), est_arr,
+        -1 if backfill_depth is None else int(backfill_depth), bool(fresh_gpu_order), int(nodes),
+        int(gpus_per_node), PLACEMENT_KINDS[placement], bool(compat),
     )  # fmt: skip
     return start, end, al, alen, aoff, int(stuck)
 
 
-_NO_RANK = np.zeros(0, dtype=np.int64)
+NEEDS_ORDER = -2
+"""``run_static``'s ``stuck`` when the keys cannot be packed (NaN, negative fractions,
+infinities): call again with ``byrank``."""
+_NO_ORDER = np.zeros(0, dtype=np.int64)
 
 
 def run_preemptive(
@@ -285,7 +294,7 @@ def warm() -> dict[str, Any]:
     rank = np.arange(4, dtype=np.int64)
     _WARM = {}  # (run_static/run_preemptive below must not warm again)
     try:
-        run_static(view, rank, rank, None, "easy", None, False, 2, 8, "consolidate", False)
+        run_static(view, None, rank, None, "easy", None, False, 2, 8, "consolidate", False)
         run_preemptive(view, KernelSpec("srtf"), k.RUN_PROXY, 2, 8, "consolidate", False,
                        "greedy", lambda g: 0.0, None, 0.0)  # fmt: skip
     except BaseException:
@@ -402,6 +411,7 @@ __all__ = [
     "BACKFILL_KINDS",
     "CORES",
     "ENTRY_POINTS",
+    "NEEDS_ORDER",
     "PLACEMENT_KINDS",
     "alloc_offsets",
     "allocations",

@@ -227,12 +227,24 @@ def release(pl: np.ndarray, bits: np.ndarray, al: np.ndarray, off: int, k: int) 
 # heaps and sorting on arrays
 # ---------------------------------------------------------------------------------------------
 @helper
-def _ipush(h: np.ndarray, base: int, size: int, v: int) -> int:
-    # Min-heap of unique ints at h[base:base + size]; returns the new size.
+def _before(a: int, b: int, key: np.ndarray, shift: int) -> bool:
+    # Job priority a comes before b (distinct priorities of static_loop): the bits above the
+    # job index decide unless they are equal; then the exact keys, then the job indices.
+    if (a ^ b) >> shift:
+        return a < b
+    m = (1 << shift) - 1
+    ja = a & m
+    jb = b & m
+    return key[ja] < key[jb] or (key[ja] == key[jb] and ja < jb)
+
+
+@helper
+def _ipush(h: np.ndarray, base: int, size: int, v: int, key: np.ndarray, shift: int) -> int:
+    # Min-heap of job priorities (_before) at h[base:base + size]; returns the new size.
     i = size
     while i > 0:
         p = (i - 1) >> 1
-        if h[base + p] <= v:
+        if _before(h[base + p], v, key, shift):
             break
         h[base + i] = h[base + p]
         i = p
@@ -241,7 +253,7 @@ def _ipush(h: np.ndarray, base: int, size: int, v: int) -> int:
 
 
 @helper
-def _ipop(h: np.ndarray, base: int, size: int) -> int:
+def _ipop(h: np.ndarray, base: int, size: int, key: np.ndarray, shift: int) -> int:
     size -= 1
     v = h[base + size]
     i = 0
@@ -249,9 +261,9 @@ def _ipop(h: np.ndarray, base: int, size: int) -> int:
         c = 2 * i + 1
         if c >= size:
             break
-        if c + 1 < size and h[base + c + 1] < h[base + c]:
+        if c + 1 < size and _before(h[base + c + 1], h[base + c], key, shift):
             c += 1
-        if h[base + c] >= v:
+        if not _before(h[base + c], v, key, shift):
             break
         h[base + i] = h[base + c]
         i = c
@@ -349,21 +361,71 @@ def alloc_offsets(gpus: np.ndarray, gpn: int, nodes: int, kind: int) -> tuple:
     return aoff, total
 
 
+#: ``static_loop``'s ``stuck`` when the keys do not pack into priorities (give ``byrank``).
+NEEDS_ORDER = -2
+
+
+@helper
+def _pack_keys(key: np.ndarray, key_bits: np.ndarray, shift: int, prio: np.ndarray) -> bool:
+    # Each job's priority without sorting: distinct int64s, job j in the lowest ``shift`` bits,
+    # the bits above ordered as the keys (_before puts jobs whose upper bits are equal in (key,
+    # job) order). Whole keys in a modest range: key - min (exact); positive finite keys: their
+    # float bits (``key_bits``), which order as integers, the lowest bits dropped. False:
+    # neither (NaN, negative fractions, infinities), nothing usable written.
+    n = key.shape[0]
+    low = INF
+    high = -INF
+    whole = True
+    for j in range(n):
+        x = key[j]
+        if x != x:
+            return False
+        if x < low:
+            low = x
+        if x > high:
+            high = x
+        if whole and x != np.floor(x):
+            whole = False
+    if whole and high - low < min(2.0**53, 2.0 ** (62 - shift)):
+        for j in range(n):
+            prio[j] = (np.int64(key[j] - low) << shift) | j
+        return True
+    if low > 0.0 and high < INF:
+        m = (1 << shift) - 1
+        for j in range(n):
+            prio[j] = (key_bits[j] & ~m) | j
+        return True
+    return False
+
+
 @loop
 def static_loop(
-    mode: int, sub: np.ndarray, dur: np.ndarray, gpus: np.ndarray, rank: np.ndarray,
-    byrank: np.ndarray, est: np.ndarray, depth: int, fresh_order: bool, nodes: int, gpn: int,
-    kind: int, compat: bool,
+    mode: int, sub: np.ndarray, dur: np.ndarray, gpus: np.ndarray, key: np.ndarray,
+    key_bits: np.ndarray, byrank: np.ndarray, est: np.ndarray, depth: int, fresh_order: bool,
+    nodes: int, gpn: int, kind: int, compat: bool,
 ) -> tuple:  # fmt: skip
-    """Replay one VC under a static-key policy: ``mode`` HOL / GREEDY / EASY; ``byrank`` the
-    jobs by (key, submit order), ``rank`` its inverse (each job's rank; an empty array: derived
-    here); ``depth < 0``: no EASY depth limit.
+    """Replay one VC under a static-key policy: ``mode`` HOL / GREEDY / EASY; jobs go by
+    (``key``, submit order): ``byrank`` lists them in that order, or (an empty array) the keys
+    are packed into priorities here (``key_bits``: ``key`` viewed as int64); ``depth < 0``: no
+    EASY depth limit.
 
     Returns ``(start, end, al, alen, aoff, stuck)``: times, each job's last allocation as
     ``alen[j]`` ``(node, gpus)`` columns of ``al`` from ``aoff[j]`` on, and the first job that
-    was never placed (-1: none).
+    was never placed (-1: none; :data:`NEEDS_ORDER`: the keys do not pack, nothing was run).
     """
     n = sub.shape[0]
+    # A job's priority holds its index in the lowest ``shift`` bits; heaps compare them with
+    # _before. From ``byrank``: rank << shift | job.
+    shift = 0
+    while (1 << shift) < n:
+        shift += 1
+    prio = np.empty(n, dtype=np.int64)
+    if byrank.shape[0] == n:
+        for r in range(n):
+            prio[byrank[r]] = (r << shift) | byrank[r]
+    elif not _pack_keys(key, key_bits, shift, prio):
+        no = np.empty(0, dtype=np.int64)
+        return np.empty(0), np.empty(0), np.empty((2, 0), dtype=np.int64), no, no, NEEDS_ORDER
     # Only start is filled (NaN: never placed); the rest is written before it is read, and a
     # job never placed stops the replay.
     start = np.full(n, np.nan)
@@ -373,23 +435,19 @@ def static_loop(
     alen = np.empty(n, dtype=np.int64)
     if n == 0:
         return start, end, al, alen, aoff, -1
-    if rank.shape[0] != n:
-        rank = np.empty(n, dtype=np.int64)
-        for r in range(n):
-            rank[byrank[r]] = r
     pl, bits = new_nodes(nodes, gpn)
     fin_t = np.empty(n)
     fin_j = np.empty(n, dtype=np.int64)
     pend = np.empty(n, dtype=np.int64)
     if mode == HOL:
-        _static_hol(sub, dur, gpus, rank, byrank, fresh_order, pl, bits, kind, compat, aoff, al,
-                    alen, start, end, fin_t, fin_j, pend)  # fmt: skip
+        _static_hol(sub, dur, gpus, prio, key, shift, fresh_order, pl, bits, kind, compat, aoff,
+                    al, alen, start, end, fin_t, fin_j, pend)  # fmt: skip
     elif mode == GREEDY:
-        _static_greedy(sub, dur, gpus, rank, byrank, pl, bits, kind, compat, aoff, al, alen,
-                       start, end, fin_t, fin_j, pend)  # fmt: skip
+        _static_greedy(sub, dur, gpus, prio, key, shift, pl, bits, kind, compat, aoff, al,
+                       alen, start, end, fin_t, fin_j, pend)  # fmt: skip
     else:
-        _static_easy(sub, dur, gpus, rank, byrank, est, depth, pl, bits, kind, compat, aoff, al,
-                     alen, start, end, fin_t, fin_j, pend)  # fmt: skip
+        _static_easy(sub, dur, gpus, prio, key, shift, est, depth, pl, bits, kind, compat, aoff,
+                     al, alen, start, end, fin_t, fin_j, pend)  # fmt: skip
     for j in range(n):
         if np.isnan(start[j]):
             return start, end, al, alen, aoff, j
@@ -398,10 +456,11 @@ def static_loop(
 
 @loop
 def _static_hol(
-    sub, dur, gpus, rank, byrank, fresh_order, pl, bits, kind, compat, aoff, al, alen, start,
-    end, fin_t, fin_j, pend,
+    sub, dur, gpus, prio, key, shift, fresh_order, pl, bits, kind, compat, aoff, al, alen,
+    start, end, fin_t, fin_j, pend,
 ) -> None:  # noqa: ANN001 - arrays, typed by numba  # fmt: skip
     n = sub.shape[0]
+    m = (1 << shift) - 1  # a priority's job
     npend = 0
     nfin = 0
     ai = 0
@@ -418,7 +477,7 @@ def _static_hol(
             nfin = _fpop(fin_t, fin_j, nfin)
             release(pl, bits, al, aoff[j], alen[j])
         while ai < n and sub[ai] <= t:
-            npend = _ipush(pend, 0, npend, rank[ai])
+            npend = _ipush(pend, 0, npend, prio[ai], key, shift)
             if fresh_order:
                 if fresh_t != t:
                     fresh_t = t
@@ -432,7 +491,7 @@ def _static_hol(
             kf = np.empty(npend)
             ki = np.empty(npend, dtype=np.int64)
             for i in range(npend):
-                j = byrank[pend[i]]
+                j = pend[i] & m
                 kf[i] = gpus[j]
                 ki[i] = j
             idx = np.empty(npend, dtype=np.int64)
@@ -440,7 +499,7 @@ def _static_hol(
             cand = pend[:npend][idx]
             k = 0
             for r in cand:
-                j = byrank[r]
+                j = r & m
                 c = place(pl, bits, kind, compat, gpus[j], al, aoff[j])
                 if not c:
                     break
@@ -452,18 +511,18 @@ def _static_hol(
             if k:
                 npend = 0
                 for r in cand[k:]:
-                    npend = _ipush(pend, 0, npend, r)
+                    npend = _ipush(pend, 0, npend, r, key, shift)
                 fresh_n -= k
             continue
         while npend:
-            j = byrank[pend[0]]
+            j = pend[0] & m
             g = gpus[j]
             if g > pl[PL_TOT]:
                 break
             c = place(pl, bits, kind, compat, g, al, aoff[j])
             if not c:
                 break
-            npend = _ipop(pend, 0, npend)
+            npend = _ipop(pend, 0, npend, key, shift)
             e = t + dur[j]
             start[j] = t
             end[j] = e
@@ -475,10 +534,11 @@ def _static_hol(
 
 @loop
 def _static_greedy(
-    sub, dur, gpus, rank, byrank, pl, bits, kind, compat, aoff, al, alen, start, end, fin_t,
-    fin_j, heap,
+    sub, dur, gpus, prio, key, shift, pl, bits, kind, compat, aoff, al, alen, start, end,
+    fin_t, fin_j, heap,
 ) -> None:  # noqa: ANN001 - arrays, typed by numba  # fmt: skip
     n = sub.shape[0]
+    m = (1 << shift) - 1  # a priority's job
     gmax = 0
     for j in range(n):
         gmax = max(gmax, gpus[j])
@@ -517,7 +577,7 @@ def _static_greedy(
             release(pl, bits, al, aoff[j], alen[j])
         while ai < n and sub[ai] <= t:
             s = of_size[gpus[ai]]
-            hsz[s] = _ipush(heap, hoff[s], hsz[s], rank[ai])
+            hsz[s] = _ipush(heap, hoff[s], hsz[s], prio[ai], key, shift)
             npend += 1
             ai += 1
         failed[:] = False
@@ -528,17 +588,18 @@ def _static_greedy(
             for s in range(ns):
                 if sizes[s] > fr:
                     break
-                if hsz[s] and (best_r < 0 or heap[hoff[s]] < best_r) and not failed[s]:
+                if (hsz[s] and (best_r < 0 or _before(heap[hoff[s]], best_r, key, shift))
+                        and not failed[s]):  # fmt: skip
                     best_r = heap[hoff[s]]
                     best_s = s
             if best_r < 0:
                 break
-            j = byrank[best_r]
+            j = best_r & m
             c = place(pl, bits, kind, compat, sizes[best_s], al, aoff[j])
             if not c:
                 failed[best_s] = True
                 continue
-            hsz[best_s] = _ipop(heap, hoff[best_s], hsz[best_s])
+            hsz[best_s] = _ipop(heap, hoff[best_s], hsz[best_s], key, shift)
             npend -= 1
             e = t + dur[j]
             start[j] = t
@@ -573,12 +634,13 @@ def _shadow(
 
 @loop
 def _static_easy(
-    sub, dur, gpus, rank, byrank, est, depth, pl, bits, kind, compat, aoff, al, alen, start,
-    end, fin_t, fin_j, pend,
+    sub, dur, gpus, prio, key, shift, est, depth, pl, bits, kind, compat, aoff, al, alen,
+    start, end, fin_t, fin_j, pend,
 ) -> None:  # noqa: ANN001 - arrays, typed by numba  # fmt: skip
     n = sub.shape[0]
+    m = (1 << shift) - 1  # a priority's job
     xend = np.zeros(n)
-    npend = 0  # pend[:npend] holds sorted ranks
+    npend = 0  # pend[:npend] holds priorities in order
     nfin = 0
     ai = 0
     limit = n if depth < 0 else depth
@@ -593,16 +655,16 @@ def _static_easy(
             nfin = _fpop(fin_t, fin_j, nfin)
             release(pl, bits, al, aoff[j], alen[j])
         while ai < n and sub[ai] <= t:
-            r = rank[ai]
+            r = prio[ai]
             i = npend
-            while i > 0 and pend[i - 1] > r:
+            while i > 0 and _before(r, pend[i - 1], key, shift):
                 pend[i] = pend[i - 1]
                 i -= 1
             pend[i] = r
             npend += 1
             ai += 1
         while npend:
-            head = byrank[pend[0]]
+            head = pend[0] & m
             gh = gpus[head]
             c = 0
             if gh <= pl[PL_TOT]:
@@ -628,7 +690,7 @@ def _static_easy(
                 fr = pl[PL_TOT]
                 if fr == 0:
                     break
-                j = byrank[pend[k]]
+                j = pend[k] & m
                 g = gpus[j]
                 scanned += 1
                 if g <= fr:

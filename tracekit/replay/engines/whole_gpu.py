@@ -1115,12 +1115,19 @@ def _run_compiled(view: JobView, plan: VCPlan, nodes: int, gpn: int) -> VCRun:
     spec = pol.kernel_spec()
     assert spec is not None and isinstance(plan.placement, str)
     if not pol.preemptive:
-        byrank = rank_order(pol.keys(view))
+        keys = pol.keys(view)
         est = np.asarray(pol.estimate(view), dtype=np.float64) if plan.backfill == "easy" else None
-        start, end, al, alen, aoff, stuck = compiled.run_static(
-            view, None, byrank, est, plan.backfill, plan.backfill_depth,
-            pol.fresh_gpu_order and plan.compat, nodes, gpn, plan.placement, plan.compat,
-        )  # fmt: skip
+        args = (est, plan.backfill, plan.backfill_depth, pol.fresh_gpu_order and plan.compat,
+                nodes, gpn, plan.placement, plan.compat)  # fmt: skip
+        # One key array: the compiled loop orders the jobs itself (no sort), unless the keys do
+        # not pack; a lexicographic key: sorted here.
+        stuck = compiled.NEEDS_ORDER
+        if not isinstance(keys, tuple):
+            start, end, al, alen, aoff, stuck = compiled.run_static(view, keys, None, *args)
+        if stuck == compiled.NEEDS_ORDER:
+            start, end, al, alen, aoff, stuck = compiled.run_static(
+                view, None, rank_order(keys), *args
+            )
         if stuck >= 0:
             raise _stuck(view, stuck, nodes, gpn, plan.placement)
         alloc = compiled.allocations(al, alen, aoff) if plan.compat else None
