@@ -460,7 +460,7 @@ def _replay_whole(
     npre = np.zeros(n, dtype=np.int64) if pol.preemptive else None
     ovh = np.zeros(n) if pol.preemptive else None
     final: list[Any] | None = [None] * n if compat else None
-    seg_parts: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
+    seg_parts: list[tuple[int, np.ndarray, np.ndarray, bool, np.ndarray]] = []
     node_log: list[Any] | None = [] if record else None
     for (vc, lo, hi), run in zip(plan.bounds, runs, strict=True):
         rows = order[lo:hi]
@@ -478,9 +478,12 @@ def _replay_whole(
             sj = np.asarray(run.seg_job, dtype=np.int64)
             seg_s, seg_e, seg_g = run.seg_start, run.seg_end, gpu_all[lo:hi][sj]
         else:
-            seg_s, seg_e, seg_g = run.start, run.end, gpu_all[lo:hi]
-        seg_parts.append((vc_code, np.asarray(seg_s, np.float64), np.asarray(seg_e, np.float64),
-                          seg_g))  # fmt: skip
+            # The loops of a static policy end each job at start + duration: the durations
+            # stand in for the ends, added when the segments are first read.
+            seg_s, seg_e, seg_g = run.start, run.end if own_ends else None, gpu_all[lo:hi]
+        seg_parts.append((vc_code, np.asarray(seg_s, np.float64),
+                          plan.duration[lo:hi] if seg_e is None else np.asarray(seg_e, np.float64),
+                          seg_e is None, seg_g))  # fmt: skip
         if node_log is not None and run.nodes is not None:
             node_log += [(vc, int(rows[j]), s, e, a) for j, s, e, a in run.nodes]
     # The derived columns in numpy, the operations of the polars expressions they replace in
@@ -514,7 +517,8 @@ def _replay_whole(
         out = out.with_columns(pl.Series("nodes", [_node_text(a) for a in final], pl.String))
 
     def segments() -> pl.DataFrame:  # built when first read (summaries do not need it)
-        codes, seg_s, seg_e, seg_g = zip(*seg_parts, strict=True) if seg_parts else ((),) * 4
+        codes, seg_s, seg_e, plus, seg_g = zip(*seg_parts, strict=True) if seg_parts else ((),) * 5
+        seg_e = [s + e if add else e for s, e, add in zip(seg_s, seg_e, plus, strict=True)]
         return pl.DataFrame(
             {
                 "vc": pl.Series(names, dtype=pl.String).gather(

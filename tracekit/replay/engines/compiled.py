@@ -129,10 +129,10 @@ def run_static(
     (whole numbers in a modest range or positive finite numbers), or ``byrank`` lists the jobs
     in that order (a lexicographic key; give it when :data:`NEEDS_ORDER` came back).
 
-    Returns ``(start, end, alloc, alloc_len, alloc_offset, stuck)``: job ``j``'s last
-    allocation is ``alloc[:, alloc_offset[j] : alloc_offset[j] + alloc_len[j]]`` (nodes,
-    GPUs); ``stuck`` is the first job never placed, -1, or :data:`NEEDS_ORDER` (the keys do not
-    pack: nothing was replayed).
+    Returns ``(start, alloc, alloc_len, alloc_offset, stuck)``: a job ends at start +
+    duration; job ``j``'s last allocation is ``alloc[:, alloc_offset[j] : alloc_offset[j] +
+    alloc_len[j]]`` (nodes, GPUs); ``stuck`` is the first job never placed, -1, or
+    :data:`NEEDS_ORDER` (the keys do not pack: nothing was replayed).
     """
     gpus = _arr(view.gpus, np.int64)
     submit = _arr(view.submit, np.float64)
@@ -140,13 +140,13 @@ def run_static(
     # With byrank the keys are never read: any float array of the jobs' length does.
     keyf = _arr(key, np.float64) if key is not None else submit
     ensure_compiled()
-    start, end, al, alen, aoff, stuck = kernels().static_loop(
+    start, al, alen, aoff, stuck = kernels().static_loop(
         BACKFILL_KINDS[backfill], submit, _arr(view.duration, np.float64), gpus, keyf,
         keyf.view(np.int64), _NO_ORDER if byrank is None else _arr(byrank, np.int64), est_arr,
         -1 if backfill_depth is None else int(backfill_depth), bool(fresh_gpu_order), int(nodes),
         int(gpus_per_node), PLACEMENT_KINDS[placement], bool(compat),
     )  # fmt: skip
-    return start, end, al, alen, aoff, int(stuck)
+    return start, al, alen, aoff, int(stuck)
 
 
 NEEDS_ORDER = -2

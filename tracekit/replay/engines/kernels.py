@@ -409,9 +409,10 @@ def static_loop(
     are packed into priorities here (``key_bits``: ``key`` viewed as int64); ``depth < 0``: no
     EASY depth limit.
 
-    Returns ``(start, end, al, alen, aoff, stuck)``: times, each job's last allocation as
-    ``alen[j]`` ``(node, gpus)`` columns of ``al`` from ``aoff[j]`` on, and the first job that
-    was never placed (-1: none; :data:`NEEDS_ORDER`: the keys do not pack, nothing was run).
+    Returns ``(start, al, alen, aoff, stuck)``: start times (a job ends at start + duration,
+    which the caller adds when it needs it), each job's last allocation as ``alen[j]``
+    ``(node, gpus)`` columns of ``al`` from ``aoff[j]`` on, and the first job that was never
+    placed (-1: none; :data:`NEEDS_ORDER`: the keys do not pack, nothing was run).
     """
     n = sub.shape[0]
     # A job's priority holds its index in the lowest ``shift`` bits; heaps compare them with
@@ -425,39 +426,38 @@ def static_loop(
             prio[byrank[r]] = (r << shift) | byrank[r]
     elif not _pack_keys(key, key_bits, shift, prio):
         no = np.empty(0, dtype=np.int64)
-        return np.empty(0), np.empty(0), np.empty((2, 0), dtype=np.int64), no, no, NEEDS_ORDER
+        return np.empty(0), np.empty((2, 0), dtype=np.int64), no, no, NEEDS_ORDER
     # Only start is filled (NaN: never placed); the rest is written before it is read, and a
     # job never placed stops the replay.
     start = np.full(n, np.nan)
-    end = np.empty(n)
     aoff, asize = alloc_offsets(gpus, gpn, nodes, kind)
     al = np.empty((2, asize), dtype=np.int64)
     alen = np.empty(n, dtype=np.int64)
     if n == 0:
-        return start, end, al, alen, aoff, -1
+        return start, al, alen, aoff, -1
     pl, bits = new_nodes(nodes, gpn)
     fin_t = np.empty(n)
     fin_j = np.empty(n, dtype=np.int64)
     pend = np.empty(n, dtype=np.int64)
     if mode == HOL:
         _static_hol(sub, dur, gpus, prio, key, shift, fresh_order, pl, bits, kind, compat, aoff,
-                    al, alen, start, end, fin_t, fin_j, pend)  # fmt: skip
+                    al, alen, start, fin_t, fin_j, pend)  # fmt: skip
     elif mode == GREEDY:
         _static_greedy(sub, dur, gpus, prio, key, shift, pl, bits, kind, compat, aoff, al,
-                       alen, start, end, fin_t, fin_j, pend)  # fmt: skip
+                       alen, start, fin_t, fin_j, pend)  # fmt: skip
     else:
         _static_easy(sub, dur, gpus, prio, key, shift, est, depth, pl, bits, kind, compat, aoff,
-                     al, alen, start, end, fin_t, fin_j, pend)  # fmt: skip
+                     al, alen, start, fin_t, fin_j, pend)  # fmt: skip
     for j in range(n):
         if np.isnan(start[j]):
-            return start, end, al, alen, aoff, j
-    return start, end, al, alen, aoff, -1
+            return start, al, alen, aoff, j
+    return start, al, alen, aoff, -1
 
 
 @loop
 def _static_hol(
     sub, dur, gpus, prio, key, shift, fresh_order, pl, bits, kind, compat, aoff, al, alen,
-    start, end, fin_t, fin_j, pend,
+    start, fin_t, fin_j, pend,
 ) -> None:  # noqa: ANN001 - arrays, typed by numba  # fmt: skip
     n = sub.shape[0]
     m = (1 << shift) - 1  # a priority's job
@@ -505,7 +505,6 @@ def _static_hol(
                     break
                 alen[j] = c
                 start[j] = t
-                end[j] = t + dur[j]
                 nfin = _fpush(fin_t, fin_j, nfin, t + dur[j], j)
                 k += 1
             if k:
@@ -525,7 +524,6 @@ def _static_hol(
             npend = _ipop(pend, 0, npend, key, shift)
             e = t + dur[j]
             start[j] = t
-            end[j] = e
             alen[j] = c
             nfin = _fpush(fin_t, fin_j, nfin, e, j)
             if fresh_order and sub[j] == fresh_t:
@@ -534,8 +532,8 @@ def _static_hol(
 
 @loop
 def _static_greedy(
-    sub, dur, gpus, prio, key, shift, pl, bits, kind, compat, aoff, al, alen, start, end,
-    fin_t, fin_j, heap,
+    sub, dur, gpus, prio, key, shift, pl, bits, kind, compat, aoff, al, alen, start, fin_t,
+    fin_j, heap,
 ) -> None:  # noqa: ANN001 - arrays, typed by numba  # fmt: skip
     n = sub.shape[0]
     m = (1 << shift) - 1  # a priority's job
@@ -603,7 +601,6 @@ def _static_greedy(
             npend -= 1
             e = t + dur[j]
             start[j] = t
-            end[j] = e
             alen[j] = c
             nfin = _fpush(fin_t, fin_j, nfin, e, j)
 
@@ -635,7 +632,7 @@ def _shadow(
 @loop
 def _static_easy(
     sub, dur, gpus, prio, key, shift, est, depth, pl, bits, kind, compat, aoff, al, alen,
-    start, end, fin_t, fin_j, pend,
+    start, fin_t, fin_j, pend,
 ) -> None:  # noqa: ANN001 - arrays, typed by numba  # fmt: skip
     n = sub.shape[0]
     m = (1 << shift) - 1  # a priority's job
@@ -675,7 +672,6 @@ def _static_easy(
                     pend[x] = pend[x + 1]
                 e = t + dur[head]
                 start[head] = t
-                end[head] = e
                 alen[head] = c
                 xend[head] = t + est[head]
                 nfin = _fpush(fin_t, fin_j, nfin, e, head)
@@ -705,7 +701,6 @@ def _static_easy(
                                 pend[x] = pend[x + 1]
                             e = t + dur[j]
                             start[j] = t
-                            end[j] = e
                             alen[j] = c
                             xend[j] = t + est[j]
                             nfin = _fpush(fin_t, fin_j, nfin, e, j)

@@ -89,7 +89,8 @@ def overhead_function(spec: str | float | Callable[[int], float] | None) -> Call
 class VCRun:
     """Per-job outcome of one VC: first start, end, preemption count, overhead, final node
     allocation and run segments (what an engine or a kernel returns). The Python loops fill
-    lists; kernels return arrays (:meth:`of`)."""
+    lists; kernels return arrays (:meth:`of`); the compiled static loop returns no ends
+    (``end`` None: each job ends at start + duration)."""
 
     def __init__(self, n: int, keep_alloc: bool = False) -> None:
         self.start = [math.nan] * n
@@ -111,14 +112,14 @@ class VCRun:
     def of(
         cls,
         start: np.ndarray,
-        end: np.ndarray,
+        end: np.ndarray | None,
         preemptions: np.ndarray | None = None,
         overhead: np.ndarray | None = None,
         segments: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
         alloc: list[Alloc | None] | None = None,
     ) -> VCRun:
         """A run from per-job arrays (``segments``: job, start, end of every run interval of
-        a preemptive policy)."""
+        a preemptive policy; ``end`` None: start + duration, a static policy's)."""
         n = len(start)
         run = cls(0)
         run.start, run.end = start, end  # type: ignore[assignment]
@@ -1123,15 +1124,13 @@ def _run_compiled(view: JobView, plan: VCPlan, nodes: int, gpn: int) -> VCRun:
         # not pack; a lexicographic key: sorted here.
         stuck = compiled.NEEDS_ORDER
         if not isinstance(keys, tuple):
-            start, end, al, alen, aoff, stuck = compiled.run_static(view, keys, None, *args)
+            start, al, alen, aoff, stuck = compiled.run_static(view, keys, None, *args)
         if stuck == compiled.NEEDS_ORDER:
-            start, end, al, alen, aoff, stuck = compiled.run_static(
-                view, None, rank_order(keys), *args
-            )
+            start, al, alen, aoff, stuck = compiled.run_static(view, None, rank_order(keys), *args)
         if stuck >= 0:
             raise _stuck(view, stuck, nodes, gpn, plan.placement)
         alloc = compiled.allocations(al, alen, aoff) if plan.compat else None
-        return VCRun.of(start, end, alloc=alloc)
+        return VCRun.of(start, None, alloc=alloc)
     mode = _run_mode(pol, spec)  # type: ignore[arg-type]
     assert mode is not None
     (start, end, npre, ovh, seg_j, seg_s, seg_e, al, alen, aoff,
