@@ -1221,7 +1221,15 @@ def replay_vcs(plan: VCPlan, workers: int) -> list[VCRun]:
 def vc_bounds(codes: np.ndarray, names: list[str]) -> list[tuple[str, int, int]]:
     """``(vc, lo, hi)`` slices of the rows once sorted by VC code (``codes``: index into
     ``names`` of each row, in any order), for the VCs that have rows."""
-    counts = np.bincount(np.asarray(codes, dtype=np.int64), minlength=len(names))
+    # Counted in slices: bincount converts its input to int64, and a slice's copy reuses
+    # memory where a whole 1 M-row copy takes fresh pages from the system each call.
+    codes = np.asarray(codes)
+    counts = np.zeros(len(names), dtype=np.int64)
+    for at in range(0, len(codes), _COUNT_SLICE):
+        counts += np.bincount(codes[at : at + _COUNT_SLICE], minlength=len(names))
     highs = np.cumsum(counts)
     return [(names[i], int(highs[i] - c), int(highs[i])) for i, c in enumerate(counts.tolist())
             if c]  # fmt: skip
+
+
+_COUNT_SLICE = 1 << 16
