@@ -14,6 +14,9 @@ array form differs:
   0, running 1, insertion numbers unique), which orders as the Python 4-tuples do; Tiresias:
   ``(queue, job)``. A sorted list (pending jobs, running jobs) is one row of keys in ``fs`` and
   three rows (key, job, GPUs) in ``js``, kept sorted by shifting (what ``list.insert`` does).
+* **Static priorities**: a static-key loop orders jobs by one int64 per job with the job in
+  its lowest bits, packed from the key without sorting (:func:`static_loop`); heaps of them
+  break a tie of the upper bits by the exact key, so they order as the Python ranks do.
 * **Events** sit in an indexed heap keyed ``(time, kind, job)`` with at most one finish and
   one priority-change event per job: a preempted job's events are removed at once instead of
   being skipped when popped (a skipped event changes nothing in the Python loop).
