@@ -12,7 +12,8 @@ in the calling process; a worker receives only
 the slice its config needs (with dask, each slice is scattered once and shared by its configs),
 never the whole store.
 
-Whole-GPU configs run on the compiled core by default (``SweepConfig.core``). Before fanning
+Configs run on the compiled cores by default (``SweepConfig.core``; shared GPUs with the
+``fgd`` placement run in Python). Before fanning
 out, the sweep compiles it or loads it from this machine's cache, so that a local pool's
 workers load that cache instead of all compiling; on a dask cluster it ships this machine's
 cache files to every worker, which loads them when its kernels and CPU match and compiles once
@@ -96,8 +97,9 @@ class SweepConfig:
     name : str
         Free label carried into the results.
     core : {"auto", "compiled", "python"}
-        Whole GPUs: the replay core (``replay(core=)``; ``auto`` is the compiled core for every
-        built-in policy). The result's ``core`` column says which ran.
+        The replay core (``replay(core=)``; ``auto`` is the compiled core for every built-in
+        policy and every shared-GPU placement but ``fgd``). The result's ``core`` column says
+        which ran.
     """
 
     trace: str
