@@ -289,3 +289,11 @@ print(res.config["core"], "tracekit.replay.engines.kernels" in sys.modules)
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["compiled", "False"], out.stderr
+
+
+@pytest.mark.parametrize("max_gpus", [float("inf"), 2**70, float("nan"), 2.5, 0, -0.5])
+def test_lucid_gpu_cap_beyond_int64_or_fractional(max_gpus: float) -> None:
+    # "No cap" (inf, a huge int, NaN compares false) and fractional caps: the compiled core
+    # packs exactly the jobs the Python engine packs (no overflow).
+    jobs, pool = pai_like(300, 3)
+    both_cores(jobs, pool, Lucid(max_gpus=max_gpus), type_affinity="any")  # type: ignore[arg-type]

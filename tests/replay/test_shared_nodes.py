@@ -107,10 +107,11 @@ def test_registry_and_errors() -> None:
 
 
 # ---- choices ------------------------------------------------------------------------------------
-def place_two(placement: str) -> pl.DataFrame:
-    """A 600-thousandths pod, then a 300 one, on two empty 2-GPU nodes."""
+def place_two(placement: str, core: str) -> pl.DataFrame:
+    """A 600-thousandths pod, then a 300 one, on two empty 2-GPU nodes (FGD runs in Python)."""
     jobs = pods([("big", 0, 100, 0.6, 1, 1, None), ("small", 1, 100, 0.3, 1, 0.001, None)])
-    res = replay(jobs, GPUPool.from_machines(TWO_NODES), "fifo", placement=placement)
+    res = replay(jobs, GPUPool.from_machines(TWO_NODES), "fifo", placement=placement,
+                 core="python" if placement == "fgd" else core)  # fmt: skip
     assert res.config["placement"] == placement
     return res.jobs
 
@@ -124,8 +125,8 @@ def place_two(placement: str) -> pl.DataFrame:
         ("fgd", "n0", [0]),  # a fresh GPU would leave more unusable capacity
     ],
 )
-def test_node_placement_choices(placement: str, node: str, gpus: list[int]) -> None:
-    out = place_two(placement)
+def test_node_placement_choices(placement: str, node: str, gpus: list[int], core: str) -> None:
+    out = place_two(placement, core)
     assert out["node"].to_list() == ["n0", node]
     assert out["node_gpus"].to_list() == [[0], gpus]
     assert out["nodes"].to_list() == ["n0:1", f"{node}:1"]
@@ -166,7 +167,7 @@ def test_cpu_pods_and_memory_are_placed_on_nodes() -> None:
         replay(jobs.head(1), GPUPool.from_dict({"G": 2}), "fifo")
 
 
-def test_allowed_gpu_models() -> None:
+def test_allowed_gpu_models(core: str) -> None:
     nodes = machines([("a", 1, "A", 8, 8), ("b", 1, "B", 8, 8), ("c", 1, "C", 8, 8)])
     pool = GPUPool.from_machines(nodes)
     jobs = pods(
@@ -176,25 +177,26 @@ def test_allowed_gpu_models() -> None:
             ("bc2", 0, 100, 0.6, 1, 1, "B|C"),
         ]
     )
-    out = replay(jobs, pool, "fifo", placement="best-fit", until=50).jobs
+    out = replay(jobs, pool, "fifo", placement="best-fit", until=50, core=core).jobs
     assert out["node"].to_list() == ["b", "c", None]  # "bc2" has no allowed room left
     assert out["start_time"].is_nan().to_list() == [False, False, True]
     with pytest.raises(TraceFormatError, match="not in the pool"):
         replay(jobs.with_columns(pl.lit("B|D").alias("group")), pool, "fifo", placement="fgd")
     # "any" affinity: a job may use every model, so the idle A node takes one.
-    anywhere = replay(jobs, pool, "fifo", placement="best-fit", type_affinity="any", until=50)
+    anywhere = replay(jobs, pool, "fifo", placement="best-fit", type_affinity="any", until=50,
+                      core=core)  # fmt: skip
     assert not anywhere.jobs["start_time"].is_nan().any()
     assert "a" in anywhere.jobs["node"].to_list()
 
 
-def test_release_restarts_parked_jobs_and_until_stops() -> None:
+def test_release_restarts_parked_jobs_and_until_stops(core: str) -> None:
     pool = GPUPool.from_machines(machines([("n", 1, "G", 4, 4)]))
     jobs = pods([("a", 0, 10, 1, 1, 1, None), ("b", 1, 5, 1, 1, 1, None),
                  ("c", 2, 5, 0.5, 1, 1, None)])  # fmt: skip
-    out = replay(jobs, pool, "fifo", placement="packing").jobs
+    out = replay(jobs, pool, "fifo", placement="packing", core=core).jobs
     assert out["start_time"].to_list() == [0.0, 10.0, 15.0]
     assert out["end_time"].to_list() == [10.0, 15.0, 20.0]
-    cut = replay(jobs, pool, "fifo", placement="packing", until=12.0)
+    cut = replay(jobs, pool, "fifo", placement="packing", until=12.0, core=core)
     assert cut.jobs["start_time"].is_nan().to_list() == [False, False, True]
     assert cut.jobs["end_time"].is_nan().to_list() == [False, True, True]
     assert cut.jobs["start_time"][1] == 10.0 and cut.jobs["node"][2] is None
@@ -304,8 +306,9 @@ pod_strategy = st.lists(
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(node_rows=node_strategy, pod_rows=pod_strategy, placement=st.sampled_from(NODE_PLACEMENTS))
-def test_no_gpu_cpu_or_memory_is_ever_over_allocated(node_rows, pod_rows, placement) -> None:  # noqa: ANN001
+@given(node_rows=node_strategy, pod_rows=pod_strategy, placement=st.sampled_from(NODE_PLACEMENTS),
+       compiled=st.booleans())
+def test_no_gpu_cpu_or_memory_is_ever_over_allocated(node_rows, pod_rows, placement, compiled) -> None:  # noqa: ANN001, E501
     table = machines(
         [(f"n{i}", g, m if g else None, c, mem) for i, (g, m, c, mem) in enumerate(node_rows)]
     )
@@ -315,7 +318,10 @@ def test_no_gpu_cpu_or_memory_is_ever_over_allocated(node_rows, pod_rows, placem
         gpus = milli / 1000 if k == 1 else float(k)
         rows.append((f"p{i}", float(t), float(d), gpus, cpu / 1000, mem / 1024, group))
     jobs = pods(rows)
-    res = replay(jobs, pool, "fifo", placement=placement, repair=True, max_jobs_per_gpu=1000)
+    # Either core (FGD runs in Python only).
+    core = "compiled" if compiled and placement != "fgd" else "python"
+    res = replay(jobs, pool, "fifo", placement=placement, repair=True, max_jobs_per_gpu=1000,
+                 core=core)
     out = res.jobs.join(jobs.select("job_id", "num_cpus", "mem_gb"), on="job_id")
     spec = {n.machine_id: n for n in pool.nodes}
     ran = out.filter(~pl.col("start_time").is_nan())
@@ -354,7 +360,7 @@ def test_no_gpu_cpu_or_memory_is_ever_over_allocated(node_rows, pod_rows, placem
     # Work is conserved and the replay is deterministic.
     assert np.allclose(ran["served_s"], ran["duration_s"])
     assert replay(jobs, pool, "fifo", placement=placement, repair=True,
-                  max_jobs_per_gpu=1000).digest() == res.digest()  # fmt: skip
+                  max_jobs_per_gpu=1000).digest() == res.digest()  # fmt: skip  (either core)
 
 
 # ---- the openb placement study on random nodes and pods ---------------------------------------

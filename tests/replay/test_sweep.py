@@ -353,9 +353,12 @@ def test_compiled_sweeps_run_in_process_unless_workers_are_asked(
     assert pools == [] and "3 runs one after another" in caplog.text
     assert sweep(whole, workers=2, progress=False)["digest"].to_list() == seq["digest"].to_list()
     assert pools == [2]
-    # A run off the compiled core (Lucid's shared GPUs, or core="python") keeps the pool.
-    mixed = [*whole, SweepConfig("helios", "Venus", "lucid", store=str(store))]
-    assert not mixed[-1].compiled and not replace(whole[0], core="python").compiled
+    # Lucid's shared GPUs have a compiled core too; a run off it (core="python", or the FGD
+    # placement, which runs in Python) keeps the pool.
+    lucid = SweepConfig("helios", "Venus", "lucid", store=str(store))
+    assert lucid.compiled and not replace(lucid, placement="fgd").compiled
+    mixed = [*whole, replace(whole[0], core="python")]
+    assert not mixed[-1].compiled
     sweep(mixed, progress=False)
     assert len(pools) == 2 and "4 runs on a local pool" in caplog.text
 

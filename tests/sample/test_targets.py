@@ -93,10 +93,11 @@ def test_fifo_over_sjf_near_the_published_experiments(default_run: dict[str, Any
 
 
 def test_qssf_against_fifo_and_sjf(default_run: dict[str, Any]) -> None:
-    # QSSF with LightGBM predictions beats FIFO on every Helios cluster and PAI, and lies between
-    # SJF (oracle) and FIFO on Venus, Saturn and Uranus at seed 7. Where it does not, the reasons
-    # are in docs/sample.md ("Known misses"): QSSF orders by GPU time, which SJF by duration does
-    # not bound (Earth, PAI), and Philly's predictions rank jobs poorly (Spearman 0.36).
+    # What the default run shows at seed 7: QSSF with LightGBM predictions beats FIFO on every
+    # Helios cluster and PAI, and lies between SJF (oracle) and FIFO on Venus, Saturn and Uranus.
+    # The target (between SJF-oracle and FIFO everywhere) misses on Earth and PAI, where
+    # QSSF beats SJF-oracle (ordering by GPU time, which SJF by duration does not bound), and on
+    # Philly, where it falls behind FIFO with EASY backfill (docs/sample.md, "Known misses").
     rows = _targets(default_run, "QSSF (LightGBM)")
     assert rows.height == 6
     summary = default_run["study"].summary

@@ -12,7 +12,8 @@ in the calling process; a worker receives only
 the slice its config needs (with dask, each slice is scattered once and shared by its configs),
 never the whole store.
 
-Whole-GPU configs run on the compiled core by default (``SweepConfig.core``). Before fanning
+Configs run on the compiled cores by default (``SweepConfig.core``; shared GPUs with the
+``fgd`` placement run in Python). Before fanning
 out, the sweep compiles it or loads it from this machine's cache, so that a local pool's
 workers load that cache instead of all compiling; on a dask cluster it ships this machine's
 cache files to every worker, which loads them when its kernels and CPU match and compiles once
@@ -96,8 +97,9 @@ class SweepConfig:
     name : str
         Free label carried into the results.
     core : {"auto", "compiled", "python"}
-        Whole GPUs: the replay core (``replay(core=)``; ``auto`` is the compiled core for every
-        built-in policy). The result's ``core`` column says which ran.
+        The replay core (``replay(core=)``; ``auto`` is the compiled core for every built-in
+        policy and every shared-GPU placement but ``fgd``). The result's ``core`` column says
+        which ran.
     """
 
     trace: str
@@ -150,13 +152,22 @@ class SweepConfig:
 
     @property
     def compiled(self) -> bool:
-        """The run replays on the compiled core: whole GPUs, ``core`` not ``python``, and a
-        policy with a compiled kernel (every built-in whole-GPU policy)."""
-        if self.core == "python" or self.resolved_engine != "whole":
+        """The run replays on a compiled core: ``core`` not ``python`` and, on whole GPUs, a
+        policy with a compiled kernel (every built-in one); on shared GPUs, a policy and a
+        placement with one (every built-in pair but the ``fgd`` placement)."""
+        if self.core == "python":
             return False
         from tracekit.replay.policies import make_policy
 
         pol = make_policy(self.policy)
+        if self.resolved_engine == "shared":
+            from tracekit.replay.engines.shared_compiled import why_python
+            from tracekit.replay.engines.shared_gpu import SlowdownModel
+            from tracekit.replay.placements import make_placement
+
+            # The pool's default placement is a compiled one (pack, or best-fit with nodes).
+            placer = make_placement(self.placement or "pack")
+            return not why_python(pol, placer, SlowdownModel(), False, np.ones(1, np.int64))
         return pol.kernel is not None or pol.kernel_spec() is not None
 
     def slice_key(self) -> tuple[Any, ...]:
@@ -292,8 +303,8 @@ def sweep(
     configs : sequence of SweepConfig
     executor : None, "sequential", concurrent.futures.Executor or distributed.Client
         ``None``: a dask client on ``scheduler`` when given; else one after another in this
-        process when every config runs on the compiled core (:attr:`SweepConfig.compiled`: a
-        run takes about 0.1 s, less than starting a worker process) and ``workers`` is not
+        process when every config runs on a compiled core (:attr:`SweepConfig.compiled`: a
+        run takes 0.03-0.1 s, less than starting a worker process) and ``workers`` is not
         given; else a local process pool of ``workers`` processes (spawned, default: CPU
         count). The log says which.
     workers : int, optional

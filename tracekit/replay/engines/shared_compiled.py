@@ -18,6 +18,7 @@ kernel would not see.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -57,6 +58,19 @@ def kernels() -> ModuleType:
     if _KERNELS is None:
         _KERNELS = compiled.import_cached(MODULE)
     return _KERNELS
+
+
+_BIG = 2**62  # more GPUs than any job has: "no cap" in the loop's int64
+
+
+def _gpu_cap(max_gpus: float) -> int:
+    """The int64 the loop compares a job's GPU count with: ``k > cap`` exactly when the Python
+    engine's ``k > max_gpus`` (whole ``k``: the floor of a fraction; NaN, like inf, caps
+    nothing)."""
+    x = float(max_gpus)
+    if math.isnan(x) or x >= _BIG:
+        return _BIG
+    return max(math.floor(x), -_BIG)
 
 
 def why_python(
@@ -185,7 +199,7 @@ def run_compiled(
     if isinstance(policy, PackingPolicy):
         util_cap, ratio = policy.pair_kernel()  # type: ignore[attr-defined]
         iv[k_mod.I_PAIR] = k_mod.EMPTY_FIRST if policy.prefer_exclusive else k_mod.PAIR_FIRST
-        iv[k_mod.I_MAXGPUS] = policy.max_gpus
+        iv[k_mod.I_MAXGPUS] = _gpu_cap(policy.max_gpus)  # type: ignore[attr-defined]
         fp[k_mod.F_CAP] = util_cap + 1e-12  # Lucid.can_pair's sum, computed the same way
         fp[k_mod.F_RATIO] = ratio
     mask = np.zeros((len(pat_off) - 1, len(lay.groups)), dtype=np.bool_)
