@@ -261,3 +261,9 @@ def test_stable_argsort_of_positive_keys_that_differ_in_their_last_bits(
     keys = np.array([b * (1.0 + k * np.finfo(float).eps) + b * m * 2.0**-40
                      for b, k, m in parts])  # fmt: skip
     np.testing.assert_array_equal(engine.stable_argsort(keys), np.argsort(keys, kind="stable"))
+
+
+def test_stable_argsort_takes_float32_keys() -> None:
+    # The packed sort reads float64 bits: a float32 key is widened first, not misread.
+    keys = np.array([3.5, 1.25, 3.5, 0.75, 2.0], dtype=np.float32)
+    np.testing.assert_array_equal(engine.stable_argsort(keys), np.argsort(keys, kind="stable"))

@@ -243,8 +243,9 @@ def replay(
         ``auto`` replays on the compiled core (numba) whenever it can: whole GPUs when the
         policy declares a kernel (every built-in whole-GPU policy; not with ``record`` or a
         placement factory); shared GPUs with a placement that declares one (every built-in
-        placement but ``fgd``) under a static-key policy or Lucid (not with ``record`` or a
-        custom slowdown model). ``compiled`` insists on it (an error naming
+        placement but ``fgd``) under a static-key policy or Lucid (not with ``record``, a
+        custom slowdown model, or jobs without GPUs under a group placement). ``compiled``
+        insists on it (an error naming
         why otherwise), ``python`` runs the reference Python engines. All give identical
         results; ``result.config["core"]`` says which ran.
     until : float, optional

@@ -169,6 +169,8 @@ def stable_argsort(key: np.ndarray) -> np.ndarray:
     runs of equal keys (all NaNs are one run, as in numpy's sort), then sort ``run * n +
     index``, which puts equal keys back in index order.
     """
+    # The bit tricks below read float64 bits (a float32 view would halve the length).
+    key = np.asarray(key, dtype=np.float64)
     n = len(key)
     if n < 2 or is_sorted(key):
         return np.arange(n)
@@ -1177,7 +1179,8 @@ def resolve_workers(workers: int | None, plan: VCPlan) -> int:
         or len(plan.submit) < PARALLEL_MIN_JOBS
         # Not inside a worker of somebody else's pool (a sweep, dask): it owns the CPUs.
         or multiprocessing.parent_process() is not None
-        # A compiled replay takes less time than forking workers and shipping their results.
+        # A compiled replay, or a policy's own kernel (arrays in, arrays out, like the compiled
+        # core), takes less time than forking workers and shipping their results.
         or core_of(plan) != "python"
     ):
         return 1
