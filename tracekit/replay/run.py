@@ -27,6 +27,7 @@ from tracekit.replay.engines.shared_gpu import (
     PLACEMENTS,
     SHARE_MODES,
     UNITS,
+    SharedOptions,
     SlowdownModel,
 )
 from tracekit.replay.engines.whole_gpu import (
@@ -623,10 +624,10 @@ def _replay_shared(
             have = col in df.columns
             values = (df[col].fill_null(0.0) * unit).round(0) if have else None
             node_requests[name] = None if values is None else values.to_numpy().astype(np.int64)
-    engine, used_core = run_shared(
-        view, df["group"], gpool, pol, placer, type_affinity, max_jobs_per_gpu, share_by,
-        model, backfill is not False, record, core=core, until=until, **node_requests,
-    )  # fmt: skip
+    options = SharedOptions(type_affinity, max_jobs_per_gpu, share_by, model,
+                            backfill is not False, until, **node_requests)  # fmt: skip
+    engine, used_core = run_shared(view, df["group"], gpool, pol, placer, options, record,
+                                   core=core)  # fmt: skip
     placed = engine.placed_groups()
     out = (
         df.select(

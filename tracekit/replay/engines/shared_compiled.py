@@ -30,6 +30,7 @@ from tracekit.replay.engines import compiled
 from tracekit.replay.engines.shared_gpu import (
     GPULayout,
     SharedEngine,
+    SharedOptions,
     SlowdownModel,
     allowed_groups,
     job_arrays,
@@ -162,19 +163,14 @@ def run_compiled(
     pool: GPUPool,
     policy: Policy,
     placer: Placement,
-    affinity: str,
-    max_jobs: int,
-    share_by: str,
-    model: SlowdownModel,
-    backfill: bool,
-    until: float | None,
+    options: SharedOptions,
     arrays: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
-    cpu_milli: np.ndarray | None = None,
-    memory_mib: np.ndarray | None = None,
 ) -> SharedRun:
     """Replay on the compiled loop (check :func:`why_python` first); ``arrays``: the
-    :func:`~tracekit.replay.engines.shared_gpu.job_arrays` of the jobs, when already known;
-    ``cpu_milli``, ``memory_mib``: what a node placement reserves per job."""
+    :func:`~tracekit.replay.engines.shared_gpu.job_arrays` of the jobs, when already known."""
+    affinity, max_jobs, share_by = options.affinity, options.max_jobs, options.share_by
+    model, backfill, until = options.model, options.backfill, options.until
+    cpu_milli, memory_mib = options.cpu_milli, options.memory_mib
     k_mod = kernels()
     compiled.ensure_compiled(only="shared_loop")
     k, util, units, key = arrays if arrays is not None else job_arrays(view, policy, share_by)
@@ -246,17 +242,10 @@ def run_shared(
     pool: GPUPool,
     policy: Policy,
     placer: Placement,
-    affinity: str,
-    max_jobs: int,
-    share_by: str,
-    model: SlowdownModel,
-    backfill: bool,
+    options: SharedOptions,
     record: bool,
     *,
     core: str = "auto",
-    cpu_milli: np.ndarray | None = None,
-    memory_mib: np.ndarray | None = None,
-    until: float | None = None,
 ) -> tuple[SharedEngine | SharedRun, str]:
     """Replay on the compiled core when it can (``core="auto"``), must (``"compiled"``: an
     error naming why it cannot) or on the Python engine (``"python"``).
@@ -266,21 +255,15 @@ def run_shared(
     if core not in compiled.CORES:
         raise ValueError(f"core must be one of {compiled.CORES}, got {core!r}")
     if core != "python":
-        arrays = job_arrays(view, policy, share_by)
-        why = why_python(policy, placer, model, record, arrays[0])
+        arrays = job_arrays(view, policy, options.share_by)
+        why = why_python(policy, placer, options.model, record, arrays[0])
         if not why:
-            run = run_compiled(view, groups, pool, policy, placer, affinity, max_jobs,
-                               share_by, model, backfill, until, arrays, cpu_milli,
-                               memory_mib)  # fmt: skip
-            return run, "compiled"
+            return run_compiled(view, groups, pool, policy, placer, options, arrays), "compiled"
         if core == "compiled":
             raise ValueError(
                 f"the compiled core does not run {why}; use core='auto' or 'python'"
             )
-    engine = SharedEngine(
-        view, groups.to_list(), pool, policy, placer, affinity, max_jobs, share_by, model,
-        backfill, record, cpu_milli=cpu_milli, memory_mib=memory_mib, until=until,
-    )  # fmt: skip
+    engine = SharedEngine(view, groups.to_list(), pool, policy, placer, options, record)
     engine.run()
     return engine, "python"
 
@@ -293,8 +276,8 @@ def warm_tiny() -> str:
                    np.array([0.3, 0.5, 0.9, 0.2]))  # fmt: skip
     groups = pl.Series(["a", None, "a", "a"], dtype=pl.String)
     pool = GPUPool.from_dict({"a": (1, 2)})
-    run_compiled(view, groups, pool, make_policy("lucid"), make_placement("pack"), "strict", 2,
-                 "usage", SlowdownModel(), True, None)  # fmt: skip
+    run_compiled(view, groups, pool, make_policy("lucid"), make_placement("pack"),
+                 SharedOptions("strict", 2, "usage", SlowdownModel(), True))  # fmt: skip
     stats = kernels().shared_loop.stats
     return "compiled" if sum(stats.cache_misses.values()) else "cache"
 

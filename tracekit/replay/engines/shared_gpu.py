@@ -195,6 +195,38 @@ def allowed_groups(
     return own + [x for x in every if x not in own]
 
 
+@dataclass(frozen=True)
+class SharedOptions:
+    """The options of one shared-GPU replay, as both cores take them.
+
+    Attributes
+    ----------
+    affinity : {"strict", "any"}
+        Jobs stay on their own groups, or may use any.
+    max_jobs : int
+        Most jobs on one GPU.
+    share_by : {"request", "usage"}
+        What a slot counts against its GPU.
+    model : SlowdownModel
+        Colocation slowdown.
+    backfill : bool
+        Try every pending job (True) or stop at the first that does not fit.
+    until : float, optional
+        Stop the replay at this time.
+    cpu_milli, memory_mib : numpy.ndarray, optional
+        Per job: CPU (thousandths of a core) and memory (MiB) a node placement reserves.
+    """
+
+    affinity: str
+    max_jobs: int
+    share_by: str
+    model: SlowdownModel
+    backfill: bool
+    until: float | None = None
+    cpu_milli: np.ndarray | None = None
+    memory_mib: np.ndarray | None = None
+
+
 class SharedEngine:
     """Mutable state of one shared-GPU replay (struct of arrays; see the module docstring).
 
@@ -215,22 +247,10 @@ class SharedEngine:
         Orders the pending jobs (a packing policy may also pair them).
     placement : Placement or str
         A placement of :mod:`tracekit.replay.placements` (or its registry name).
-    affinity : {"strict", "any"}
-        Jobs stay on their own groups, or may use any.
-    max_jobs : int
-        Most jobs on one GPU.
-    share_by : {"request", "usage"}
-        What a slot counts against its GPU.
-    model : SlowdownModel
-        Colocation slowdown.
-    backfill : bool
-        Try every pending job (True) or stop at the first that does not fit.
+    options : SharedOptions
+        Affinity, GPU sharing, slowdown, backfill, horizon and node requests.
     record : bool
         Keep ``gpu_log``.
-    cpu_milli, memory_mib : numpy.ndarray, optional
-        Per job: CPU (thousandths of a core) and memory (MiB) a node placement reserves.
-    until : float, optional
-        Stop the replay at this time.
     """
 
     def __init__(
@@ -240,17 +260,12 @@ class SharedEngine:
         pool: GPUPool,
         policy: Policy,
         placement: Placement | str,
-        affinity: str,
-        max_jobs: int,
-        share_by: str,
-        model: SlowdownModel,
-        backfill: bool,
+        options: SharedOptions,
         record: bool,
-        *,
-        cpu_milli: np.ndarray | None = None,
-        memory_mib: np.ndarray | None = None,
-        until: float | None = None,
     ) -> None:
+        affinity, max_jobs, share_by = options.affinity, options.max_jobs, options.share_by
+        model, backfill, until = options.model, options.backfill, options.until
+        cpu_milli, memory_mib = options.cpu_milli, options.memory_mib
         n = len(view.submit)
         self.n = n
         self.pol = policy if isinstance(policy, PackingPolicy) else None
@@ -589,6 +604,7 @@ __all__ = [
     "SHARE_MODES",
     "UNITS",
     "SharedEngine",
+    "SharedOptions",
     "SlowdownModel",
     "allowed_groups",
     "job_arrays",
