@@ -366,9 +366,8 @@ def replay_study_runs(
     rows: list[dict[str, Any]] = []
     per_job: list[pl.DataFrame] = []
     inputs: list[dict[str, Any]] = []
-    asked = mode
     for trace in wanted:
-        mode = study_mode(store, trace, asked)
+        trace_mode = study_mode(store, trace, mode)
         for cluster in store.clusters(trace):
             jobs, cl, origin = study_inputs(store, trace, cluster, warmup_days=warmup_days)
             if jobs.height == 0:
@@ -377,14 +376,14 @@ def replay_study_runs(
                 {"trace": trace, "cluster": cluster, "window_start": origin,
                  "jobs": int((jobs["submit_time"] >= 0).sum()),
                  "warmup_jobs": int((jobs["submit_time"] < 0).sum()), "gpus": cl.total_gpus,
-                 "vcs": len(cl), "mode": study_mode_label(mode, "fifo", len(cl))}
+                 "vcs": len(cl), "mode": study_mode_label(trace_mode, "fifo", len(cl))}
             )  # fmt: skip
             vc_of = jobs.select("job_id", "vc")
             measured = jobs.filter(pl.col("submit_time") >= 0)["job_id"]
             for policy, predictor in runs:
                 if predictor not in ("none", "oracle") and f"pred_{predictor}" not in jobs.columns:
                     continue
-                out, util = _run(jobs, cl, policy, predictor, seed, mode)
+                out, util = _run(jobs, cl, policy, predictor, seed, trace_mode)
                 out = out.filter(pl.col("job_id").is_in(measured.implode()))
                 rows.append(
                     {
@@ -397,7 +396,7 @@ def replay_study_runs(
                         "queue_mean_s": float(out["queue_s"].mean()),
                         "jct_p99_s": float(out["jct_s"].quantile(0.99, "linear")),
                         "utilization": util if not math.isnan(util) else None,
-                        "mode": study_mode_label(mode, policy, len(cl)),
+                        "mode": study_mode_label(trace_mode, policy, len(cl)),
                     }
                 )
                 per_job.append(
