@@ -99,6 +99,32 @@ def test_fifo_hol_blocks_and_backfill_does_not(core: str) -> None:
     assert greedy2["start_time"].to_list() == [0.0, 32.0, 2.0]
 
 
+def test_easy_extends_a_prediction_that_has_run_out(core: str) -> None:
+    # a (4 GPUs) runs 100 s but is predicted to take 10 s; b (8 GPUs) heads the queue from t=1.
+    # At t=20 a has outlived its prediction: its end is taken as 0 + 10 x 2 x 2 = 40 s, not
+    # "now", so c (2 GPUs, 15 s, ends at 35 <= 40) backfills at once instead of waiting behind b.
+    jobs = frame([("a", "v", 0, 100, 4, 10), ("b", "v", 1, 5, 8, 5), ("c", "v", 20, 15, 2, 15)])
+    out = simulate(jobs, {"v": (1, 8)}, "sjf-pred", backfill="easy", core=core).jobs
+    assert out["start_time"].to_list() == [0.0, 100.0, 20.0]
+    # c running past the doubled end (40 s) would delay b's reservation: it waits for b.
+    jobs2 = jobs.with_columns(
+        pl.when(pl.col("job_id") == "c").then(25.0).otherwise(pl.col(c)).alias(c)
+        for c in ("duration_s", "pred_duration_s")
+    )
+    out2 = simulate(jobs2, {"v": (1, 8)}, "sjf-pred", backfill="easy", core=core).jobs
+    assert out2["start_time"].to_list() == [0.0, 100.0, 105.0]
+
+
+def test_expected_end_doubles_a_passed_estimate() -> None:
+    from tracekit.replay.engines.whole_gpu import expected_end
+
+    assert expected_end(0.0, 10.0, 10.0, 5.0) == 10.0  # still ahead: the estimate itself
+    assert expected_end(0.0, 10.0, 10.0, 10.0) == 20.0  # passed (ends are not "ahead" at t)
+    assert expected_end(3.0, 10.0, 13.0, 40.0) == 43.0  # 10 -> 20 -> 40
+    assert expected_end(0.0, 0.0, 0.0, 7.0) == 7.0  # nothing to extend: ends now
+    assert expected_end(0.0, float("nan"), float("nan"), 7.0) == 7.0
+
+
 def test_sjf_and_qssf_orders(core: str) -> None:
     jobs = frame(
         [("x", "v", 0, 100, 1, 100), ("l", "v", 1, 50, 1, 10), ("s", "v", 1, 20, 1, 40),

@@ -608,10 +608,23 @@ def _static_greedy(
             nfin = _fpush(fin_t, fin_j, nfin, e, j)
 
 
+@helper
+def _expected_end(s: float, est: float, x: float, t: float) -> float:
+    # whole_gpu.expected_end: a prediction that has run out is doubled until it lies ahead.
+    if x > t:
+        return x
+    if not est > 0.0:
+        return t
+    d = est
+    while s + d <= t:
+        d *= 2.0
+    return s + d
+
+
 @loop
 def _shadow(
-    fin_j: np.ndarray, nfin: int, xend: np.ndarray, gpus: np.ndarray, fr: int, need: int,
-    t: float,
+    fin_j: np.ndarray, nfin: int, xend: np.ndarray, start: np.ndarray, est: np.ndarray,
+    gpus: np.ndarray, fr: int, need: int, t: float,
 ) -> tuple:  # fmt: skip
     # EASY reservation: (time, spare GPUs then), as whole_gpu._shadow.
     if fr >= need:
@@ -620,7 +633,7 @@ def _shadow(
     g = np.empty(nfin, dtype=np.int64)
     for i in range(nfin):
         j = fin_j[i]
-        e[i] = xend[j] if xend[j] > t else t
+        e[i] = _expected_end(start[j], est[j], xend[j], t)
         g[i] = gpus[j]
     order = np.empty(nfin, dtype=np.int64)
     order_pairs(e, g, nfin, order)  # by (end, GPUs)
@@ -694,7 +707,7 @@ def _static_easy(
                 scanned += 1
                 if g <= fr:
                     if shadow < 0:
-                        shadow, extra = _shadow(fin_j, nfin, xend, gpus, fr, gh, t)
+                        shadow, extra = _shadow(fin_j, nfin, xend, start, est, gpus, fr, gh, t)
                     long = t + est[j] > shadow
                     if not long or g <= extra:
                         c = place(pl, bits, kind, compat, g, al, aoff[j])

@@ -11,8 +11,9 @@ Static-key policies (FIFO/SJF/QSSF) turn their keys into integer ranks once (vec
 * ``backfill="greedy"``: skip jobs that do not fit (no reservation); one heap per GPU count,
   the best head among the sizes that fit is placed next (exact, O(#sizes) per decision);
 * ``backfill="easy"``: EASY backfilling; the blocked head gets a reservation at the earliest
-  time enough GPUs free up (count-based, from the running jobs' estimated ends), and later jobs
-  may start now if they fit and either end before it or use only GPUs the head will not need.
+  time enough GPUs free up (count-based, from the running jobs' estimated ends; an estimate that
+  has run out is doubled, :func:`expected_end`), and later jobs may start now if they fit and
+  either end before it or use only GPUs the head will not need.
   At most ``backfill_depth`` queued jobs are examined per pass (Slurm's ``bf_max_job_test``).
 
 Preemptive policies (SRTF/Tiresias) run a pass at events: the policy orders all active jobs, the
@@ -486,7 +487,7 @@ def _static_easy(
                 scanned += 1
                 if g <= free:
                     if shadow < 0:
-                        shadow, extra = _shadow(fin, xend, gpus, free, gh, t)
+                        shadow, extra = _shadow(fin, xend, start, est, gpus, free, gh, t)
                     long = t + est[j] > shadow
                     if not long or g <= extra:
                         a = place(g)
@@ -500,18 +501,41 @@ def _static_easy(
             break
 
 
+def expected_end(start: float, estimate: float, xend: float, t: float) -> float:
+    """When a running job is expected to end, seen at time ``t`` (EASY's reservations).
+
+    Its estimated end ``xend = start + estimate`` while that lies ahead. A job still running past
+    it has outlived its prediction; trusting the passed end would put the head's reservation at
+    ``t`` and stop all backfill behind it, so the prediction is extended instead, as backfilling
+    schedulers that run on predictions do (Tsafrir, Etsion and Feitelson, IEEE TPDS 2007): the
+    estimate is doubled until the end lies ahead (doubling is exact in binary floating point,
+    so the compiled core gives the same times). A non-positive or NaN estimate ends "now".
+    """
+    if xend > t:
+        return xend
+    if not estimate > 0.0:
+        return t
+    d = estimate
+    while start + d <= t:
+        d *= 2.0
+    return start + d
+
+
 def _shadow(
     fin: list[tuple[float, int]],
     xend: list[float],
+    start: list[float],
+    est: list[float],
     gpus: list[int],
     free: int,
     need: int,
     t: float,
 ) -> tuple[float, int]:
-    """EASY reservation: (time, spare GPUs then) counting GPUs freed by estimated job ends."""
+    """EASY reservation: (time, spare GPUs then) counting GPUs freed by expected job ends
+    (:func:`expected_end`)."""
     if free >= need:
         return t, free - need
-    ends = sorted((xend[j] if xend[j] > t else t, gpus[j]) for _, j in fin)
+    ends = sorted((expected_end(start[j], est[j], xend[j], t), gpus[j]) for _, j in fin)
     avail = free
     for e, g in ends:
         avail += g
