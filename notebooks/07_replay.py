@@ -92,8 +92,8 @@ plots.bars(runs.with_columns((pl.col("trace") + " / " + pl.col("cluster")).alias
 # / 1.49 for Venus / Earth / Saturn / Uranus, September 2020); the Helios artifact's Philly
 # replay, FIFO 86,072 s → QSSF 37,324 s mean JCT (2.31×); the PAI simulator's log, FIFO 7,918 s
 # vs SJF-oracle 5,989 s (1.32×). Ours come from another window, another scale and, on the sample,
-# synthetic jobs replayed with EASY backfill (next section): the direction and rough size should
-# agree, not the digits.
+# synthetic jobs replayed with EASY backfill and first-fit placement (next section): the
+# direction and rough size should agree, not the digits.
 
 # %%
 side = scheduling.beside_published(runs, published_results())
@@ -116,12 +116,15 @@ if side.height:
 # %% [markdown]
 # ## The replay mode: head-of-line as published, or EASY backfill on a scaled sample
 #
-# The published simulators block at the head of the queue (no backfill) on the real, full-size
-# clusters. A synthetic sample is scaled: about a tenth of the GPUs, with the published job
-# sizes. Under head-of-line blocking one job sized for the full cluster idles the scaled pool until
-# whole nodes drain, so FIFO queues far longer than on the real cluster. The study therefore
-# replays a sample's FIFO, SJF and QSSF with EASY backfill (each row's `mode` says so), and real
-# data as published. Below, the sample's jobs in both modes, beside the published numbers.
+# The published simulators block at the head of the queue (no backfill) and consolidate
+# multi-GPU jobs on whole nodes, on the real, full-size clusters. A synthetic sample is scaled:
+# about a tenth of the GPUs, with the published job sizes. Under head-of-line blocking one job
+# sized for the full cluster idles the scaled pool until whole nodes drain, so FIFO queues far
+# longer than on the real cluster. The study therefore replays a sample's FIFO, SJF and QSSF with
+# EASY backfill, and places jobs first fit: EASY reserves a number of GPUs for the job at the
+# head, which it can only count on if the job may take any free GPUs (each row's `mode` says so).
+# Real data is replayed as published. Below, the sample's jobs in both modes, beside the
+# published numbers.
 
 # %%
 synthetic = [t for t in present if st.is_synthetic(t)]
@@ -157,12 +160,14 @@ else:
     display(Markdown("Every trace here is real data: the study replays it as published."))
 
 # %% [markdown]
-# The mode matters most to the prediction-driven policies. With EASY backfill each policy
+# The mode matters to the prediction-driven policies too. With EASY backfill each policy
 # reserves with its own estimate: FIFO and SJF (oracle) with the true durations, QSSF and SJF
-# with their predictions, and a running job past its predicted end counts as ending now, which
-# blocks backfill behind it. So the EASY study is harder on predictors than head-of-line: where
-# the predictions rank jobs poorly (Philly has no job names), QSSF can fall behind FIFO with EASY
-# backfill while it beats FIFO head-of-line (the ratios above: below 1 means QSSF is slower).
+# with their predictions. A running job that has outlived its prediction gets its prediction
+# doubled until its end lies ahead: taking the passed end at its word would put the head's
+# reservation "now" and stop all backfill behind it. Head-of-line with consolidated placement,
+# SJF (oracle) suffers most, because it puts short jobs first whatever their width, and a wide
+# head job waits for whole idle nodes on a pool of a dozen: there QSSF, which orders by GPU time,
+# can beat SJF (oracle) (the ratios above: above SJF's means QSSF is faster).
 
 # %% [markdown]
 # ## JCT distributions and per-VC queueing (Lucid)

@@ -64,13 +64,14 @@ class _Marked:
 
 def test_a_scaled_sample_is_replayed_with_easy_backfill() -> None:
     # Real data: the published simulators' head-of-line mode; a synthetic (scaled) sample: EASY
-    # backfill, so a scaled pool does not idle behind jobs sized for the full cluster.
-    assert SAMPLE_MODE == {"backfill": "easy", "placement": "consolidate"}
+    # backfill, so a scaled pool does not idle behind jobs sized for the full cluster, with
+    # first-fit placement, under which EASY's GPU-count reservations hold.
+    assert SAMPLE_MODE == {"backfill": "easy", "placement": "first_fit"}
     store = _Marked("helios")
     assert study_mode(store, "helios") == SAMPLE_MODE
     assert study_mode(store, "philly") == STUDY_MODE
     assert study_mode(store, "helios", STUDY_MODE) == STUDY_MODE  # asked for: as published
-    assert study_mode_label(SAMPLE_MODE, "qssf") == "EASY backfill; consolidate; one pool"
+    assert study_mode_label(SAMPLE_MODE, "qssf") == "EASY backfill; first_fit; one pool"
     assert study_mode_label(SAMPLE_MODE, "srtf").startswith("preemptive")
 
 

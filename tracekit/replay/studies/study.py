@@ -13,17 +13,17 @@ Helios artifact's QSSF service, which produced SC'21 Table 3 and its Philly repl
 and QSSF block at the head of the queue (no backfill), SRTF and Tiresias preempt and skip jobs
 that do not fit, placement consolidates (best fit on one node, whole idle nodes for multi-node
 jobs); times stay continuous (the artifact-compatible rounding is not used). A synthetic sample,
-which is scaled, replays FIFO, SJF and QSSF with EASY backfill instead (:data:`SAMPLE_MODE`;
-:func:`study_mode` picks), because strict head-of-line blocking on a tenth of the GPUs idles
-behind jobs sized for the full cluster; ``mode=STUDY_MODE`` replays a sample as published.
+which is scaled, replays FIFO, SJF and QSSF with EASY backfill and first-fit placement instead
+(:data:`SAMPLE_MODE`; :func:`study_mode` picks), because strict head-of-line blocking on a tenth
+of the GPUs idles behind jobs sized for the full cluster, and EASY's GPU-count reservations hold
+only when a job may take any free GPUs; ``mode=STUDY_MODE`` replays a sample as published.
 Windows: Helios 2020-09-01 .. 09-26 (SC'21 Table 3), Philly 2017-10-01 .. 11-30 (the
 artifact's Philly replay), PAI its last two weeks; the cluster starts empty, as in those
 experiments. Clusters: Helios per
-VC on real data (as Table 3) but as one pool of its nodes on a synthetic sample (a scaled sample's
-VCs are a node or two, and the sample's VCs share their cluster's nodes when it is scheduled);
-Philly on the VCs the store records (the synthetic sample does), else its machine list pooled;
-PAI on its machine list pooled (a request of a fraction of a GPU takes one whole GPU; the
-Lucid-style run packs them).
+VC on real data (as Table 3); every synthetic sample's cluster as one pool of its nodes (a scaled
+sample's VCs are a node or a few, whose load a handful of long jobs decide); Philly on its
+machine list pooled; PAI on its machine list pooled (a request of a fraction of a GPU takes one
+whole GPU; the Lucid-style run packs them).
 """
 
 from __future__ import annotations
@@ -72,11 +72,14 @@ STUDY_WINDOWS: dict[str, tuple[str | None, str | None]] = {
 # Tiresias skip jobs that do not fit their GPU quota; placement consolidates.
 STUDY_MODE: dict[str, Any] = {"backfill": None, "placement": "consolidate"}
 # How they are replayed on a synthetic sample, which is scaled (a tenth of the GPUs, the published
-# job sizes): EASY backfill, placement still consolidates. Under strict head-of-line blocking a
-# scaled pool idles behind jobs sized for the full cluster (a 40-GPU head job on an 88-GPU pool
-# waits for five whole nodes to drain) far more than the full-size VCs the published experiments
-# replayed; EASY removes that idling and keeps the queue order. docs/sample.md gives the figures.
-SAMPLE_MODE: dict[str, Any] = {"backfill": "easy", "placement": "consolidate"}
+# job sizes): EASY backfill with first-fit placement. Under strict head-of-line blocking a scaled
+# pool idles behind jobs sized for the full cluster (a 40-GPU head job on an 88-GPU pool waits
+# for five whole nodes to drain) far more than the full-size VCs the published experiments
+# replayed; EASY removes that idling and keeps the queue order. EASY's reservation counts GPUs,
+# so it holds only where a job may take any free GPUs (first fit): with consolidation a wide head
+# job can miss its reservation again and again on a pool of a dozen nodes, which hits SJF (short
+# wide jobs first) far harder than QSSF. docs/sample.md gives the figures.
+SAMPLE_MODE: dict[str, Any] = {"backfill": "easy", "placement": "first_fit"}
 NONPREEMPTIVE: tuple[str, ...] = ("fifo", "sjf", "qssf")
 # Default warm-up: jobs submitted this many days before the window can be replayed too (and
 # left out of the results) so the window does not start on an empty cluster. 0: the published
@@ -210,12 +213,6 @@ def study_inputs(
         ).unique("job_id", keep="first", maintain_order=True)
         jobs = jobs.join(pred, on="job_id", how="left", maintain_order="left")
     jobs = jobs.sort("submit_time", maintain_order=True)
-    vcs = _recorded_vcs(store, trace, cluster)
-    if vcs:
-        # The VCs the sample's jobs were scheduled on (its machine list does not name them).
-        cl = Cluster({vc: tuple(spec) for vc, spec in vcs.items()}, source="recorded VCs")
-        jobs = jobs.filter(pl.col("vc").is_in(list(vcs)))
-        return jobs.with_columns(pl.col("vc").alias("replay_vc")), cl, origin
     window = None
     if origin is not None and jobs.height:
         last = origin + timedelta(seconds=float(jobs["submit_time"].max()))
@@ -227,30 +224,11 @@ def study_inputs(
         # the snapshot day are dropped by the replay's repair, and counted).
         return jobs.with_columns(pl.col("vc").alias("replay_vc")), cl, origin
     # One pool of the cluster's nodes: Philly's machine list and PAI's GPU types do not split
-    # the capacity by the jobs' VCs, and a scaled sample's Helios VCs share their cluster's
-    # nodes when it is scheduled (a VC of a sample at scale 0.1 is a node or two).
+    # the capacity by the jobs' VCs, and a scaled sample's VCs are a node or a few (at scale
+    # 0.1), where a handful of long multi-GPU jobs decide a VC's load: in the Philly sample's
+    # study window its VCs ran at 0.01 to 1.8 times their GPUs (docs/sample.md, "Mode").
     cl = cl.pooled()
     return jobs.with_columns(pl.lit(next(iter(cl))).alias("replay_vc")), cl, origin
-
-
-def _recorded_vcs(store: Any, trace: str, cluster: str) -> dict[str, list[int]] | None:
-    """``{vc: [nodes, gpus_per_node]}`` when the partition's metadata records the VCs its jobs
-    were scheduled on (the synthetic Philly sample does), else None."""
-
-    def find(obj: Any) -> Any:
-        if isinstance(obj, dict):
-            if isinstance(obj.get("vcs"), dict):
-                return obj["vcs"]
-            for v in obj.values():
-                found = find(v)
-                if found:
-                    return found
-        return None
-
-    for part in store.partitions:
-        if part["trace"] == trace and part["cluster"] == cluster:
-            return find(part.get("extra", {}))
-    return None
 
 
 def _window_utilization(
