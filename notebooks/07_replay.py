@@ -114,7 +114,7 @@ if side.height:
         for c, r, o, p in side.select("cluster", "run", "ours", "published").rows()) + "."))
 
 # %% [markdown]
-# ## The replay mode: head-of-line as published, or EASY backfill on a scaled sample
+# ## The replay mode: head-of-line as published, or EASY backfill and first fit on a scaled sample
 #
 # The published simulators block at the head of the queue (no backfill) and consolidate
 # multi-GPU jobs on whole nodes, on the real, full-size clusters. A synthetic sample is scaled:
@@ -136,7 +136,7 @@ if synthetic:
         as_published = as_published.filter(pl.col("cluster").is_in(clusters))
     ours = runs.filter(pl.col("trace").is_in(synthetic))
     fifo_mode = ours.filter(pl.col("policy") == "fifo")["mode"]
-    label = fifo_mode[0].split(";")[0] if fifo_mode.len() else "the study's mode"
+    label = "; ".join(fifo_mode[0].split("; ")[:2]) if fifo_mode.len() else "the study's mode"
     modes = scheduling.modes_beside_published(
         {f"{label} (the study)": ours, "head-of-line (as published)": as_published},
         published_results())
@@ -164,10 +164,11 @@ else:
 # reserves with its own estimate: FIFO and SJF (oracle) with the true durations, QSSF and SJF
 # with their predictions. A running job that has outlived its prediction gets its prediction
 # doubled until its end lies ahead: taking the passed end at its word would put the head's
-# reservation "now" and stop all backfill behind it. Head-of-line with consolidated placement,
-# SJF (oracle) suffers most, because it puts short jobs first whatever their width, and a wide
-# head job waits for whole idle nodes on a pool of a dozen: there QSSF, which orders by GPU time,
-# can beat SJF (oracle) (the ratios above: above SJF's means QSSF is faster).
+# reservation "now" and stop all backfill behind it. Under head-of-line blocking with
+# consolidated placement, SJF (oracle) suffers most, because it puts short jobs first whatever
+# their width, and a wide head job waits for whole idle nodes on a pool of a dozen: there QSSF,
+# which orders by GPU time, can beat SJF (oracle) (the ratios above: above SJF's means QSSF is
+# faster).
 
 # %% [markdown]
 # ## JCT distributions and per-VC queueing (Lucid)

@@ -506,8 +506,8 @@ def expected_end(start: float, estimate: float, xend: float, t: float) -> float:
 
     Its estimated end ``xend = start + estimate`` while that lies ahead. A job still running past
     it has outlived its prediction; trusting the passed end would put the head's reservation at
-    ``t`` and stop all backfill behind it, so the prediction is extended instead, as backfilling
-    schedulers that run on predictions do (Tsafrir, Etsion and Feitelson, IEEE TPDS 2007): the
+    ``t`` and stop all backfill behind it. A scheduler that backfills on predictions corrects
+    such a prediction (Tsafrir, Etsion and Feitelson, IEEE TPDS 2007, discuss how); here the
     estimate is doubled until the end lies ahead (doubling is exact in binary floating point,
     so the compiled core gives the same times). A non-positive or NaN estimate ends "now".
     """

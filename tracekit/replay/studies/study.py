@@ -14,9 +14,10 @@ and QSSF block at the head of the queue (no backfill), SRTF and Tiresias preempt
 that do not fit, placement consolidates (best fit on one node, whole idle nodes for multi-node
 jobs); times stay continuous (the artifact-compatible rounding is not used). A synthetic sample,
 which is scaled, replays FIFO, SJF and QSSF with EASY backfill and first-fit placement instead
-(:data:`SAMPLE_MODE`; :func:`study_mode` picks), because strict head-of-line blocking on a tenth
-of the GPUs idles behind jobs sized for the full cluster, and EASY's GPU-count reservations hold
-only when a job may take any free GPUs; ``mode=STUDY_MODE`` replays a sample as published.
+(:data:`SAMPLE_MODE`; :func:`study_mode` picks; SRTF and Tiresias place first fit too), because
+strict head-of-line blocking on a tenth of the GPUs idles behind jobs sized for the full cluster,
+and EASY's GPU-count reservations hold only when a job may take any free GPUs;
+``mode=STUDY_MODE`` replays a sample as published.
 Windows: Helios 2020-09-01 .. 09-26 (SC'21 Table 3), Philly 2017-10-01 .. 11-30 (the
 artifact's Philly replay), PAI its last two weeks; the cluster starts empty, as in those
 experiments. Clusters: Helios per
@@ -226,7 +227,8 @@ def study_inputs(
     # One pool of the cluster's nodes: Philly's machine list and PAI's GPU types do not split
     # the capacity by the jobs' VCs, and a scaled sample's VCs are a node or a few (at scale
     # 0.1), where a handful of long multi-GPU jobs decide a VC's load: in the Philly sample's
-    # study window its VCs ran at 0.01 to 1.8 times their GPUs (docs/sample.md, "Mode").
+    # study window the demand on its VCs ranged from almost nothing to 1.82 times their GPUs
+    # (docs/sample.md, "Clusters").
     cl = cl.pooled()
     return jobs.with_columns(pl.lit(next(iter(cl))).alias("replay_vc")), cl, origin
 
