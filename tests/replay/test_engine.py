@@ -118,11 +118,11 @@ def test_easy_extends_a_prediction_that_has_run_out(core: str) -> None:
 def test_expected_end_doubles_a_passed_estimate() -> None:
     from tracekit.replay.engines.whole_gpu import expected_end
 
-    assert expected_end(0.0, 10.0, 10.0, 5.0) == 10.0  # still ahead: the estimate itself
-    assert expected_end(0.0, 10.0, 10.0, 10.0) == 20.0  # passed (ends are not "ahead" at t)
-    assert expected_end(3.0, 10.0, 13.0, 40.0) == 43.0  # 10 -> 20 -> 40
-    assert expected_end(0.0, 0.0, 0.0, 7.0) == 7.0  # nothing to extend: ends now
-    assert expected_end(0.0, float("nan"), float("nan"), 7.0) == 7.0
+    assert expected_end(0.0, 10.0, 5.0) == 10.0  # still ahead: the estimate itself
+    assert expected_end(0.0, 10.0, 10.0) == 20.0  # passed (ends are not "ahead" at t)
+    assert expected_end(3.0, 10.0, 40.0) == 43.0  # 10 -> 20 -> 40
+    assert expected_end(0.0, 0.0, 7.0) == 7.0  # nothing to extend: ends now
+    assert expected_end(0.0, float("nan"), 7.0) == 7.0
 
 
 def test_sjf_and_qssf_orders(core: str) -> None:

@@ -609,8 +609,9 @@ def _static_greedy(
 
 
 @helper
-def _expected_end(s: float, est: float, x: float, t: float) -> float:
+def _expected_end(s: float, est: float, t: float) -> float:
     # whole_gpu.expected_end: a prediction that has run out is doubled until it lies ahead.
+    x = s + est
     if x > t:
         return x
     if not est > 0.0:
@@ -623,7 +624,7 @@ def _expected_end(s: float, est: float, x: float, t: float) -> float:
 
 @loop
 def _shadow(
-    fin_j: np.ndarray, nfin: int, xend: np.ndarray, start: np.ndarray, est: np.ndarray,
+    fin_j: np.ndarray, nfin: int, start: np.ndarray, est: np.ndarray,
     gpus: np.ndarray, fr: int, need: int, t: float,
 ) -> tuple:  # fmt: skip
     # EASY reservation: (time, spare GPUs then), as whole_gpu._shadow.
@@ -633,7 +634,7 @@ def _shadow(
     g = np.empty(nfin, dtype=np.int64)
     for i in range(nfin):
         j = fin_j[i]
-        e[i] = _expected_end(start[j], est[j], xend[j], t)
+        e[i] = _expected_end(start[j], est[j], t)
         g[i] = gpus[j]
     order = np.empty(nfin, dtype=np.int64)
     order_pairs(e, g, nfin, order)  # by (end, GPUs)
@@ -652,7 +653,6 @@ def _static_easy(
 ) -> None:  # noqa: ANN001 - arrays, typed by numba  # fmt: skip
     n = sub.shape[0]
     m = (1 << shift) - 1  # a priority's job
-    xend = np.zeros(n)
     npend = 0  # pend[:npend] holds priorities in order
     nfin = 0
     ai = 0
@@ -689,7 +689,6 @@ def _static_easy(
                 e = t + dur[head]
                 start[head] = t
                 alen[head] = c
-                xend[head] = t + est[head]
                 nfin = _fpush(fin_t, fin_j, nfin, e, head)
                 continue
             if pl[PL_TOT] == 0 or npend == 1 or limit == 0:
@@ -707,7 +706,7 @@ def _static_easy(
                 scanned += 1
                 if g <= fr:
                     if shadow < 0:
-                        shadow, extra = _shadow(fin_j, nfin, xend, start, est, gpus, fr, gh, t)
+                        shadow, extra = _shadow(fin_j, nfin, start, est, gpus, fr, gh, t)
                     long = t + est[j] > shadow
                     if not long or g <= extra:
                         c = place(pl, bits, kind, compat, g, al, aoff[j])
@@ -718,7 +717,6 @@ def _static_easy(
                             e = t + dur[j]
                             start[j] = t
                             alen[j] = c
-                            xend[j] = t + est[j]
                             nfin = _fpush(fin_t, fin_j, nfin, e, j)
                             if long:
                                 extra -= g

@@ -429,7 +429,6 @@ def _static_easy(
     n = len(sub)
     start, end, rec, final = out.start, out.end, out.nodes, out.alloc
     allocs: list[Alloc | None] = [None] * n
-    xend = [0.0] * n  # estimated end of running jobs (for reservations)
     place, release = placer.place, placer.release
     fin: list[tuple[float, int]] = []
     pend: list[int] = []  # sorted ranks
@@ -443,7 +442,6 @@ def _static_easy(
         allocs[j] = a
         if final is not None:
             final[j] = a
-        xend[j] = t + est[j]
         heappush(fin, (e, j))
         if rec is not None:
             rec.append((j, t, e, a))
@@ -487,7 +485,7 @@ def _static_easy(
                 scanned += 1
                 if g <= free:
                     if shadow < 0:
-                        shadow, extra = _shadow(fin, xend, start, est, gpus, free, gh, t)
+                        shadow, extra = _shadow(fin, start, est, gpus, free, gh, t)
                     long = t + est[j] > shadow
                     if not long or g <= extra:
                         a = place(g)
@@ -501,18 +499,19 @@ def _static_easy(
             break
 
 
-def expected_end(start: float, estimate: float, xend: float, t: float) -> float:
+def expected_end(start: float, estimate: float, t: float) -> float:
     """When a running job is expected to end, seen at time ``t`` (EASY's reservations).
 
-    Its estimated end ``xend = start + estimate`` while that lies ahead. A job still running past
+    Its estimated end ``start + estimate`` while that lies ahead. A job still running past
     it has outlived its prediction; trusting the passed end would put the head's reservation at
     ``t`` and stop all backfill behind it. A scheduler that backfills on predictions corrects
     such a prediction (Tsafrir, Etsion and Feitelson, IEEE TPDS 2007, discuss how); here the
     estimate is doubled until the end lies ahead (doubling is exact in binary floating point,
     so the compiled core gives the same times). A non-positive or NaN estimate ends "now".
     """
-    if xend > t:
-        return xend
+    end = start + estimate
+    if end > t:
+        return end
     if not estimate > 0.0:
         return t
     d = estimate
@@ -523,7 +522,6 @@ def expected_end(start: float, estimate: float, xend: float, t: float) -> float:
 
 def _shadow(
     fin: list[tuple[float, int]],
-    xend: list[float],
     start: list[float],
     est: list[float],
     gpus: list[int],
@@ -535,7 +533,7 @@ def _shadow(
     (:func:`expected_end`)."""
     if free >= need:
         return t, free - need
-    ends = sorted((expected_end(start[j], est[j], xend[j], t), gpus[j]) for _, j in fin)
+    ends = sorted((expected_end(start[j], est[j], t), gpus[j]) for _, j in fin)
     avail = free
     for e, g in ends:
         avail += g
