@@ -158,18 +158,30 @@ class ReplayResult:
         return h.hexdigest()
 
 
-def write_csv_atomic(frame: pl.DataFrame, path: str | Path) -> Path:
-    """Write ``frame`` as CSV at ``path`` (folders created): a temporary file renamed into
-    place, so a failed write leaves the previous file, and no partial one."""
+def _replace_atomic(path: str | Path, write: Callable[[Path], object]) -> Path:
+    """``write(tmp)`` to a temporary file beside ``path`` (folders created), then rename it into
+    place: a failed write leaves the previous file, and no partial one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     try:
-        frame.write_csv(tmp)
+        write(tmp)
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def write_csv_atomic(frame: pl.DataFrame, path: str | Path) -> Path:
+    """Write ``frame`` as CSV at ``path`` (folders created): a temporary file renamed into
+    place, so a failed write leaves the previous file, and no partial one."""
+    return _replace_atomic(path, frame.write_csv)
+
+
+def write_frame_atomic(frame: pl.DataFrame, path: str | Path) -> Path:
+    """As :func:`write_csv_atomic`, but as Parquet when the name ends in ``.parquet``."""
+    parquet = Path(path).suffix == ".parquet"
+    return _replace_atomic(path, frame.write_parquet if parquet else frame.write_csv)
 
 
 def _node_sizes(resources: Cluster | GPUPool) -> dict[str, int]:
@@ -354,4 +366,5 @@ __all__ = [
     "summarize",
     "utilization",
     "write_csv_atomic",
+    "write_frame_atomic",
 ]

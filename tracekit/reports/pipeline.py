@@ -20,6 +20,7 @@ from pathlib import Path
 import polars as pl
 
 from tracekit.errors import TracekitError
+from tracekit.replay.results import write_frame_atomic
 
 __all__ = [
     "OPENB_CLUSTERS",
@@ -230,28 +231,12 @@ def prepare_predictions(store: Path, traces: Sequence[str], log: StepLog, seed: 
         log.done(f"predict_{trace}", t0)
 
 
-def _write_atomic(frame: pl.DataFrame, path: Path) -> Path:
-    """Write ``frame`` as CSV or Parquet (by suffix) through a temporary file, then rename: a
-    failed run leaves the previous file and no partial one."""
-    from tracekit.replay.results import write_csv_atomic
-
-    if path.suffix != ".parquet":
-        return write_csv_atomic(frame, path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        frame.write_parquet(tmp)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
-
-
 def write_findings(store: Path, out: Path) -> Path:
     """Write ``findings.csv``: every finding, published beside measured, with its verdict."""
     from tracekit.analysis import findings_table
     from tracekit.store import open_store
 
-    return _write_atomic(findings_table(open_store(store)), out / "findings.csv")
+    return write_frame_atomic(findings_table(open_store(store)), out / "findings.csv")
 
 
 def write_replay_study(
@@ -271,8 +256,8 @@ def write_replay_study(
     if not present:
         return None
     result = replay_study_runs(st, traces=present, seed=seed)
-    _write_atomic(result.jobs, out / "replay_jobs.parquet")
-    return _write_atomic(result.summary, out / "replay_study.csv")
+    write_frame_atomic(result.jobs, out / "replay_jobs.parquet")
+    return write_frame_atomic(result.summary, out / "replay_study.csv")
 
 
 def write_openb_placement(store: Path, out: Path, seed: int) -> Path | None:
@@ -291,4 +276,4 @@ def write_openb_placement(store: Path, out: Path, seed: int) -> Path | None:
     curve = placement_study.compare_placements(
         st.machines("openb", "default"), st.scan("pod_specs", "openb", "default"), seeds=(seed,)
     )
-    return _write_atomic(curve, out / "openb_placement.csv")
+    return write_frame_atomic(curve, out / "openb_placement.csv")
