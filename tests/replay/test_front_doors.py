@@ -238,3 +238,18 @@ def test_earlier_modules_are_gone() -> None:
         with pytest.raises(ModuleNotFoundError):
             importlib.import_module(f"tracekit.replay.{name}")
     assert simulate is replay
+
+
+def test_frame_writer_picks_the_format_and_keeps_the_previous_file(tmp_path) -> None:
+    from tracekit.replay.results import write_frame_atomic
+
+    frame = pl.DataFrame({"job_id": ["a", "b"], "jct_s": [1.5, 2.0]})
+    pq = write_frame_atomic(frame, tmp_path / "out" / "jobs.parquet")
+    assert pl.read_parquet(pq).equals(frame)
+    csv = write_frame_atomic(frame, tmp_path / "out" / "jobs.csv")
+    assert pl.read_csv(csv).equals(frame)
+    # A write that fails (CSV cannot hold a list column) leaves the previous file and no temp.
+    with pytest.raises(pl.exceptions.PolarsError):
+        write_frame_atomic(pl.DataFrame({"x": [[1, 2]]}), csv)
+    assert pl.read_csv(csv).equals(frame)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["jobs.csv", "jobs.parquet"]
